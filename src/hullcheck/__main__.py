@@ -1,0 +1,3 @@
+from hullcheck.cli import main
+
+main()

@@ -1,0 +1,55 @@
+"""The exception hierarchy of hullcheck.
+
+Every stage raises a subclass of :class:`HullcheckError`; third-party exceptions are
+translated where they enter. Messages start with the input that failed.
+
+    HullcheckError                 base; the CLI prints it as one line, exit code 2
+    ├── UsageError                 a bad option or argument
+    ├── SourceError                an image source cannot be read (missing blob, bad manifest)
+    │   └── EngineError            the Docker Engine refused or is unreachable
+    ├── LayerError                 a layer is hostile or broken (traversal, bomb, not a tar)
+    ├── SbomFormatError            an SBOM file given as input cannot be read
+    └── StoreError                 the database cannot be opened or migrated
+"""
+
+from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_FINDINGS = 1
+EXIT_INPUT = 2
+
+
+class HullcheckError(Exception):
+    """Base of every error hullcheck raises on purpose."""
+
+    exit_code = EXIT_INPUT
+    hint: str | None = None
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        if hint is not None:
+            self.hint = hint
+
+
+class UsageError(HullcheckError):
+    """A command was called with options that do not fit together."""
+
+
+class SourceError(HullcheckError):
+    """An image source (archive, layout, engine, directory) cannot be read."""
+
+
+class EngineError(SourceError):
+    """The Docker Engine is unreachable or refused a request."""
+
+
+class LayerError(HullcheckError):
+    """A layer stream is hostile or broken; the image is refused."""
+
+
+class SbomFormatError(HullcheckError):
+    """An SBOM document given as input is not one hullcheck can read."""
+
+
+class StoreError(HullcheckError):
+    """The store cannot be opened, migrated or written."""

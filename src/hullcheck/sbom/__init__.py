@@ -1,0 +1,1 @@
+"""Bills of materials: walk image layers once, catalog packages, squash, attribute layers."""

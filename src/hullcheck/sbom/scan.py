@@ -1,0 +1,168 @@
+"""The SBOM pipeline: source → per-layer scans (cached) → squash → packages."""
+
+from __future__ import annotations
+
+import datetime
+import os
+from collections.abc import Callable
+from typing import Protocol
+
+from hullcheck import __version__
+from hullcheck.model import (
+    ImageInfo,
+    LayerInfo,
+    Location,
+    Package,
+    PackageType,
+    Sbom,
+    ScanWarning,
+    SourceInfo,
+)
+from hullcheck.sbom.catalogers.registry import CATALOGERS, Selector, default_selector
+from hullcheck.sbom.distro import detect
+from hullcheck.sbom.layerscan import LayerScan
+from hullcheck.sbom.purls import purl_for
+from hullcheck.sbom.squash import View, squash
+from hullcheck.sbom.walker import Limits, walk_directory, walk_layer
+from hullcheck.sources.interface import ImageSource, TreeSource
+
+OS_TYPES = frozenset({PackageType.DEB, PackageType.APK, PackageType.RPM})
+_OWNERS = frozenset(c.name for c in CATALOGERS if c.owns_files)
+
+
+class LayerCache(Protocol):
+    """Where per-layer results are kept between scans (the store implements it)."""
+
+    def get_layer(self, diff_id: str, scanner_key: str) -> bytes | None:
+        """A cached :class:`LayerScan` payload, or ``None``."""
+
+    def put_layer(self, diff_id: str, scanner_key: str, payload: bytes) -> None:
+        """Keep a payload."""
+
+
+class Progress(Protocol):
+    """Told about layers as they are read; the CLI draws a bar from it."""
+
+    def layer_started(self, layer: LayerInfo, total: int) -> None: ...
+
+    def layer_advanced(self, done_bytes: int) -> None: ...
+
+    def layer_finished(self, layer: LayerInfo, cached: bool) -> None: ...
+
+
+def scan_image(
+    source: ImageSource,
+    *,
+    cache: LayerCache | None = None,
+    selector: Selector | None = None,
+    limits: Limits = Limits(),
+    progress: Progress | None = None,
+) -> Sbom:
+    """Catalog a layered image, reading only layers the cache does not hold."""
+    selector = selector or default_selector()
+    info = source.image()
+    scans: list[LayerScan] = []
+    for layer in info.layers:
+        payload = cache.get_layer(layer.diff_id, selector.key) if cache is not None else None
+        if payload is not None:
+            scans.append(LayerScan.from_bytes(payload))
+            if progress is not None:
+                progress.layer_finished(layer, cached=True)
+            continue
+        if progress is not None:
+            progress.layer_started(layer, len(info.layers))
+        scans.append(_read_layer(source, layer, selector, limits, progress))
+        if cache is not None:
+            cache.put_layer(layer.diff_id, selector.key, scans[-1].to_bytes())
+        if progress is not None:
+            progress.layer_finished(layer, cached=False)
+    return assemble(SourceInfo(source.name, source.reference), scans, info)
+
+
+def _read_layer(
+    source: ImageSource,
+    layer: LayerInfo,
+    selector: Selector,
+    limits: Limits,
+    progress: Progress | None,
+) -> LayerScan:
+    what = f"{source.reference}: layer {layer.index} ({layer.diff_id[:19]})"
+    advance: Callable[[int], None] | None = progress.layer_advanced if progress else None
+    with source.open_layer(layer) as raw:
+        return walk_layer(
+            raw,
+            what,
+            selector,
+            diff_id=layer.diff_id,
+            compressed_size=layer.size,
+            limits=limits,
+            progress=advance,
+        )
+
+
+def scan_tree(source: TreeSource, *, selector: Selector | None = None) -> Sbom:
+    """Catalog an unpacked root filesystem."""
+    selector = selector or default_selector()
+    scan = walk_directory(source.root, selector, source.reference)
+    return assemble(SourceInfo(source.name, source.reference), [scan], None)
+
+
+def assemble(source: SourceInfo, scans: list[LayerScan], image: ImageInfo | None) -> Sbom:
+    """Squash layer scans into the final SBOM."""
+    view = squash(scans)
+    distro = detect(view)
+    ecosystem = distro.ecosystem if distro is not None else None
+    owned = _owned_paths(view)
+
+    def layer_id(index: int) -> str | None:
+        return image.layers[index].diff_id if image is not None else None
+
+    packages: list[Package] = []
+    for path, squashed in view.files.items():
+        index, result = squashed.top
+        for raw in result.packages:
+            if raw.type not in OS_TYPES and _is_owned(path, owned):
+                continue
+            packages.append(
+                Package(
+                    name=raw.name,
+                    version=raw.version,
+                    type=raw.type,
+                    purl=purl_for(raw, distro),
+                    found_by=result.cataloger,
+                    location=Location(path, layer_id(index)),
+                    introduced_by=layer_id(squashed.introduced(raw)),
+                    source_name=raw.source_name,
+                    source_version=raw.source_version,
+                    distro=ecosystem if raw.type in OS_TYPES else None,
+                    arch=raw.arch,
+                    licenses=tuple(raw.licenses),
+                    metadata=raw.metadata,
+                )
+            )
+    packages.sort(key=lambda p: (p.type.value, p.name.lower(), p.version, p.location.path))
+    warnings = tuple(
+        ScanWarning(message=message, path=path, layer=layer_id(index)) for index, path, message in view.warnings
+    )
+    return Sbom(
+        source=source,
+        packages=tuple(packages),
+        image=image,
+        distro=distro,
+        warnings=warnings,
+        tool=f"hullcheck {__version__}",
+        created=datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+    )
+
+
+def _owned_paths(view: View) -> set[str]:
+    owned: set[str] = set()
+    for squashed in view.files.values():
+        result = squashed.top[1]
+        if result.cataloger in _OWNERS:
+            owned.update(result.owned)
+    return owned
+
+
+def _is_owned(path: str, owned: set[str]) -> bool:
+    return path in owned or os.path.dirname(path) in owned

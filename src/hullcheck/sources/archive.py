@@ -1,0 +1,103 @@
+"""docker-archive: the tar written by ``docker save`` (legacy layout and the OCI one of 25+)."""
+
+from __future__ import annotations
+
+from typing import IO, Any
+
+from hullcheck.errors import SourceError
+from hullcheck.model import ImageInfo, LayerInfo
+from hullcheck.sources.bundle import TarBundle
+from hullcheck.sources.interface import ImageSource, image_info_from_config
+
+
+class DockerArchiveSource(ImageSource):
+    """``docker-archive:PATH[:repo:tag]`` — an image saved with ``docker save``."""
+
+    name = "docker-archive"
+    version = "1"
+
+    def __init__(self, reference: str) -> None:
+        super().__init__(reference)
+        self.path, self.tag = _split_tag(reference)
+        self._bundle: TarBundle | None = None
+        self._layer_files: dict[str, str] = {}
+
+    def _open_bundle(self) -> TarBundle:
+        if self._bundle is None:
+            self._bundle = TarBundle(self.path)
+        return self._bundle
+
+    def image(self) -> ImageInfo:
+        bundle = self._open_bundle()
+        if not bundle.exists("manifest.json"):
+            raise SourceError(f"{self.path}: no manifest.json; not a docker-archive")
+        manifest = _pick(bundle.read_json_list("manifest.json"), self.tag, self.path)
+        config_name = manifest.get("Config")
+        layers = manifest.get("Layers")
+        if not isinstance(config_name, str) or not isinstance(layers, list):
+            raise SourceError(f"{self.path}: manifest.json entry lacks Config or Layers")
+        config = bundle.read_json(config_name)
+        digest = _config_digest(config_name)
+        tags = manifest.get("RepoTags")
+        info = image_info_from_config(
+            config,
+            digest,
+            f"{self.path}: {config_name}",
+            blobs=[(None, _safe_size(bundle, str(n)), None) for n in layers],
+            repo_tags=tuple(t for t in tags if isinstance(t, str)) if isinstance(tags, list) else (),
+        )
+        self._layer_files = {layer.diff_id: str(layers[layer.index]) for layer in info.layers}
+        return info
+
+    def open_layer(self, layer: LayerInfo) -> IO[bytes]:
+        if not self._layer_files:
+            self.image()
+        name = self._layer_files.get(layer.diff_id)
+        if name is None:
+            raise SourceError(f"{self.path}: layer {layer.index} is not in the manifest")
+        return self._open_bundle().open(name)
+
+    def close(self) -> None:
+        if self._bundle is not None:
+            self._bundle.close()
+            self._bundle = None
+
+
+def _safe_size(bundle: TarBundle, name: str) -> int | None:
+    try:
+        return bundle.size(name)
+    except SourceError:
+        return None
+
+
+def _config_digest(config_name: str) -> str:
+    base = config_name.rsplit("/", 1)[-1].removesuffix(".json")
+    return f"sha256:{base}"
+
+
+def _split_tag(reference: str) -> tuple[str, str | None]:
+    """``archive.tar:repo:tag`` → path and tag; a path containing colons is kept whole."""
+    import os
+
+    if os.path.exists(reference) or ":" not in reference:
+        return reference, None
+    path, _, tag = reference.partition(":")
+    return path, tag or None
+
+
+def _pick(entries: list[Any], tag: str | None, path: str) -> dict[str, Any]:
+    images = [e for e in entries if isinstance(e, dict)]
+    if not images:
+        raise SourceError(f"{path}: manifest.json lists no image")
+    if tag is None:
+        if len(images) > 1:
+            names = ", ".join(t for e in images for t in e.get("RepoTags") or [])
+            raise SourceError(
+                f"{path}: holds {len(images)} images; name one as {path}:REPO:TAG",
+                hint=f"tags in the archive: {names or 'none'}",
+            )
+        return images[0]
+    for entry in images:
+        if tag in (entry.get("RepoTags") or []):
+            return entry
+    raise SourceError(f"{path}: no image tagged {tag!r} in the archive")

@@ -1,0 +1,96 @@
+"""``docker:NAME`` — an image in a Docker Engine, by name, ID or digest.
+
+The image's layers are known from ``inspect`` without exporting anything, so a scan whose
+layers are all cached never asks the engine for the image's bytes. The export, when needed,
+is spooled once into hullcheck's cache directory and read as a docker-archive.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from typing import IO
+
+from hullcheck.engine import EngineClient, connect
+from hullcheck.errors import EngineError
+from hullcheck.model import ImageInfo, LayerInfo
+from hullcheck.paths import spool_dir
+from hullcheck.sources.archive import DockerArchiveSource
+from hullcheck.sources.interface import ImageSource
+
+
+class DaemonSource(ImageSource):
+    """An image held by the engine at ``DOCKER_HOST`` (or ``host``)."""
+
+    name = "docker"
+    version = "1"
+
+    def __init__(self, reference: str, host: str | None = None) -> None:
+        super().__init__(reference)
+        self._host = host
+        self._client: EngineClient | None = None
+        self._archive: DockerArchiveSource | None = None
+        self._spool: str | None = None
+
+    @property
+    def client(self) -> EngineClient:
+        if self._client is None:
+            self._client = connect(self._host)
+        return self._client
+
+    def image(self) -> ImageInfo:
+        data = self.client.inspect_image(self.reference)
+        diff_ids = (data.get("RootFS") or {}).get("Layers") or []
+        created_by = self._created_by(len(diff_ids))
+        layers = tuple(
+            LayerInfo(index=i, diff_id=d, created_by=created_by[i]) for i, d in enumerate(diff_ids)
+        )
+        config = data.get("Config") or {}
+        return ImageInfo(
+            id=str(data.get("Id")),
+            layers=layers,
+            repo_tags=tuple(data.get("RepoTags") or ()),
+            repo_digests=tuple(data.get("RepoDigests") or ()),
+            os=data.get("Os"),
+            architecture=data.get("Architecture"),
+            created=data.get("Created"),
+            labels=dict(config.get("Labels") or {}),
+        )
+
+    def _created_by(self, count: int) -> list[str | None]:
+        # The engine's history API does not mark empty layers; entries with a size are
+        # layers. When the count does not fit, leave the commands out rather than guess.
+        history = list(reversed(self.client.history(self.reference)))
+        sized = [h.get("CreatedBy") for h in history if (h.get("Size") or 0) > 0]
+        return sized if len(sized) == count else [None] * count
+
+    def open_layer(self, layer: LayerInfo) -> IO[bytes]:
+        if self._archive is None:
+            self._archive = DockerArchiveSource(self._export())
+            self._archive.image()
+        return self._archive.open_layer(layer)
+
+    def _export(self) -> str:
+        handle, path = tempfile.mkstemp(prefix="export-", suffix=".tar", dir=spool_dir())
+        self._spool = path
+        try:
+            with os.fdopen(handle, "wb") as out:
+                for chunk in self.client.export_image(self.reference):
+                    out.write(chunk)
+        except OSError as exc:
+            raise EngineError(f"{self.reference}: cannot spool the export ({exc})") from None
+        return path
+
+    def close(self) -> None:
+        if self._archive is not None:
+            self._archive.close()
+            self._archive = None
+        if self._spool is not None:
+            try:
+                os.unlink(self._spool)
+            except FileNotFoundError:
+                pass
+            self._spool = None
+        if self._client is not None:
+            self._client.close()
+            self._client = None
