@@ -1,0 +1,51 @@
+"""The library facade: the CLI, the server and the tests all call these functions."""
+
+from __future__ import annotations
+
+from hullcheck.model import Sbom
+from hullcheck.paths import default_db_url
+from hullcheck.report import read_sbom
+from hullcheck.sbom.catalogers.registry import default_selector
+from hullcheck.sbom.scan import Progress, scan_image, scan_tree
+from hullcheck.sbom.walker import Limits
+from hullcheck.sources import SbomFile, TreeSource, open_source
+from hullcheck.store import Store
+
+__all__ = ["Limits", "Store", "generate_sbom", "open_store"]
+
+
+def open_store(url: str | None = None) -> Store:
+    """The store at ``url``, ``HULLCHECK_DB`` or the embedded SQLite file; migrated on open."""
+    return Store(url or default_db_url())
+
+
+def generate_sbom(
+    reference: str,
+    *,
+    store: Store | None = None,
+    use_cache: bool = True,
+    limits: Limits = Limits(),
+    progress: Progress | None = None,
+) -> Sbom:
+    """The SBOM of an image, a directory or an SBOM file (see ``sources.open_source``).
+
+    Layers are read only when ``store`` holds no result for their diffID; an image's SBOM
+    is kept in the store under its image ID.
+    """
+    source = open_source(reference)
+    if isinstance(source, SbomFile):
+        return read_sbom(source.path)
+    selector = default_selector()
+    if isinstance(source, TreeSource):
+        return scan_tree(source, selector=selector)
+    with source:
+        sbom = scan_image(
+            source,
+            cache=store if use_cache else None,
+            selector=selector,
+            limits=limits,
+            progress=progress,
+        )
+    if store is not None and sbom.image is not None:
+        store.save_sbom(sbom, selector.key)
+    return sbom

@@ -1,0 +1,18 @@
+"""Parsing of option values shared by commands."""
+
+from __future__ import annotations
+
+import re
+
+from hullcheck.errors import UsageError
+
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?\s*$", re.IGNORECASE)
+_UNITS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
+
+
+def parse_size(text: str) -> int:
+    """``512M``, ``32G``, ``1024`` → bytes."""
+    match = _SIZE.match(text)
+    if match is None:
+        raise UsageError(f"{text!r} is not a size", hint="use a number with K, M, G or T")
+    return int(float(match.group(1)) * _UNITS[match.group(2).lower()])

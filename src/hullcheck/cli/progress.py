@@ -1,0 +1,51 @@
+"""A progress bar for layers being read (shown on a terminal only)."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
+
+from hullcheck.model import LayerInfo
+
+
+class LayerBar:
+    """Implements ``hullcheck.sbom.scan.Progress`` with rich; transient."""
+
+    def __init__(self) -> None:
+        self._progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            DownloadColumn(),
+            TimeElapsedColumn(),
+            console=Console(stderr=True),
+            transient=True,
+        )
+        self._task: TaskID | None = None
+        self._started = False
+
+    def layer_started(self, layer: LayerInfo, total: int) -> None:
+        if not self._started:
+            self._progress.start()
+            self._started = True
+        description = f"layer {layer.index + 1}/{total} {layer.diff_id[7:19]}"
+        self._task = self._progress.add_task(description, total=None)
+
+    def layer_advanced(self, done_bytes: int) -> None:
+        if self._task is not None:
+            self._progress.update(self._task, completed=done_bytes)
+
+    def layer_finished(self, layer: LayerInfo, cached: bool) -> None:
+        if self._task is not None:
+            self._progress.remove_task(self._task)
+            self._task = None
+
+    def close(self) -> None:
+        if self._started:
+            self._progress.stop()

@@ -1,0 +1,70 @@
+"""``hullcheck sbom``: the bill of materials of an image, a directory or an SBOM file."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import typer
+
+from hullcheck.cli.options import parse_size
+from hullcheck.cli.progress import LayerBar
+from hullcheck.errors import UsageError
+
+
+def sbom_command(
+    image: str = typer.Argument(
+        ...,
+        help="docker:NAME, docker-archive:PATH, oci-dir:PATH, oci-archive:PATH, dir:PATH, "
+        "sbom:PATH, or a bare path or image name.",
+    ),
+    output_format: str = typer.Option(
+        "table", "--format", "-f", help="table, json, cyclonedx-json or spdx-json."
+    ),
+    output: str | None = typer.Option(None, "--output", "-o", help="Write to this file."),
+    db: str | None = typer.Option(
+        None, "--db", envvar="HULLCHECK_DB", help="SQLAlchemy URL of the store."
+    ),
+    no_cache: bool = typer.Option(False, "--no-cache", help="Read every layer again."),
+    no_store: bool = typer.Option(False, "--no-store", help="Neither read nor write the store."),
+    max_layer_size: str = typer.Option(
+        "32G", "--max-layer-size", help="Refuse layers larger than this uncompressed."
+    ),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+) -> None:
+    """List every package in an image: name, version, type, source package, layer."""
+    from hullcheck import api
+    from hullcheck.report import FORMATS, render
+
+    if output_format not in {f.name for f in FORMATS}:
+        raise UsageError(
+            f"unknown format {output_format!r}",
+            hint="choose one of: " + ", ".join(f.name for f in FORMATS),
+        )
+    limits = api.Limits(max_layer_bytes=parse_size(max_layer_size))
+    store = None if no_store else api.open_store(db)
+    progress = None if quiet or not sys.stderr.isatty() else LayerBar()
+    try:
+        sbom = api.generate_sbom(
+            image, store=store, use_cache=not no_cache, limits=limits, progress=progress
+        )
+    finally:
+        if progress is not None:
+            progress.close()
+        if store is not None:
+            store.close()
+    text = render(sbom, output_format)
+    if output is None:
+        sys.stdout.write(text)
+        return
+    _write(output, text)
+
+
+def _write(path: str, text: str) -> None:
+    temporary = f"{path}.tmp-{os.getpid()}"
+    try:
+        with open(temporary, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(temporary, path)
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot write ({exc.strerror})") from None

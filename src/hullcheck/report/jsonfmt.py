@@ -1,0 +1,123 @@
+"""hullcheck's own JSON SBOM document (schema ``hullcheck-sbom/1``, see docs/sbom-json.md)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from typing import Any
+
+from hullcheck.errors import SbomFormatError
+from hullcheck.model import (
+    Distro,
+    ImageInfo,
+    LayerInfo,
+    Location,
+    Package,
+    PackageType,
+    Sbom,
+    ScanWarning,
+    SourceInfo,
+)
+
+SCHEMA = "hullcheck-sbom/1"
+
+
+def to_document(sbom: Sbom) -> dict[str, Any]:
+    """The document as plain data."""
+    distro = None
+    if sbom.distro is not None:
+        distro = asdict(sbom.distro)
+        distro["id_like"] = list(sbom.distro.id_like)
+        distro["ecosystem"] = sbom.distro.ecosystem
+    image = None
+    if sbom.image is not None:
+        image = asdict(sbom.image)
+        image["repo_tags"] = list(sbom.image.repo_tags)
+        image["repo_digests"] = list(sbom.image.repo_digests)
+        image["layers"] = [asdict(layer) for layer in sbom.image.layers]
+    return {
+        "schema": SCHEMA,
+        "tool": sbom.tool,
+        "created": sbom.created,
+        "source": asdict(sbom.source),
+        "image": image,
+        "distro": distro,
+        "packages": [_package(p) for p in sbom.packages],
+        "warnings": [asdict(w) for w in sbom.warnings],
+    }
+
+
+def _package(package: Package) -> dict[str, Any]:
+    return {
+        "name": package.name,
+        "version": package.version,
+        "type": package.type.value,
+        "purl": package.purl,
+        "found_by": package.found_by,
+        "location": {"path": package.location.path, "layer": package.location.layer},
+        "introduced_by": package.introduced_by,
+        "source_name": package.source_name,
+        "source_version": package.source_version,
+        "distro": package.distro,
+        "arch": package.arch,
+        "licenses": list(package.licenses),
+        "metadata": package.metadata,
+    }
+
+
+def render_json(sbom: Sbom) -> str:
+    return json.dumps(to_document(sbom), indent=2) + "\n"
+
+
+def from_document(document: dict[str, Any], what: str) -> Sbom:
+    """Read a ``hullcheck-sbom/1`` document back; ``what`` names the input in errors."""
+    if document.get("schema") != SCHEMA:
+        raise SbomFormatError(f"{what}: not a {SCHEMA} document")
+    try:
+        return Sbom(
+            source=SourceInfo(**document["source"]),
+            packages=tuple(_read_package(p) for p in document["packages"]),
+            image=_read_image(document.get("image")),
+            distro=_read_distro(document.get("distro")),
+            warnings=tuple(ScanWarning(**w) for w in document.get("warnings", ())),
+            tool=document.get("tool", "unknown"),
+            created=document.get("created"),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise SbomFormatError(f"{what}: malformed {SCHEMA} document ({exc!r})") from None
+
+
+def _read_package(data: dict[str, Any]) -> Package:
+    return Package(
+        name=data["name"],
+        version=data["version"],
+        type=PackageType(data["type"]),
+        purl=data["purl"],
+        found_by=data["found_by"],
+        location=Location(**data["location"]),
+        introduced_by=data.get("introduced_by"),
+        source_name=data.get("source_name"),
+        source_version=data.get("source_version"),
+        distro=data.get("distro"),
+        arch=data.get("arch"),
+        licenses=tuple(data.get("licenses", ())),
+        metadata=dict(data.get("metadata", {})),
+    )
+
+
+def _read_image(data: dict[str, Any] | None) -> ImageInfo | None:
+    if data is None:
+        return None
+    fields = dict(data)
+    fields["layers"] = tuple(LayerInfo(**layer) for layer in data["layers"])
+    fields["repo_tags"] = tuple(data.get("repo_tags", ()))
+    fields["repo_digests"] = tuple(data.get("repo_digests", ()))
+    return ImageInfo(**fields)
+
+
+def _read_distro(data: dict[str, Any] | None) -> Distro | None:
+    if data is None:
+        return None
+    fields = {k: v for k, v in data.items() if k != "ecosystem"}
+    fields["id_like"] = tuple(fields.get("id_like", ()))
+    return Distro(**fields)

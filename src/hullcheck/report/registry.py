@@ -1,0 +1,65 @@
+"""The explicit list of SBOM output formats, and the reader for SBOM documents given as input."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from hullcheck.errors import SbomFormatError, UsageError
+from hullcheck.model import Sbom
+from hullcheck.report.cyclonedx import read_cyclonedx, render_cyclonedx
+from hullcheck.report.jsonfmt import from_document, render_json
+from hullcheck.report.spdx import read_spdx, render_spdx
+from hullcheck.report.table import render_table
+
+MAX_SBOM_BYTES = 512 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Format:
+    """One output format."""
+
+    name: str
+    version: str
+    render: Callable[[Sbom], str]
+    description: str
+
+
+FORMATS: tuple[Format, ...] = (
+    Format("table", "1", render_table, "human-readable table"),
+    Format("json", "1", render_json, "hullcheck JSON (hullcheck-sbom/1)"),
+    Format("cyclonedx-json", "1", render_cyclonedx, "CycloneDX 1.6 JSON"),
+    Format("spdx-json", "1", render_spdx, "SPDX 2.3 JSON"),
+)
+
+
+def render(sbom: Sbom, name: str) -> str:
+    for fmt in FORMATS:
+        if fmt.name == name:
+            return fmt.render(sbom)
+    known = ", ".join(f.name for f in FORMATS)
+    raise UsageError(f"unknown format {name!r}", hint=f"choose one of: {known}")
+
+
+def read_sbom(path: str) -> Sbom:
+    """Read an SBOM document in any format hullcheck writes."""
+    try:
+        if os.path.getsize(path) > MAX_SBOM_BYTES:
+            raise SbomFormatError(f"{path}: larger than {MAX_SBOM_BYTES} bytes")
+        with open(path, "rb") as handle:
+            document = json.loads(handle.read())
+    except OSError as exc:
+        raise SbomFormatError(f"{path}: cannot be read ({exc.strerror})") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise SbomFormatError(f"{path}: not valid JSON ({exc})") from None
+    if not isinstance(document, dict):
+        raise SbomFormatError(f"{path}: not a JSON object")
+    if document.get("schema", "").startswith("hullcheck-sbom/"):
+        return from_document(document, path)
+    if document.get("bomFormat") == "CycloneDX":
+        return read_cyclonedx(document, path)
+    if str(document.get("spdxVersion", "")).startswith("SPDX-2"):
+        return read_spdx(document, path)
+    raise SbomFormatError(f"{path}: neither hullcheck JSON, CycloneDX nor SPDX 2 JSON")

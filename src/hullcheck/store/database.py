@@ -1,0 +1,171 @@
+"""Opening, migrating and using the store."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import zlib
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, delete, event, insert, inspect, select, text
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from hullcheck.errors import StoreError
+from hullcheck.model import Sbom
+from hullcheck.store.models import (
+    SCHEMA_REVISION,
+    ImageLayerRow,
+    ImageRow,
+    LayerScanRow,
+    PackageRow,
+)
+
+MIGRATIONS = os.path.join(os.path.dirname(__file__), "migrations")
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+class Store:
+    """The one store of hullcheck; implements the SBOM layer cache."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        try:
+            self.engine: Engine = create_engine(url, connect_args=_connect_args(url))
+        except (SQLAlchemyError, ImportError, ValueError) as exc:
+            raise StoreError(f"{_redact(url)}: cannot open the store ({exc})",
+                             hint="install hullcheck[postgres] for PostgreSQL URLs") from None
+        if self.engine.dialect.name == "sqlite":
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+            _ensure_sqlite_dir(url)
+        self._migrate()
+
+    def _migrate(self) -> None:
+        try:
+            with self.engine.connect() as connection:
+                if _revision(connection) == SCHEMA_REVISION:
+                    return
+            with self.engine.begin() as connection:
+                _upgrade(connection)
+        except SQLAlchemyError as exc:
+            raise StoreError(f"{_redact(self.url)}: cannot prepare the store ({exc})") from None
+
+    def revision(self) -> str | None:
+        with self.engine.connect() as connection:
+            return _revision(connection)
+
+    # -- layer cache ------------------------------------------------------------------------
+    def get_layer(self, diff_id: str, scanner_key: str) -> bytes | None:
+        with Session(self.engine) as session:
+            row = session.get(LayerScanRow, (diff_id, scanner_key))
+            return row.payload if row is not None else None
+
+    def put_layer(self, diff_id: str, scanner_key: str, payload: bytes) -> None:
+        now = datetime.datetime.now(datetime.UTC)
+        with Session(self.engine) as session, session.begin():
+            session.merge(LayerScanRow(diff_id=diff_id, scanner_key=scanner_key,
+                                       payload=payload, created_at=now))
+
+    def layer_count(self) -> int:
+        with Session(self.engine) as session:
+            return len(session.scalars(select(LayerScanRow.diff_id)).all())
+
+    # -- SBOMs ------------------------------------------------------------------------------
+    def save_sbom(self, sbom: Sbom, scanner_key: str) -> None:
+        """Keep the SBOM of an image (replacing an older one of the same image ID)."""
+        from hullcheck.report.jsonfmt import to_document
+
+        image = sbom.image
+        if image is None:
+            return
+        document = zlib.compress(json.dumps(to_document(sbom)).encode(), 6)
+        with Session(self.engine) as session, session.begin():
+            session.execute(delete(PackageRow).where(PackageRow.image_id == image.id))
+            session.execute(delete(ImageLayerRow).where(ImageLayerRow.image_id == image.id))
+            session.execute(delete(ImageRow).where(ImageRow.id == image.id))
+            session.add(ImageRow(
+                id=image.id,
+                repo_tags=list(image.repo_tags),
+                repo_digests=list(image.repo_digests),
+                os=image.os,
+                architecture=image.architecture,
+                created=image.created,
+                distro=sbom.distro.ecosystem if sbom.distro else None,
+                scanner_key=scanner_key,
+                scanned_at=datetime.datetime.now(datetime.UTC),
+                sbom=document,
+            ))
+            session.flush()
+            if image.layers:
+                session.execute(insert(ImageLayerRow), [
+                    {"image_id": image.id, "idx": layer.index, "diff_id": layer.diff_id,
+                     "digest": layer.digest, "size": layer.size, "created_by": layer.created_by}
+                    for layer in image.layers
+                ])
+            if sbom.packages:
+                session.execute(insert(PackageRow), [
+                    {"image_id": image.id, "name": p.name, "version": p.version,
+                     "type": p.type.value, "purl": p.purl, "source_name": p.source_name,
+                     "distro": p.distro, "path": p.location.path, "layer": p.location.layer,
+                     "introduced_by": p.introduced_by}
+                    for p in sbom.packages
+                ])
+
+    def load_sbom(self, image_id: str) -> Sbom | None:
+        """The stored SBOM of an image ID, if any."""
+        from hullcheck.report.jsonfmt import from_document
+
+        with Session(self.engine) as session:
+            row = session.get(ImageRow, image_id)
+            if row is None:
+                return None
+            return from_document(json.loads(zlib.decompress(row.sbom)), f"store:{image_id}")
+
+    def image_ids(self) -> list[str]:
+        with Session(self.engine) as session:
+            return list(session.scalars(select(ImageRow.id).order_by(ImageRow.id)))
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def _revision(connection: Any) -> str | None:
+    if not inspect(connection).has_table("alembic_version"):
+        return None
+    return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+
+
+def _upgrade(connection: Any) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", MIGRATIONS)
+    config.attributes["connection"] = connection
+    command.upgrade(config, "head")
+
+
+def _connect_args(url: str) -> dict[str, Any]:
+    return {"timeout": 30} if url.startswith("sqlite") else {}
+
+
+def _ensure_sqlite_dir(url: str) -> None:
+    path = url.split("///", 1)[1] if "///" in url else ""
+    if path and path != ":memory:":
+        directory = os.path.dirname(os.path.abspath(path))
+        os.makedirs(directory, exist_ok=True)
+
+
+def _redact(url: str) -> str:
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        return f"{scheme}://***@{rest.rsplit('@', 1)[1]}"
+    return url
