@@ -39,6 +39,9 @@ def header_blobs(data: bytes) -> Iterator[bytes]:
 
 
 def _sqlite_blobs(data: bytes) -> Iterator[bytes]:
+    if len(data) > 19 and data[18:20] == b"\x02\x02":
+        # WAL-mode database: an in-memory copy can only be opened in rollback-journal mode
+        data = data[:18] + b"\x01\x01" + data[20:]
     connection = sqlite3.connect(":memory:")
     try:
         connection.deserialize(data)

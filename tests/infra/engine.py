@@ -1,0 +1,108 @@
+"""A private Docker Engine for tests and benchmarks.
+
+Each engine gets its own socket, exec root and pidfile under a short /tmp path and its own
+data root under the test cache directory (so images built once survive between runs).
+A second engine beside it runs with ``--bridge none --iptables=false``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import time
+from dataclasses import dataclass
+
+import docker
+
+CACHE = os.environ.get(
+    "HULLCHECK_TEST_CACHE", os.path.join(os.path.expanduser("~"), ".cache", "hullcheck-test")
+)
+
+
+@dataclass
+class PrivateEngine:
+    name: str
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def run_dir(self) -> str:
+        return f"/tmp/hullcheck-test-{os.getuid()}/{self.name}"
+
+    @property
+    def socket(self) -> str:
+        return os.path.join(self.run_dir, "docker.sock")
+
+    @property
+    def host(self) -> str:
+        return f"unix://{self.socket}"
+
+    @property
+    def data_root(self) -> str:
+        return os.path.join(CACHE, "engines", self.name)
+
+    def start(self, timeout: float = 90.0) -> None:
+        if shutil.which("dockerd") is None:
+            raise RuntimeError("dockerd is not installed (apt-get install docker.io)")
+        os.makedirs(self.run_dir, exist_ok=True)
+        os.makedirs(self.data_root, exist_ok=True)
+        self._kill_stale()
+        log = open(os.path.join(self.run_dir, "dockerd.log"), "wb")  # noqa: SIM115
+        self.process = subprocess.Popen(
+            [
+                "dockerd",
+                "--data-root", self.data_root,
+                "--exec-root", os.path.join(self.run_dir, "exec"),
+                "-H", self.host,
+                "--pidfile", os.path.join(self.run_dir, "dockerd.pid"),
+                "--bridge", "none",
+                "--iptables=false",
+                "--ip-masq=false",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"dockerd {self.name} exited; see {log.name}")
+            try:
+                client = self.client()
+                client.ping()
+                client.close()
+                return
+            except docker.errors.DockerException:
+                time.sleep(0.3)
+        raise RuntimeError(f"dockerd {self.name} did not answer /_ping in {timeout}s")
+
+    def client(self) -> docker.DockerClient:
+        return docker.DockerClient(base_url=self.host, timeout=600)
+
+    def _kill_stale(self) -> None:
+        pidfile = os.path.join(self.run_dir, "dockerd.pid")
+        try:
+            pid = int(open(pidfile).read().strip())
+        except (OSError, ValueError):
+            return
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            return
+        for _ in range(100):
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                return
+            time.sleep(0.1)
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.process = None
