@@ -13,6 +13,7 @@ import signal
 import subprocess
 import time
 from dataclasses import dataclass
+from typing import IO
 
 import docker
 
@@ -25,6 +26,7 @@ CACHE = os.environ.get(
 class PrivateEngine:
     name: str
     process: subprocess.Popen[bytes] | None = None
+    log: IO[bytes] | None = None
 
     @property
     def run_dir(self) -> str:
@@ -48,7 +50,8 @@ class PrivateEngine:
         os.makedirs(self.run_dir, exist_ok=True)
         os.makedirs(self.data_root, exist_ok=True)
         self._kill_stale()
-        log = open(os.path.join(self.run_dir, "dockerd.log"), "wb")  # noqa: SIM115
+        log = open(os.path.join(self.run_dir, "dockerd.log"), "wb")  # noqa: SIM115 - closed in stop()
+        self.log = log
         self.process = subprocess.Popen(
             [
                 "dockerd",
@@ -63,17 +66,28 @@ class PrivateEngine:
             stdout=log,
             stderr=subprocess.STDOUT,
         )
+        try:
+            self._wait(timeout, log.name)
+        except BaseException:
+            self.stop()
+            raise
+
+    def _wait(self, timeout: float, log: str) -> None:
+        assert self.process is not None
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"dockerd {self.name} exited; see {log.name}")
-            try:
+                raise RuntimeError(f"dockerd {self.name} exited; see {log}")
+            if os.path.exists(self.socket):
                 client = self.client()
-                client.ping()
-                client.close()
-                return
-            except docker.errors.DockerException:
-                time.sleep(0.3)
+                try:
+                    client.ping()
+                    return
+                except docker.errors.DockerException:
+                    pass
+                finally:
+                    client.close()
+            time.sleep(0.3)
         raise RuntimeError(f"dockerd {self.name} did not answer /_ping in {timeout}s")
 
     def client(self) -> docker.DockerClient:
@@ -82,7 +96,8 @@ class PrivateEngine:
     def _kill_stale(self) -> None:
         pidfile = os.path.join(self.run_dir, "dockerd.pid")
         try:
-            pid = int(open(pidfile).read().strip())
+            with open(pidfile) as handle:
+                pid = int(handle.read().strip())
         except (OSError, ValueError):
             return
         try:
@@ -106,3 +121,6 @@ class PrivateEngine:
             self.process.kill()
             self.process.wait()
         self.process = None
+        if self.log is not None:
+            self.log.close()
+            self.log = None
