@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Debian packages hullcheck's tests, demo and benchmarks need. Idempotent; run as root.
+set -euo pipefail
+packages=(docker.io debootstrap skopeo zstd iptables libcommons-lang3-java python3-venv make)
+# Node.js and npm build the npm test image; the machine's own copy is fine when present.
+command -v npm >/dev/null || packages+=(nodejs npm)
+missing=()
+for package in "${packages[@]}"; do
+  dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
+done
+if ((${#missing[@]})); then
+  echo "installing: ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
