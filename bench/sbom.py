@@ -1,0 +1,157 @@
+"""`make bench`: hullcheck sbom side by side with Syft on the same images, in the same run.
+
+Images (built or reused in a private engine): Debian 12 minbase, + 10 PyPI packages,
++ express (≈70 npm packages); each as docker-archive and OCI layout. For each, wall time and
+peak RSS of `syft` and of `hullcheck sbom` cold (empty store) and warm (layer cache hit),
+median of several runs, and the package sets compared per type.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+
+from tests.infra.engine import PrivateEngine
+from tests.infra.images import ImageFactory
+
+RUNS = int(os.environ.get("BENCH_RUNS", "3"))
+COMPARED = {"deb", "python", "npm"}
+
+
+@dataclass
+class Run:
+    seconds: float
+    rss_mb: float
+    stdout: str
+
+
+def measure(command: list[str], env: dict[str, str] | None = None) -> Run:
+    with tempfile.TemporaryFile() as out:
+        start = time.perf_counter()
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.DEVNULL, env=env)
+        _, status, usage = os.wait4(process.pid, 0)
+        elapsed = time.perf_counter() - start
+        process.returncode = os.waitstatus_to_exitcode(status)
+        if process.returncode:
+            raise RuntimeError(f"{command} exited {process.returncode}")
+        out.seek(0)
+        return Run(elapsed, usage.ru_maxrss / 1024, out.read().decode())
+
+
+def median(runs: list[Run]) -> Run:
+    ordered = sorted(runs, key=lambda r: r.seconds)
+    middle = ordered[len(ordered) // 2]
+    return Run(middle.seconds, max(r.rss_mb for r in runs), middle.stdout)
+
+
+def _key(kind: str, name: str, version: str) -> tuple[str, str, str]:
+    # Python names compare as PEP 503 normalises them (Syft lower-cases, hullcheck keeps
+    # the METADATA spelling); everything else compares exactly.
+    if kind == "python":
+        name = re.sub(r"[-_.]+", "-", name).lower()
+    return kind, name, version
+
+
+def syft_packages(text: str) -> set[tuple[str, str, str]]:
+    return {_key(a["type"], a["name"], a["version"]) for a in json.loads(text)["artifacts"]
+            if a["type"] in COMPARED}
+
+
+def hullcheck_packages(text: str) -> set[tuple[str, str, str]]:
+    return {_key(p["type"], p["name"], p["version"]) for p in json.loads(text)["packages"]
+            if p["type"] in COMPARED}
+
+
+def bench_one(label: str, reference: str, syft_ref: str) -> dict[str, object]:
+    syft = shutil.which("syft") or os.path.join(os.path.dirname(sys.executable), "syft")
+    syft_env = {**os.environ, "SYFT_CHECK_FOR_APP_UPDATE": "false"}
+    syft_runs = [measure([syft, "-q", syft_ref, "-o", "json"], syft_env) for _ in range(RUNS)]
+    cold_runs, warm_runs = [], []
+    for _ in range(RUNS):
+        home = tempfile.mkdtemp(prefix="hc-bench-")
+        env = {**os.environ, "HULLCHECK_HOME": home}
+        env.pop("HULLCHECK_DB", None)
+        command = [sys.executable, "-m", "hullcheck", "sbom", "-q", "-f", "json", reference]
+        cold_runs.append(measure(command, env))
+        warm_runs.append(measure(command, env))
+        shutil.rmtree(home)
+    syft_run, cold, warm = median(syft_runs), median(cold_runs), median(warm_runs)
+    ours, theirs = hullcheck_packages(cold.stdout), syft_packages(syft_run.stdout)
+    return {
+        "image": label, "syft": syft_run, "cold": cold, "warm": warm,
+        "ours": ours, "theirs": theirs,
+    }
+
+
+def machine() -> str:
+    cpu = "unknown cpu"
+    try:
+        with open("/proc/cpuinfo") as handle:
+            cpu = next(line.split(":", 1)[1].strip() for line in handle
+                       if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return f"{platform.node()} · {cpu} · {os.cpu_count()} cores · Python {platform.python_version()}"
+
+
+def main() -> int:
+    engine = PrivateEngine("bench")
+    engine.start()
+    try:
+        factory = ImageFactory(engine.client())
+        subjects = []
+        for name in ("debian", "python", "npm"):
+            tag = getattr(factory, name)()
+            archive = factory.save(tag)
+            layout = factory.oci(tag)
+            subjects.append((f"{name} docker-archive", f"docker-archive:{archive}",
+                             f"docker-archive:{archive}"))
+            subjects.append((f"{name} oci-dir", f"oci-dir:{layout}", f"oci-dir:{layout}"))
+    finally:
+        engine.stop()
+    results = [bench_one(*subject) for subject in subjects]
+    print_table(results)
+    return 0
+
+
+def print_table(results: list[dict[str, object]]) -> None:
+    now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    print(f"\nSBOM benchmark · {now} · {machine()} · median of {RUNS} runs\n")
+    header = ("image", "pkgs hc/syft", "syft s", "hc cold s", "x", "hc warm s", "x",
+              "syft MB", "hc MB", "mem")
+    print("| " + " | ".join(header) + " |")
+    print("|" + "---|" * len(header))
+    for row in results:
+        syft, cold, warm = row["syft"], row["cold"], row["warm"]
+        assert isinstance(syft, Run) and isinstance(cold, Run) and isinstance(warm, Run)
+        ours, theirs = row["ours"], row["theirs"]
+        assert isinstance(ours, set) and isinstance(theirs, set)
+        print(f"| {row['image']} | {len(ours)}/{len(theirs)} | {syft.seconds:.2f} | "
+              f"{cold.seconds:.2f} | {syft.seconds / cold.seconds:.1f} | {warm.seconds:.2f} | "
+              f"{syft.seconds / warm.seconds:.1f} | {syft.rss_mb:.0f} | "
+              f"{max(cold.rss_mb, warm.rss_mb):.0f} | {max(cold.rss_mb, warm.rss_mb) / syft.rss_mb:.2f} |")
+    print("\nx = Syft time / hullcheck time; mem = hullcheck peak RSS / Syft peak RSS.")
+    print("Package differences (type, name, version) for deb, python and npm:")
+    for row in results:
+        ours, theirs = row["ours"], row["theirs"]
+        assert isinstance(ours, set) and isinstance(theirs, set)
+        only_ours, only_theirs = sorted(ours - theirs), sorted(theirs - ours)
+        if only_ours or only_theirs:
+            print(f"- {row['image']}: only hullcheck {only_ours or '—'}; only syft "
+                  f"{only_theirs or '—'}")
+        else:
+            print(f"- {row['image']}: identical")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
