@@ -14,7 +14,6 @@ import os
 import platform
 import re
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -63,13 +62,19 @@ def _key(kind: str, name: str, version: str) -> tuple[str, str, str]:
 
 
 def syft_packages(text: str) -> set[tuple[str, str, str]]:
-    return {_key(a["type"], a["name"], a["version"]) for a in json.loads(text)["artifacts"]
-            if a["type"] in COMPARED}
+    return {
+        _key(a["type"], a["name"], a["version"])
+        for a in json.loads(text)["artifacts"]
+        if a["type"] in COMPARED
+    }
 
 
 def hullcheck_packages(text: str) -> set[tuple[str, str, str]]:
-    return {_key(p["type"], p["name"], p["version"]) for p in json.loads(text)["packages"]
-            if p["type"] in COMPARED}
+    return {
+        _key(p["type"], p["name"], p["version"])
+        for p in json.loads(text)["packages"]
+        if p["type"] in COMPARED
+    }
 
 
 def bench_one(label: str, reference: str, syft_ref: str) -> dict[str, object]:
@@ -88,8 +93,12 @@ def bench_one(label: str, reference: str, syft_ref: str) -> dict[str, object]:
     syft_run, cold, warm = median(syft_runs), median(cold_runs), median(warm_runs)
     ours, theirs = hullcheck_packages(cold.stdout), syft_packages(syft_run.stdout)
     return {
-        "image": label, "syft": syft_run, "cold": cold, "warm": warm,
-        "ours": ours, "theirs": theirs,
+        "image": label,
+        "syft": syft_run,
+        "cold": cold,
+        "warm": warm,
+        "ours": ours,
+        "theirs": theirs,
     }
 
 
@@ -97,11 +106,14 @@ def machine() -> str:
     cpu = "unknown cpu"
     try:
         with open("/proc/cpuinfo") as handle:
-            cpu = next(line.split(":", 1)[1].strip() for line in handle
-                       if line.startswith("model name"))
+            cpu = next(
+                line.split(":", 1)[1].strip() for line in handle if line.startswith("model name")
+            )
     except (OSError, StopIteration):
         pass
-    return f"{platform.node()} · {cpu} · {os.cpu_count()} cores · Python {platform.python_version()}"
+    return (
+        f"{platform.node()} · {cpu} · {os.cpu_count()} cores · Python {platform.python_version()}"
+    )
 
 
 def main() -> int:
@@ -114,8 +126,9 @@ def main() -> int:
             tag = getattr(factory, name)()
             archive = factory.save(tag)
             layout = factory.oci(tag)
-            subjects.append((f"{name} docker-archive", f"docker-archive:{archive}",
-                             f"docker-archive:{archive}"))
+            subjects.append(
+                (f"{name} docker-archive", f"docker-archive:{archive}", f"docker-archive:{archive}")
+            )
             subjects.append((f"{name} oci-dir", f"oci-dir:{layout}", f"oci-dir:{layout}"))
     finally:
         engine.stop()
@@ -127,8 +140,18 @@ def main() -> int:
 def print_table(results: list[dict[str, object]]) -> None:
     now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
     print(f"\nSBOM benchmark · {now} · {machine()} · median of {RUNS} runs\n")
-    header = ("image", "pkgs hc/syft", "syft s", "hc cold s", "x", "hc warm s", "x",
-              "syft MB", "hc MB", "mem")
+    header = (
+        "image",
+        "pkgs hc/syft",
+        "syft s",
+        "hc cold s",
+        "x",
+        "hc warm s",
+        "x",
+        "syft MB",
+        "hc MB",
+        "mem",
+    )
     print("| " + " | ".join(header) + " |")
     print("|" + "---|" * len(header))
     for row in results:
@@ -136,10 +159,13 @@ def print_table(results: list[dict[str, object]]) -> None:
         assert isinstance(syft, Run) and isinstance(cold, Run) and isinstance(warm, Run)
         ours, theirs = row["ours"], row["theirs"]
         assert isinstance(ours, set) and isinstance(theirs, set)
-        print(f"| {row['image']} | {len(ours)}/{len(theirs)} | {syft.seconds:.2f} | "
-              f"{cold.seconds:.2f} | {syft.seconds / cold.seconds:.1f} | {warm.seconds:.2f} | "
-              f"{syft.seconds / warm.seconds:.1f} | {syft.rss_mb:.0f} | "
-              f"{max(cold.rss_mb, warm.rss_mb):.0f} | {max(cold.rss_mb, warm.rss_mb) / syft.rss_mb:.2f} |")
+        peak = max(cold.rss_mb, warm.rss_mb)
+        print(
+            f"| {row['image']} | {len(ours)}/{len(theirs)} | {syft.seconds:.2f} | "
+            f"{cold.seconds:.2f} | {syft.seconds / cold.seconds:.1f} | {warm.seconds:.2f} | "
+            f"{syft.seconds / warm.seconds:.1f} | {syft.rss_mb:.0f} | "
+            f"{peak:.0f} | {peak / syft.rss_mb:.2f} |"
+        )
     print("\nx = Syft time / hullcheck time; mem = hullcheck peak RSS / Syft peak RSS.")
     print("Package differences (type, name, version) for deb, python and npm:")
     for row in results:
@@ -147,8 +173,10 @@ def print_table(results: list[dict[str, object]]) -> None:
         assert isinstance(ours, set) and isinstance(theirs, set)
         only_ours, only_theirs = sorted(ours - theirs), sorted(theirs - ours)
         if only_ours or only_theirs:
-            print(f"- {row['image']}: only hullcheck {only_ours or '—'}; only syft "
-                  f"{only_theirs or '—'}")
+            print(
+                f"- {row['image']}: only hullcheck {only_ours or '—'}; only syft "
+                f"{only_theirs or '—'}"
+            )
         else:
             print(f"- {row['image']}: identical")
 

@@ -22,8 +22,12 @@ def _subclasses(package: object, base: type) -> set[type]:
     for module in pkgutil.iter_modules(package.__path__):  # type: ignore[attr-defined]
         loaded = importlib.import_module(f"{package.__name__}.{module.name}")  # type: ignore[attr-defined]
         for value in vars(loaded).values():
-            if isinstance(value, type) and issubclass(value, base) and hasattr(value, "name") \
-                    and "name" in vars(value):
+            if (
+                isinstance(value, type)
+                and issubclass(value, base)
+                and hasattr(value, "name")
+                and "name" in vars(value)
+            ):
                 found.add(value)
     return found
 

@@ -24,7 +24,7 @@ def generate_sbom(
     *,
     store: Store | None = None,
     use_cache: bool = True,
-    limits: Limits = Limits(),
+    limits: Limits | None = None,
     progress: Progress | None = None,
 ) -> Sbom:
     """The SBOM of an image, a directory or an SBOM file (see ``sources.open_source``).
@@ -43,7 +43,7 @@ def generate_sbom(
             source,
             cache=store if use_cache else None,
             selector=selector,
-            limits=limits,
+            limits=limits or Limits(),
             progress=progress,
         )
     if store is not None and sbom.image is not None:

@@ -26,8 +26,9 @@ def main() -> int:
         if first.returncode:
             return first.returncode
         print(f"\n$ hullcheck sbom {tag} --format json   # warm: every layer from the cache")
-        warm = subprocess.run([*command, "--format", "json"], env=env, check=False,
-                              capture_output=True, text=True)
+        warm = subprocess.run(
+            [*command, "--format", "json"], env=env, check=False, capture_output=True, text=True
+        )
         print(f"{len(warm.stdout)} bytes of JSON, exit code {warm.returncode}")
         return warm.returncode
     finally:

@@ -120,9 +120,24 @@ class ImageFactory:
         base = self.debian()
 
         def prepare(context: str) -> str:
-            _run(["python3", "-m", "pip", "install", "--quiet", "--no-deps", "--only-binary=:all:",
-                  "--python-version", "3.11", "--platform", "manylinux2014_x86_64",
-                  "--target", os.path.join(context, "site"), *PYTHON_PACKAGES])
+            _run(
+                [
+                    "python3",
+                    "-m",
+                    "pip",
+                    "install",
+                    "--quiet",
+                    "--no-deps",
+                    "--only-binary=:all:",
+                    "--python-version",
+                    "3.11",
+                    "--platform",
+                    "manylinux2014_x86_64",
+                    "--target",
+                    os.path.join(context, "site"),
+                    *PYTHON_PACKAGES,
+                ]
+            )
             return f"FROM {base}\nCOPY site {SITE}\n"
 
         return self._build("python", base + ";".join(PYTHON_PACKAGES), prepare)
@@ -135,8 +150,19 @@ class ImageFactory:
             os.makedirs(app)
             with open(os.path.join(app, "package.json"), "w") as handle:
                 handle.write('{"name": "hc-test-app", "version": "1.0.0", "private": true}\n')
-            _run(["npm", "install", "--silent", "--no-audit", "--no-fund", "--ignore-scripts",
-                  "--prefix", app, *NPM_PACKAGES])
+            _run(
+                [
+                    "npm",
+                    "install",
+                    "--silent",
+                    "--no-audit",
+                    "--no-fund",
+                    "--ignore-scripts",
+                    "--prefix",
+                    app,
+                    *NPM_PACKAGES,
+                ]
+            )
             return f"FROM {base}\nCOPY app /srv/app\n"
 
         return self._build("npm", base + ";".join(NPM_PACKAGES), prepare)
@@ -147,17 +173,29 @@ class ImageFactory:
         def prepare(context: str) -> str:
             debs = os.path.join(context, "debs")
             os.makedirs(debs)
-            _deb(debs, "hc-demo-tool", "1.2.3-1", source="hc-demo (1.2.3-1)",
-                 files={"usr/share/hc-demo/README": b"hullcheck demo\n"})
-            _deb(debs, "hc-demo-data", "0.9-2", source="hc-demo (1.2.3-1)",
-                 files={"usr/share/hc-demo/data": b"data\n"})
-            metadata = os.path.join(VULNDATA, "fixtures", "python",
-                                    "debian-python3-yaml_PyYAML-6.0.dist-info")
+            _deb(
+                debs,
+                "hc-demo-tool",
+                "1.2.3-1",
+                source="hc-demo (1.2.3-1)",
+                files={"usr/share/hc-demo/README": b"hullcheck demo\n"},
+            )
+            _deb(
+                debs,
+                "hc-demo-data",
+                "0.9-2",
+                source="hc-demo (1.2.3-1)",
+                files={"usr/share/hc-demo/data": b"data\n"},
+            )
+            metadata = os.path.join(
+                VULNDATA, "fixtures", "python", "debian-python3-yaml_PyYAML-6.0.dist-info"
+            )
             files = {}
             for entry in sorted(os.listdir(metadata)):
                 with open(os.path.join(metadata, entry), "rb") as handle:
                     files[f"usr/lib/python3/dist-packages/PyYAML-6.0.dist-info/{entry}"] = (
-                        handle.read())
+                        handle.read()
+                    )
             _deb(debs, "python3-yaml", "6.0-3+b2", source="pyyaml", files=files)
             return textwrap.dedent(f"""\
                 FROM {base}
@@ -179,8 +217,10 @@ class ImageFactory:
         def prepare(context: str) -> str:
             shutil.copy(runc, os.path.join(context, "runc"))
             shutil.copy(jar, os.path.join(context, "commons-lang3.jar"))
-            return (f"FROM {base}\nCOPY runc /usr/local/bin/runc\n"
-                    "COPY commons-lang3.jar /opt/app/lib/commons-lang3.jar\n")
+            return (
+                f"FROM {base}\nCOPY runc /usr/local/bin/runc\n"
+                "COPY commons-lang3.jar /opt/app/lib/commons-lang3.jar\n"
+            )
 
         recipe = f"{base};{os.path.getsize(runc)};{os.path.getsize(jar)}"
         return self._build("binaries", recipe, prepare)
@@ -207,15 +247,20 @@ class ImageFactory:
     def rpm_sqlite(self) -> str:
         db = _read(VULNDATA, "fixtures", "rpm", "cbl-mariner-2.0_rpmdb.sqlite")
         release = b'NAME="Common Base Linux Mariner"\nID=mariner\nVERSION_ID="2.0"\n'
-        return self._db_image("rpm-sqlite", {"/var/lib/rpm/rpmdb.sqlite": db,
-                                             "/etc/os-release": release})
+        return self._db_image(
+            "rpm-sqlite", {"/var/lib/rpm/rpmdb.sqlite": db, "/etc/os-release": release}
+        )
 
     def ubuntu(self) -> str:
         db = _read(VULNDATA, "fixtures", "dpkg", "ubuntu-18.04_var_lib_dpkg_status")
         release = b'NAME="Ubuntu"\nID=ubuntu\nVERSION_ID="18.04"\nVERSION_CODENAME=bionic\n'
-        return self._db_image("ubuntu", {"/var/lib/dpkg/status": db,
-                                         "/usr/lib/os-release": release,
-                                         })
+        return self._db_image(
+            "ubuntu",
+            {
+                "/var/lib/dpkg/status": db,
+                "/usr/lib/os-release": release,
+            },
+        )
 
     def save(self, tag: str) -> str:
         """docker-archive of an image, cached by image ID."""
@@ -271,8 +316,15 @@ def _deb(directory: str, name: str, version: str, *, source: str, files: dict[st
         """)
     with open(os.path.join(root, "DEBIAN", "control"), "w") as handle:
         handle.write(control)
-    _run(["dpkg-deb", "--root-owner-group", "--build", root,
-          os.path.join(directory, f"{name}_{version}_all.deb")])
+    _run(
+        [
+            "dpkg-deb",
+            "--root-owner-group",
+            "--build",
+            root,
+            os.path.join(directory, f"{name}_{version}_all.deb"),
+        ]
+    )
     shutil.rmtree(root)
 
 

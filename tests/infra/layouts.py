@@ -27,8 +27,9 @@ def _blob(root: str, data: bytes) -> str:
     return digest
 
 
-def oci_layout(root: str, layers: list[bytes], *, compress: bool = True,
-               diff_ids: list[str] | None = None) -> str:
+def oci_layout(
+    root: str, layers: list[bytes], *, compress: bool = True, diff_ids: list[str] | None = None
+) -> str:
     """An OCI layout dir whose layers are the given uncompressed tar streams."""
     os.makedirs(root, exist_ok=True)
     descriptors = []
@@ -46,15 +47,25 @@ def oci_layout(root: str, layers: list[bytes], *, compress: bool = True,
     manifest = {
         "schemaVersion": 2,
         "mediaType": "application/vnd.oci.image.manifest.v1+json",
-        "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
-                   "digest": _blob(root, config_bytes), "size": len(config_bytes)},
+        "config": {
+            "mediaType": "application/vnd.oci.image.config.v1+json",
+            "digest": _blob(root, config_bytes),
+            "size": len(config_bytes),
+        },
         "layers": descriptors,
     }
     manifest_bytes = json.dumps(manifest).encode()
-    index = {"schemaVersion": 2, "manifests": [{
-        "mediaType": "application/vnd.oci.image.manifest.v1+json",
-        "digest": _blob(root, manifest_bytes), "size": len(manifest_bytes),
-        "annotations": {"org.opencontainers.image.ref.name": "test"}}]}
+    index = {
+        "schemaVersion": 2,
+        "manifests": [
+            {
+                "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                "digest": _blob(root, manifest_bytes),
+                "size": len(manifest_bytes),
+                "annotations": {"org.opencontainers.image.ref.name": "test"},
+            }
+        ],
+    }
     with open(os.path.join(root, "index.json"), "w") as handle:
         json.dump(index, handle)
     with open(os.path.join(root, "oci-layout"), "w") as handle:

@@ -29,19 +29,30 @@ def _read(*parts: str) -> bytes:
 @pytest.fixture
 def alpine_sbom(tmp_path) -> Sbom:  # type: ignore[no-untyped-def]
     """The real Alpine 3.18 database plus two real Python distributions, as an OCI image."""
-    base = tar_bytes(("file", "lib/apk/db/installed", _read("apk", "alpine-3.18_lib_apk_db_installed")),
-                     ("file", "etc/alpine-release", b"3.18.0\n"))
-    app = tar_bytes(("file", "app/site/requests-2.34.2.dist-info/METADATA",
-                     _read("python", "requests-2.34.2.dist-info", "METADATA")),
-                    ("file", "app/node_modules/semver/package.json",
-                     _read("npm", "node_modules", "semver", "package.json")))
+    base = tar_bytes(
+        ("file", "lib/apk/db/installed", _read("apk", "alpine-3.18_lib_apk_db_installed")),
+        ("file", "etc/alpine-release", b"3.18.0\n"),
+    )
+    app = tar_bytes(
+        (
+            "file",
+            "app/site/requests-2.34.2.dist-info/METADATA",
+            _read("python", "requests-2.34.2.dist-info", "METADATA"),
+        ),
+        (
+            "file",
+            "app/node_modules/semver/package.json",
+            _read("npm", "node_modules", "semver", "package.json"),
+        ),
+    )
     return generate_sbom(f"oci-dir:{oci_layout(str(tmp_path / 'img'), [base, app])}")
 
 
 def _stable(text: str, tmp: str) -> str:
     text = text.replace(tmp, "TMP")
-    return VOLATILE.sub(lambda m: (m.group(1) or m.group(3)) + "X" + (m.group(2) or m.group(4)),
-                        text)
+    return VOLATILE.sub(
+        lambda m: (m.group(1) or m.group(3)) + "X" + (m.group(2) or m.group(4)), text
+    )
 
 
 @pytest.mark.parametrize("fmt", [f.name for f in FORMATS])
@@ -62,17 +73,23 @@ def test_every_format_reads_back(alpine_sbom: Sbom, fmt: str, tmp_path) -> None:
     path.write_text(render(alpine_sbom, fmt))
     again = read_sbom(str(path))
     assert {(p.name, p.version, p.purl, p.type) for p in again.packages} == {
-        (p.name, p.version, p.purl, p.type) for p in alpine_sbom.packages}
+        (p.name, p.version, p.purl, p.type) for p in alpine_sbom.packages
+    }
     musl = next(p for p in again.packages if p.name == "musl")
     assert (musl.source_name, musl.distro, musl.location.path) == (
-        "musl", "Alpine:v3.18", "/lib/apk/db/installed")
+        "musl",
+        "Alpine:v3.18",
+        "/lib/apk/db/installed",
+    )
 
 
 def test_cyclonedx_validates_against_the_1_6_schema(alpine_sbom: Sbom) -> None:
     from cyclonedx.schema import SchemaVersion
     from cyclonedx.validation.json import JsonStrictValidator
 
-    errors = JsonStrictValidator(SchemaVersion.V1_6).validate_str(render(alpine_sbom, "cyclonedx-json"))
+    errors = JsonStrictValidator(SchemaVersion.V1_6).validate_str(
+        render(alpine_sbom, "cyclonedx-json")
+    )
     assert errors is None, errors
 
 

@@ -34,8 +34,11 @@ def by_name(packages: list, name: str):  # type: ignore[no-untyped-def]
 def test_dpkg_status_debian_12_lists_every_installed_package() -> None:
     data = read("dpkg", "debian-12-buildhost_var_lib_dpkg_status")
     result = DpkgCataloger().parse("/var/lib/dpkg/status", data, CTX)
-    installed = [s for s in Deb822.iter_paragraphs(data.decode()) if
-                 s.get("Status", "").endswith(" installed")]
+    installed = [
+        s
+        for s in Deb822.iter_paragraphs(data.decode())
+        if s.get("Status", "").endswith(" installed")
+    ]
     assert len(result.packages) == len(installed)
     libc = by_name(result.packages, "libc6")
     assert libc.source_name == "glibc"
@@ -63,16 +66,24 @@ def test_dpkg_distroless_status_d_and_md5sums() -> None:
     cataloger = DpkgCataloger()
     base = "/var/lib/dpkg/status.d/"
     assert cataloger.selects(base + "libsqlite3-0")
-    stanza = cataloger.parse(base + "libsqlite3-0",
-                             read("dpkg", "distroless_status.d", "libsqlite3-0"), CTX)
+    stanza = cataloger.parse(
+        base + "libsqlite3-0", read("dpkg", "distroless_status.d", "libsqlite3-0"), CTX
+    )
     (package,) = stanza.packages
     assert (package.name, package.version, package.source_name, package.arch) == (
-        "libsqlite3-0", "3.34.1-3", "sqlite3", "arm64")
+        "libsqlite3-0",
+        "3.34.1-3",
+        "sqlite3",
+        "arm64",
+    )
 
 
 def test_deb822_reader_agrees_with_python_debian() -> None:
-    for name in ("debian-12-buildhost_var_lib_dpkg_status", "ubuntu-18.04_var_lib_dpkg_status",
-                 "claircore_vcpkg.status"):
+    for name in (
+        "debian-12-buildhost_var_lib_dpkg_status",
+        "ubuntu-18.04_var_lib_dpkg_status",
+        "claircore_vcpkg.status",
+    ):
         text = read("dpkg", name).decode()
         ours = list(iter_stanzas(text))
         theirs = list(Deb822.iter_paragraphs(text))
@@ -83,8 +94,9 @@ def test_deb822_reader_agrees_with_python_debian() -> None:
 
 
 def test_apk_alpine_318() -> None:
-    result = ApkCataloger().parse("/lib/apk/db/installed",
-                                  read("apk", "alpine-3.18_lib_apk_db_installed"), CTX)
+    result = ApkCataloger().parse(
+        "/lib/apk/db/installed", read("apk", "alpine-3.18_lib_apk_db_installed"), CTX
+    )
     assert len(result.packages) == 15
     musl = by_name(result.packages, "musl")
     assert (musl.version, musl.source_name, musl.arch) == ("1.2.4-r0", "musl", "x86_64")
@@ -118,15 +130,16 @@ def test_rpm_all_three_database_formats(
 def test_rpm_truncated_database_is_a_parse_error() -> None:
     data = read("rpm", "sle15-bci_Packages.db")
     with pytest.raises(ParseError):
-        list(RpmCataloger().parse("/var/lib/rpm/Packages.db", data[: len(data) // 3], CTX)
-             .packages)
+        list(RpmCataloger().parse("/var/lib/rpm/Packages.db", data[: len(data) // 3], CTX).packages)
 
 
 def test_rpm_owned_python_files_are_reported() -> None:
     selector = default_selector()
-    result = RpmCataloger().parse("/var/lib/rpm/rpmdb.sqlite",
-                                  read("rpm", "cbl-mariner-2.0_rpmdb.sqlite"),
-                                  ParseContext(interesting=selector.interesting))
+    result = RpmCataloger().parse(
+        "/var/lib/rpm/rpmdb.sqlite",
+        read("rpm", "cbl-mariner-2.0_rpmdb.sqlite"),
+        ParseContext(interesting=selector.interesting),
+    )
     assert all(selector.interesting(path) for path in result.owned)
 
 
@@ -139,15 +152,17 @@ def test_rpm_owned_python_files_are_reported() -> None:
     ],
 )
 def test_python_dist_info(directory: str, name: str, version: str) -> None:
-    result = PythonCataloger().parse(f"/x/{directory}/METADATA",
-                                     read("python", directory, "METADATA"), CTX)
+    result = PythonCataloger().parse(
+        f"/x/{directory}/METADATA", read("python", directory, "METADATA"), CTX
+    )
     (package,) = result.packages
     assert (package.name, package.version) == (name, version)
 
 
 def test_python_egg_info() -> None:
-    result = PythonCataloger().parse("/x/setuptools.egg-info/PKG-INFO",
-                                     read("python", "osv-scalibr_egginfo_PKG-INFO"), CTX)
+    result = PythonCataloger().parse(
+        "/x/setuptools.egg-info/PKG-INFO", read("python", "osv-scalibr_egginfo_PKG-INFO"), CTX
+    )
     assert [(p.name, p.version) for p in result.packages] == [("setuptools", "57.4.0")]
 
 
@@ -163,8 +178,9 @@ def test_npm_installed_package_json() -> None:
     assert cataloger.selects(path)
     assert not cataloger.selects("/app/node_modules/semver/lib/package.json")
     assert cataloger.selects("/app/node_modules/@babel/core/package.json")
-    (package,) = cataloger.parse(path, read("npm", "node_modules", "semver", "package.json"),
-                                 CTX).packages
+    (package,) = cataloger.parse(
+        path, read("npm", "node_modules", "semver", "package.json"), CTX
+    ).packages
     assert package.name == "semver" and package.type is PackageType.NPM
 
 
@@ -176,4 +192,7 @@ def test_java_archive_reads_pom_properties() -> None:
         result = JavaArchiveCataloger().parse("/opt/commons-lang3.jar", handle.read(), CTX)
     (package,) = result.packages
     assert (package.namespace, package.name, package.version) == (
-        "org.apache.commons", "commons-lang3", "3.12.0")
+        "org.apache.commons",
+        "commons-lang3",
+        "3.12.0",
+    )

@@ -21,15 +21,18 @@ OS_RELEASE = b'ID=debian\nVERSION_ID="12"\nPRETTY_NAME="Debian GNU/Linux 12 (boo
 
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "hullcheck", *args], capture_output=True,
-                          text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "hullcheck", *args], capture_output=True, text=True, timeout=120
+    )
 
 
 def good_layer() -> bytes:
-    return tar_bytes(("dir", "var/lib/dpkg", b""),
-                     ("file", "var/lib/dpkg/status", DEBIAN_STATUS),
-                     ("file", "usr/lib/os-release", OS_RELEASE),
-                     ("symlink", "etc/os-release", "../usr/lib/os-release"))
+    return tar_bytes(
+        ("dir", "var/lib/dpkg", b""),
+        ("file", "var/lib/dpkg/status", DEBIAN_STATUS),
+        ("file", "usr/lib/os-release", OS_RELEASE),
+        ("symlink", "etc/os-release", "../usr/lib/os-release"),
+    )
 
 
 @pytest.mark.parametrize(
@@ -55,9 +58,11 @@ def test_traversal_is_refused_with_exit_2(tmp_path, entries, message) -> None:  
 def test_symlink_escape_stays_inside_the_image(tmp_path) -> None:  # type: ignore[no-untyped-def]
     # os-release points far above the root: resolved chroot-style it is the image's own
     # /etc/os-release → a loop back to itself; the host's file is never read.
-    layer = tar_bytes(("file", "var/lib/dpkg/status", DEBIAN_STATUS),
-                      ("symlink", "etc/os-release", "../../../../../../../etc/os-release"),
-                      ("symlink", "usr/lib/os-release", "/../../../../usr/lib/os-release"))
+    layer = tar_bytes(
+        ("file", "var/lib/dpkg/status", DEBIAN_STATUS),
+        ("symlink", "etc/os-release", "../../../../../../../etc/os-release"),
+        ("symlink", "usr/lib/os-release", "/../../../../usr/lib/os-release"),
+    )
     sbom = generate_sbom(f"oci-dir:{oci_layout(str(tmp_path / 'img'), [layer])}")
     assert sbom.distro is None
     assert len(sbom.packages) == 756
@@ -124,9 +129,11 @@ def test_diff_id_mismatch_is_refused(tmp_path) -> None:  # type: ignore[no-untyp
 
 
 def test_malformed_package_database_is_a_warning(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    layer = tar_bytes(("file", "var/lib/dpkg/status", DEBIAN_STATUS),
-                      ("file", "lib/apk/db/installed", b"\x00\x01 garbage \xff\n"),
-                      ("file", "srv/node_modules/broken/package.json", b"{not json"))
+    layer = tar_bytes(
+        ("file", "var/lib/dpkg/status", DEBIAN_STATUS),
+        ("file", "lib/apk/db/installed", b"\x00\x01 garbage \xff\n"),
+        ("file", "srv/node_modules/broken/package.json", b"{not json"),
+    )
     sbom = generate_sbom(f"oci-dir:{oci_layout(str(tmp_path / 'img'), [layer])}")
     assert len(sbom.packages) == 756
     warned = {w.path for w in sbom.warnings}

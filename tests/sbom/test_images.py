@@ -29,9 +29,16 @@ def test_python_image_lists_debian_and_pip_packages(python_sbom: Sbom) -> None:
     assert python_sbom.distro is not None and python_sbom.distro.ecosystem == "Debian:12"
     assert len(names(python_sbom, PackageType.DEB)) == 88
     assert names(python_sbom, PackageType.PYTHON) == {
-        ("requests", "2.31.0"), ("urllib3", "2.0.7"), ("idna", "3.4"),
-        ("certifi", "2023.7.22"), ("charset-normalizer", "3.3.0"), ("six", "1.16.0"),
-        ("PyYAML", "6.0.1"), ("Jinja2", "3.1.2"), ("MarkupSafe", "2.1.3"), ("click", "8.1.7"),
+        ("requests", "2.31.0"),
+        ("urllib3", "2.0.7"),
+        ("idna", "3.4"),
+        ("certifi", "2023.7.22"),
+        ("charset-normalizer", "3.3.0"),
+        ("six", "1.16.0"),
+        ("PyYAML", "6.0.1"),
+        ("Jinja2", "3.1.2"),
+        ("MarkupSafe", "2.1.3"),
+        ("click", "8.1.7"),
     }
     bash = next(p for p in python_sbom.packages if p.name == "bash")
     assert bash.purl.startswith("pkg:deb/debian/bash@") and "distro=debian-12" in bash.purl
@@ -50,8 +57,9 @@ def test_introducing_layer_is_recorded(python_sbom: Sbom) -> None:
 
 
 @pytest.mark.parametrize("source", ["docker", "oci-dir", "oci-archive", "oci-dir-zstd"])
-def test_every_source_gives_the_same_packages(images: Images, python_sbom: Sbom,
-                                              engine, monkeypatch, source: str) -> None:  # type: ignore[no-untyped-def]
+def test_every_source_gives_the_same_packages(
+    images: Images, python_sbom: Sbom, engine, monkeypatch, source: str
+) -> None:  # type: ignore[no-untyped-def]
     if source == "docker":
         monkeypatch.setenv("DOCKER_HOST", engine.host)
         reference = f"docker:{images.tag('python')}"
@@ -70,8 +78,11 @@ def test_rootfs_directory(images: Images, tmp_path, python_sbom: Sbom) -> None: 
     root = tmp_path / "rootfs"
     root.mkdir()
     with tarfile.open(rootfs_tarball()) as archive:
-        wanted = [m for m in archive.getmembers()
-                  if m.name.startswith(("./var/lib/dpkg", "./usr/lib/os-release", "./etc"))]
+        wanted = [
+            m
+            for m in archive.getmembers()
+            if m.name.startswith(("./var/lib/dpkg", "./usr/lib/os-release", "./etc"))
+        ]
         archive.extractall(root, members=wanted, filter="tar")
     sbom = generate_sbom(f"dir:{root}")
     assert sbom.distro is not None and sbom.distro.id == "debian"
@@ -132,8 +143,9 @@ def test_go_binary_and_java_archive(images: Images) -> None:
         ("ubuntu", "Ubuntu:18.04", 90, ("libc6", "2.27-3ubuntu1", "glibc")),
     ],
 )
-def test_real_package_databases_in_images(images: Images, image: str, distro: str, count: int,
-                                          probe: tuple[str, str, str]) -> None:
+def test_real_package_databases_in_images(
+    images: Images, image: str, distro: str, count: int, probe: tuple[str, str, str]
+) -> None:
     sbom = generate_sbom(f"docker-archive:{images.archive(image)}")
     assert len(sbom.packages) == count
     package = next(p for p in sbom.packages if p.name == probe[0])
@@ -176,13 +188,37 @@ def test_cli_on_the_engine(images: Images, engine, tmp_path) -> None:  # type: i
     env = {**os.environ, "DOCKER_HOST": engine.host}
     out = tmp_path / "app.cdx.json"
     result = subprocess.run(
-        [sys.executable, "-m", "hullcheck", "sbom", images.tag("python"), "--format",
-         "cyclonedx-json", "-o", str(out)], capture_output=True, text=True, env=env, timeout=300)
+        [
+            sys.executable,
+            "-m",
+            "hullcheck",
+            "sbom",
+            images.tag("python"),
+            "--format",
+            "cyclonedx-json",
+            "-o",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr
-    rescan = subprocess.run([sys.executable, "-m", "hullcheck", "sbom", str(out), "-f", "json"],
-                            capture_output=True, text=True, env=env, timeout=120)
+    rescan = subprocess.run(
+        [sys.executable, "-m", "hullcheck", "sbom", str(out), "-f", "json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     assert rescan.returncode == 0 and '"name": "requests"' in rescan.stdout
-    missing = subprocess.run([sys.executable, "-m", "hullcheck", "sbom", "no-such-image:1"],
-                             capture_output=True, text=True, env=env, timeout=120)
+    missing = subprocess.run(
+        [sys.executable, "-m", "hullcheck", "sbom", "no-such-image:1"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     assert missing.returncode == 2
     assert missing.stderr.startswith("hullcheck: error: no-such-image:1: no such image")

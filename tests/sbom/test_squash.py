@@ -21,13 +21,18 @@ def python_names(reference: str) -> set[str]:
 
 
 def test_opaque_directory_hides_lower_layers(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    lower = tar_bytes(("file", "app/lib/requests-2.34.2.dist-info/METADATA",
-                       metadata("requests-2.34.2.dist-info")),
-                      ("file", "app/other/urllib3-2.7.0.dist-info/METADATA",
-                       metadata("urllib3-2.7.0.dist-info")))
-    upper = tar_bytes(("file", "app/lib/.wh..wh..opq", b""),
-                      ("file", "app/lib/flask-3.1.3.dist-info/METADATA",
-                       metadata("flask-3.1.3.dist-info")))
+    lower = tar_bytes(
+        (
+            "file",
+            "app/lib/requests-2.34.2.dist-info/METADATA",
+            metadata("requests-2.34.2.dist-info"),
+        ),
+        ("file", "app/other/urllib3-2.7.0.dist-info/METADATA", metadata("urllib3-2.7.0.dist-info")),
+    )
+    upper = tar_bytes(
+        ("file", "app/lib/.wh..wh..opq", b""),
+        ("file", "app/lib/flask-3.1.3.dist-info/METADATA", metadata("flask-3.1.3.dist-info")),
+    )
     layout = oci_layout(str(tmp_path / "img"), [lower, upper])
     assert python_names(f"oci-dir:{layout}") == {"Flask", "urllib3"}
 
@@ -54,7 +59,9 @@ def test_file_overwritten_later_wins(tmp_path) -> None:  # type: ignore[no-untyp
 
 
 def test_os_release_through_a_relative_symlink(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    layer = tar_bytes(("file", "usr/lib/os-release", b'ID=debian\nVERSION_ID="12"\n'),
-                      ("symlink", "etc/os-release", "../usr/lib/os-release"))
+    layer = tar_bytes(
+        ("file", "usr/lib/os-release", b'ID=debian\nVERSION_ID="12"\n'),
+        ("symlink", "etc/os-release", "../usr/lib/os-release"),
+    )
     sbom = generate_sbom(f"oci-dir:{oci_layout(str(tmp_path / 'i'), [layer])}")
     assert sbom.distro is not None and sbom.distro.ecosystem == "Debian:12"

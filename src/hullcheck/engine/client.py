@@ -63,9 +63,11 @@ class EngineClient:
 
 def _reason(exc: Exception) -> str:
     explanation = getattr(exc, "explanation", None)
-    return str(explanation or exc).strip().splitlines()[0] if str(explanation or exc) else type(
-        exc
-    ).__name__
+    return (
+        str(explanation or exc).strip().splitlines()[0]
+        if str(explanation or exc)
+        else type(exc).__name__
+    )
 
 
 def connect(host: str | None = None, timeout: float = DEFAULT_TIMEOUT) -> EngineClient:

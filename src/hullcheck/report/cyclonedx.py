@@ -21,19 +21,27 @@ def render_cyclonedx(sbom: Sbom) -> str:
     from packageurl import PackageURL
 
     bom = Bom()
-    bom.metadata.tools.tools.add(Tool(vendor="hullcheck", name="hullcheck",
-                                      version=sbom.tool.rpartition(" ")[2]))
+    bom.metadata.tools.tools.add(
+        Tool(vendor="hullcheck", name="hullcheck", version=sbom.tool.rpartition(" ")[2])
+    )
     subject = sbom.image.id if sbom.image is not None else sbom.source.reference
     bom.metadata.component = Component(
-        name=(sbom.image.repo_tags[0] if sbom.image and sbom.image.repo_tags
-              else sbom.source.reference),
+        name=(
+            sbom.image.repo_tags[0]
+            if sbom.image and sbom.image.repo_tags
+            else sbom.source.reference
+        ),
         version=subject,
         type=ComponentType.CONTAINER if sbom.image is not None else ComponentType.FILE,
         bom_ref=f"subject:{subject}",
-        properties=[Property(name=f"{PROPERTY}source", value=f"{sbom.source.kind}:"
-                             f"{sbom.source.reference}")]
-        + ([Property(name=f"{PROPERTY}distro", value=sbom.distro.ecosystem or sbom.distro.id)]
-           if sbom.distro else []),
+        properties=[
+            Property(name=f"{PROPERTY}source", value=f"{sbom.source.kind}:{sbom.source.reference}")
+        ]
+        + (
+            [Property(name=f"{PROPERTY}distro", value=sbom.distro.ecosystem or sbom.distro.id)]
+            if sbom.distro
+            else []
+        ),
     )
     components = []
     for index, package in enumerate(sbom.packages):
@@ -42,20 +50,25 @@ def render_cyclonedx(sbom: Sbom) -> str:
             Property(name=f"{PROPERTY}found-by", value=package.found_by),
             Property(name=f"{PROPERTY}location:path", value=package.location.path),
         ]
-        optional = (("location:layer", package.location.layer),
-                    ("introduced-by", package.introduced_by),
-                    ("source-name", package.source_name),
-                    ("source-version", package.source_version),
-                    ("distro", package.distro), ("arch", package.arch))
+        optional = (
+            ("location:layer", package.location.layer),
+            ("introduced-by", package.introduced_by),
+            ("source-name", package.source_name),
+            ("source-version", package.source_version),
+            ("distro", package.distro),
+            ("arch", package.arch),
+        )
         properties += [Property(name=f"{PROPERTY}{k}", value=v) for k, v in optional if v]
-        components.append(Component(
-            name=package.name,
-            version=package.version,
-            bom_ref=f"pkg-{index}:{package.purl}",
-            purl=PackageURL.from_string(package.purl),
-            licenses=[DisjunctiveLicense(name=name) for name in package.licenses],
-            properties=properties,
-        ))
+        components.append(
+            Component(
+                name=package.name,
+                version=package.version,
+                bom_ref=f"pkg-{index}:{package.purl}",
+                purl=PackageURL.from_string(package.purl),
+                licenses=[DisjunctiveLicense(name=name) for name in package.licenses],
+                properties=properties,
+            )
+        )
     for component in components:
         bom.components.add(component)
     bom.register_dependency(bom.metadata.component, components)
@@ -70,29 +83,40 @@ def read_cyclonedx(document: dict[str, Any], what: str) -> Sbom:
     for component in components:
         if not isinstance(component, dict):
             continue
-        props = {p.get("name"): p.get("value") for p in component.get("properties") or []
-                 if isinstance(p, dict)}
+        props = {
+            p.get("name"): p.get("value")
+            for p in component.get("properties") or []
+            if isinstance(p, dict)
+        }
         purl = component.get("purl")
         kind = package_type_for_purl(purl) if isinstance(purl, str) else None
         if kind is None or not component.get("name") or component.get("version") is None:
             continue
-        packages.append(Package(
-            name=str(component["name"]),
-            version=str(component["version"]),
-            type=kind,
-            purl=str(purl),
-            found_by=props.get(f"{PROPERTY}found-by") or "cyclonedx",
-            location=Location(props.get(f"{PROPERTY}location:path") or "",
-                              props.get(f"{PROPERTY}location:layer")),
-            introduced_by=props.get(f"{PROPERTY}introduced-by"),
-            source_name=props.get(f"{PROPERTY}source-name"),
-            source_version=props.get(f"{PROPERTY}source-version"),
-            distro=props.get(f"{PROPERTY}distro"),
-            arch=props.get(f"{PROPERTY}arch"),
-            licenses=tuple(_licenses(component)),
-        ))
-    return Sbom(source=SourceInfo("sbom", what), packages=tuple(packages),
-                tool="cyclonedx", created=(document.get("metadata") or {}).get("timestamp"))
+        packages.append(
+            Package(
+                name=str(component["name"]),
+                version=str(component["version"]),
+                type=kind,
+                purl=str(purl),
+                found_by=props.get(f"{PROPERTY}found-by") or "cyclonedx",
+                location=Location(
+                    props.get(f"{PROPERTY}location:path") or "",
+                    props.get(f"{PROPERTY}location:layer"),
+                ),
+                introduced_by=props.get(f"{PROPERTY}introduced-by"),
+                source_name=props.get(f"{PROPERTY}source-name"),
+                source_version=props.get(f"{PROPERTY}source-version"),
+                distro=props.get(f"{PROPERTY}distro"),
+                arch=props.get(f"{PROPERTY}arch"),
+                licenses=tuple(_licenses(component)),
+            )
+        )
+    return Sbom(
+        source=SourceInfo("sbom", what),
+        packages=tuple(packages),
+        tool="cyclonedx",
+        created=(document.get("metadata") or {}).get("timestamp"),
+    )
 
 
 def _licenses(component: dict[str, Any]) -> list[str]:

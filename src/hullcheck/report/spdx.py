@@ -53,18 +53,23 @@ def render_spdx(sbom: Sbom) -> str:
     relationships = [Relationship("SPDXRef-DOCUMENT", RelationshipType.DESCRIBES, root.spdx_id)]
     for index, package in enumerate(sbom.packages):
         spdx_id = f"SPDXRef-Package-{index}-{_id(package.name)}"
-        packages.append(SpdxPackage(
-            spdx_id=spdx_id,
-            name=package.name,
-            download_location=SpdxNoAssertion(),
-            version=package.version,
-            files_analyzed=False,
-            source_info=f"found by {package.found_by} at {package.location.path}",
-            license_comment="; ".join(package.licenses) or None,
-            comment=_comment(package),
-            external_references=[ExternalPackageRef(
-                ExternalPackageRefCategory.PACKAGE_MANAGER, "purl", package.purl)],
-        ))
+        packages.append(
+            SpdxPackage(
+                spdx_id=spdx_id,
+                name=package.name,
+                download_location=SpdxNoAssertion(),
+                version=package.version,
+                files_analyzed=False,
+                source_info=f"found by {package.found_by} at {package.location.path}",
+                license_comment="; ".join(package.licenses) or None,
+                comment=_comment(package),
+                external_references=[
+                    ExternalPackageRef(
+                        ExternalPackageRefCategory.PACKAGE_MANAGER, "purl", package.purl
+                    )
+                ],
+            )
+        )
         relationships.append(Relationship(root.spdx_id, RelationshipType.CONTAINS, spdx_id))
     document = Document(creation_info=info, packages=packages, relationships=relationships)
     stream = io.StringIO()
@@ -73,10 +78,16 @@ def render_spdx(sbom: Sbom) -> str:
 
 
 def _comment(package: Package) -> str:
-    fields = {"type": package.type.value, "path": package.location.path,
-              "layer": package.location.layer, "introduced-by": package.introduced_by,
-              "source-name": package.source_name, "source-version": package.source_version,
-              "distro": package.distro, "arch": package.arch}
+    fields = {
+        "type": package.type.value,
+        "path": package.location.path,
+        "layer": package.location.layer,
+        "introduced-by": package.introduced_by,
+        "source-name": package.source_name,
+        "source-version": package.source_version,
+        "distro": package.distro,
+        "arch": package.arch,
+    }
     return COMMENT_PREFIX + " ".join(f"{k}={v}" for k, v in fields.items() if v)
 
 
@@ -92,32 +103,41 @@ def read_spdx(document: dict[str, Any], what: str) -> Sbom:
     for entry in entries:
         if not isinstance(entry, dict):
             continue
-        purl = next((ref.get("referenceLocator") for ref in entry.get("externalRefs") or []
-                     if isinstance(ref, dict) and ref.get("referenceType") == "purl"), None)
+        purl = next(
+            (
+                ref.get("referenceLocator")
+                for ref in entry.get("externalRefs") or []
+                if isinstance(ref, dict) and ref.get("referenceType") == "purl"
+            ),
+            None,
+        )
         kind = package_type_for_purl(purl) if isinstance(purl, str) else None
         if kind is None or not entry.get("name") or entry.get("versionInfo") is None:
             continue
         fields = _comment_fields(entry.get("comment"))
-        packages.append(Package(
-            name=str(entry["name"]),
-            version=str(entry["versionInfo"]),
-            type=kind,
-            purl=str(purl),
-            found_by="spdx",
-            location=Location(fields.get("path", ""), fields.get("layer")),
-            introduced_by=fields.get("introduced-by"),
-            source_name=fields.get("source-name"),
-            source_version=fields.get("source-version"),
-            distro=fields.get("distro"),
-            arch=fields.get("arch"),
-        ))
+        packages.append(
+            Package(
+                name=str(entry["name"]),
+                version=str(entry["versionInfo"]),
+                type=kind,
+                purl=str(purl),
+                found_by="spdx",
+                location=Location(fields.get("path", ""), fields.get("layer")),
+                introduced_by=fields.get("introduced-by"),
+                source_name=fields.get("source-name"),
+                source_version=fields.get("source-version"),
+                distro=fields.get("distro"),
+                arch=fields.get("arch"),
+            )
+        )
     created = (document.get("creationInfo") or {}).get("created")
-    return Sbom(source=SourceInfo("sbom", what), packages=tuple(packages), tool="spdx",
-                created=created)
+    return Sbom(
+        source=SourceInfo("sbom", what), packages=tuple(packages), tool="spdx", created=created
+    )
 
 
 def _comment_fields(comment: object) -> dict[str, str]:
     if not isinstance(comment, str) or not comment.startswith(COMMENT_PREFIX):
         return {}
-    pairs = (item.partition("=") for item in comment[len(COMMENT_PREFIX):].split())
+    pairs = (item.partition("=") for item in comment[len(COMMENT_PREFIX) :].split())
     return {key: value for key, sep, value in pairs if sep}

@@ -29,8 +29,12 @@ def render_table(sbom: Sbom, *, width: int | None = None, color: bool = False) -
                 where += f" {_short(layer.created_by)}"
         table.add_row(package.name, package.version, package.type.value, source or "", where)
     buffer = io.StringIO()
-    console = Console(file=buffer, width=width or 160, color_system="auto" if color else None,
-                      force_terminal=color)
+    console = Console(
+        file=buffer,
+        width=width or 160,
+        color_system="auto" if color else None,
+        force_terminal=color,
+    )
     console.print(_summary(sbom))
     console.print(table)
     for warning in sbom.warnings:

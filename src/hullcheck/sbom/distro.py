@@ -9,8 +9,13 @@ from hullcheck.sbom.catalogers.osrelease import OS_RELEASE
 from hullcheck.sbom.squash import View
 
 _REDHAT = re.compile(r"^(?P<name>.+?) release (?P<version>[\d.]+)")
-_REDHAT_IDS = {"almalinux": "almalinux", "rocky": "rocky", "red hat": "rhel", "centos": "centos",
-               "fedora": "fedora"}
+_REDHAT_IDS = {
+    "almalinux": "almalinux",
+    "rocky": "rocky",
+    "red hat": "rhel",
+    "centos": "centos",
+    "fedora": "fedora",
+}
 
 
 def detect(view: View) -> Distro | None:

@@ -55,11 +55,12 @@ def scan_image(
     *,
     cache: LayerCache | None = None,
     selector: Selector | None = None,
-    limits: Limits = Limits(),
+    limits: Limits | None = None,
     progress: Progress | None = None,
 ) -> Sbom:
     """Catalog a layered image, reading only layers the cache does not hold."""
     selector = selector or default_selector()
+    limits = limits or Limits()
     info = source.image()
     scans: list[LayerScan] = []
     for layer in info.layers:
@@ -142,7 +143,8 @@ def assemble(source: SourceInfo, scans: list[LayerScan], image: ImageInfo | None
             )
     packages.sort(key=lambda p: (p.type.value, p.name.lower(), p.version, p.location.path))
     warnings = tuple(
-        ScanWarning(message=message, path=path, layer=layer_id(index)) for index, path, message in view.warnings
+        ScanWarning(message=message, path=path, layer=layer_id(index))
+        for index, path, message in view.warnings
     )
     return Sbom(
         source=source,

@@ -9,6 +9,7 @@ hashed, and its sha256 must equal the layer's diffID.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
 import io
@@ -18,7 +19,7 @@ import tarfile
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import IO
+from typing import IO, NoReturn, cast
 
 from hullcheck.errors import LayerError
 from hullcheck.sbom.catalogers.interface import Cataloger, FileResult, ParseContext, ParseError
@@ -81,16 +82,19 @@ class _Meter(io.RawIOBase):
 
 
 def _decompressed(raw: IO[bytes], what: str) -> tuple[IO[bytes], bool]:
-    buffered: IO[bytes] = raw if hasattr(raw, "peek") else io.BufferedReader(raw)  # type: ignore[arg-type]  # raw streams are readable
-    head = buffered.peek(4)[:4]  # type: ignore[attr-defined]  # BufferedReader has peek
+    buffered = cast(
+        io.BufferedReader,
+        raw if hasattr(raw, "peek") else io.BufferedReader(cast(io.RawIOBase, raw)),
+    )
+    head = buffered.peek(4)[:4]
     if head.startswith(GZIP_MAGIC):
-        return gzip.GzipFile(fileobj=buffered, mode="rb"), True
+        return cast(IO[bytes], gzip.GzipFile(fileobj=buffered, mode="rb")), True
     if head.startswith(ZSTD_MAGIC):
         import zstandard
 
         reader = zstandard.ZstdDecompressor().stream_reader(buffered, read_across_frames=True)
-        return reader, True
-    return buffered, False
+        return cast(IO[bytes], reader), True
+    return cast(IO[bytes], buffered), False
 
 
 def _normalize(name: str, what: str) -> str:
@@ -160,25 +164,32 @@ def walk_layer(
                 if progress is not None:
                     progress(meter.total)
         meter.drain()
-    except tarfile.ReadError as exc:
-        message = str(exc)
-        if "unexpected end" in message or "truncated" in message:
-            raise LayerError(f"{what}: truncated tar stream") from None
-        raise LayerError(f"{what}: not a tar stream ({message})") from None
-    except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
-        raise LayerError(f"{what}: corrupt or truncated compressed stream ({exc})") from None
-    except tarfile.TarError as exc:
-        raise LayerError(f"{what}: broken tar stream ({exc})") from None
-    except OSError as exc:
-        raise LayerError(f"{what}: cannot be read ({exc})") from None
-    except Exception as exc:
-        if type(exc).__module__.startswith("zstandard") or type(exc).__name__ == "ZstdError":
-            raise LayerError(f"{what}: corrupt zstd stream ({exc})") from None
-        raise
+    except Exception as exc:  # translated below; anything unknown is re-raised there
+        _translate(exc, what)
     digest = meter.digest()
     if digest is not None and digest != diff_id:
         raise LayerError(f"{what}: content sha256 {digest} does not match diffID {diff_id}")
     return state.scan
+
+
+def _translate(exc: Exception, what: str) -> NoReturn:
+    """Turn what tarfile, gzip, zstd and the OS raise into one :class:`LayerError`."""
+    if isinstance(exc, LayerError):
+        raise exc
+    if isinstance(exc, tarfile.ReadError):
+        message = str(exc)
+        if "unexpected end" in message or "truncated" in message:
+            raise LayerError(f"{what}: truncated tar stream") from None
+        raise LayerError(f"{what}: not a tar stream ({message})") from None
+    if isinstance(exc, EOFError | zlib.error | gzip.BadGzipFile):
+        raise LayerError(f"{what}: corrupt or truncated compressed stream ({exc})") from None
+    if isinstance(exc, tarfile.TarError):
+        raise LayerError(f"{what}: broken tar stream ({exc})") from None
+    if isinstance(exc, OSError):
+        raise LayerError(f"{what}: cannot be read ({exc})") from None
+    if type(exc).__name__ == "ZstdError":
+        raise LayerError(f"{what}: corrupt zstd stream ({exc})") from None
+    raise exc
 
 
 def _member(tar: tarfile.TarFile, member: tarfile.TarInfo, what: str, state: _Cataloging) -> None:
@@ -236,16 +247,16 @@ def walk_directory(root: str, selector: Selector, what: str) -> LayerScan:
     return state.scan
 
 
-def _directory_entry(entry: os.DirEntry[str], path: str, stack: list[str], state: _Cataloging) -> None:
+def _directory_entry(
+    entry: os.DirEntry[str], path: str, stack: list[str], state: _Cataloging
+) -> None:
     try:
         info = entry.stat(follow_symlinks=False)
     except OSError:
         return
     if stat.S_ISLNK(info.st_mode):
-        try:
+        with contextlib.suppress(OSError):
             state.scan.symlinks[path] = os.readlink(entry.path)
-        except OSError:
-            pass
     elif stat.S_ISDIR(info.st_mode):
         stack.append(path)
     elif stat.S_ISREG(info.st_mode):

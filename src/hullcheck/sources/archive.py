@@ -44,7 +44,9 @@ class DockerArchiveSource(ImageSource):
             digest,
             f"{self.path}: {config_name}",
             blobs=[(None, _safe_size(bundle, str(n)), None) for n in layers],
-            repo_tags=tuple(t for t in tags if isinstance(t, str)) if isinstance(tags, list) else (),
+            repo_tags=tuple(t for t in tags if isinstance(t, str))
+            if isinstance(tags, list)
+            else (),
         )
         self._layer_files = {layer.diff_id: str(layers[layer.index]) for layer in info.layers}
         return info

@@ -80,7 +80,7 @@ class TarBundle(Bundle):
     def __init__(self, path: str) -> None:
         super().__init__(path)
         try:
-            self._tar = tarfile.open(path, mode="r:")
+            self._tar = tarfile.open(path, mode="r:")  # noqa: SIM115 - closed in close()
             members = self._tar.getmembers()
         except FileNotFoundError:
             raise SourceError(f"{path}: no such file") from None

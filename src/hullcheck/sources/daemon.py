@@ -7,6 +7,7 @@ is spooled once into hullcheck's cache directory and read as a docker-archive.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from typing import IO
@@ -86,10 +87,8 @@ class DaemonSource(ImageSource):
             self._archive.close()
             self._archive = None
         if self._spool is not None:
-            try:
+            with contextlib.suppress(FileNotFoundError):
                 os.unlink(self._spool)
-            except FileNotFoundError:
-                pass
             self._spool = None
         if self._client is not None:
             self._client.close()

@@ -41,8 +41,10 @@ class Store:
         try:
             self.engine: Engine = create_engine(url, connect_args=_connect_args(url))
         except (SQLAlchemyError, ImportError, ValueError) as exc:
-            raise StoreError(f"{_redact(url)}: cannot open the store ({exc})",
-                             hint="install hullcheck[postgres] for PostgreSQL URLs") from None
+            raise StoreError(
+                f"{_redact(url)}: cannot open the store ({exc})",
+                hint="install hullcheck[postgres] for PostgreSQL URLs",
+            ) from None
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
             _ensure_sqlite_dir(url)
@@ -71,8 +73,11 @@ class Store:
     def put_layer(self, diff_id: str, scanner_key: str, payload: bytes) -> None:
         now = datetime.datetime.now(datetime.UTC)
         with Session(self.engine) as session, session.begin():
-            session.merge(LayerScanRow(diff_id=diff_id, scanner_key=scanner_key,
-                                       payload=payload, created_at=now))
+            session.merge(
+                LayerScanRow(
+                    diff_id=diff_id, scanner_key=scanner_key, payload=payload, created_at=now
+                )
+            )
 
     def layer_count(self) -> int:
         with Session(self.engine) as session:
@@ -91,33 +96,55 @@ class Store:
             session.execute(delete(PackageRow).where(PackageRow.image_id == image.id))
             session.execute(delete(ImageLayerRow).where(ImageLayerRow.image_id == image.id))
             session.execute(delete(ImageRow).where(ImageRow.id == image.id))
-            session.add(ImageRow(
-                id=image.id,
-                repo_tags=list(image.repo_tags),
-                repo_digests=list(image.repo_digests),
-                os=image.os,
-                architecture=image.architecture,
-                created=image.created,
-                distro=sbom.distro.ecosystem if sbom.distro else None,
-                scanner_key=scanner_key,
-                scanned_at=datetime.datetime.now(datetime.UTC),
-                sbom=document,
-            ))
+            session.add(
+                ImageRow(
+                    id=image.id,
+                    repo_tags=list(image.repo_tags),
+                    repo_digests=list(image.repo_digests),
+                    os=image.os,
+                    architecture=image.architecture,
+                    created=image.created,
+                    distro=sbom.distro.ecosystem if sbom.distro else None,
+                    scanner_key=scanner_key,
+                    scanned_at=datetime.datetime.now(datetime.UTC),
+                    sbom=document,
+                )
+            )
             session.flush()
             if image.layers:
-                session.execute(insert(ImageLayerRow), [
-                    {"image_id": image.id, "idx": layer.index, "diff_id": layer.diff_id,
-                     "digest": layer.digest, "size": layer.size, "created_by": layer.created_by}
-                    for layer in image.layers
-                ])
+                session.execute(
+                    insert(ImageLayerRow),
+                    [
+                        {
+                            "image_id": image.id,
+                            "idx": layer.index,
+                            "diff_id": layer.diff_id,
+                            "digest": layer.digest,
+                            "size": layer.size,
+                            "created_by": layer.created_by,
+                        }
+                        for layer in image.layers
+                    ],
+                )
             if sbom.packages:
-                session.execute(insert(PackageRow), [
-                    {"image_id": image.id, "name": p.name, "version": p.version,
-                     "type": p.type.value, "purl": p.purl, "source_name": p.source_name,
-                     "distro": p.distro, "path": p.location.path, "layer": p.location.layer,
-                     "introduced_by": p.introduced_by}
-                    for p in sbom.packages
-                ])
+                session.execute(
+                    insert(PackageRow),
+                    [
+                        {
+                            "image_id": image.id,
+                            "name": p.name,
+                            "version": p.version,
+                            "type": p.type.value,
+                            "purl": p.purl,
+                            "source_name": p.source_name,
+                            "distro": p.distro,
+                            "path": p.location.path,
+                            "layer": p.location.layer,
+                            "introduced_by": p.introduced_by,
+                        }
+                        for p in sbom.packages
+                    ],
+                )
 
     def load_sbom(self, image_id: str) -> Sbom | None:
         """The stored SBOM of an image ID, if any."""
@@ -140,7 +167,8 @@ class Store:
 def _revision(connection: Any) -> str | None:
     if not inspect(connection).has_table("alembic_version"):
         return None
-    return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    value = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    return str(value) if value is not None else None
 
 
 def _upgrade(connection: Any) -> None:

@@ -45,8 +45,11 @@ class DpkgCataloger(Cataloger):
             result.owned = [p for p in text.splitlines() if p and ctx.interesting(p)]
             return result
         if path.endswith(".md5sums"):
-            owned = ("/" + line.split(None, 1)[1].lstrip("/") for line in text.splitlines()
-                     if len(line.split(None, 1)) == 2)
+            owned = (
+                "/" + line.split(None, 1)[1].lstrip("/")
+                for line in text.splitlines()
+                if len(line.split(None, 1)) == 2
+            )
             result.owned = [p for p in owned if ctx.interesting(p)]
             return result
         for stanza in iter_stanzas(text):
@@ -73,7 +76,7 @@ def _package(stanza: dict[str, str]) -> RawPackage | None:
         if match:
             source_name = match.group("name")
             source_version = match.group("version")
-    metadata = {
+    metadata: dict[str, str] = {
         key: stanza[key]
         for key in ("Maintainer", "Installed-Size", "Priority", "Section")
         if key in stanza

@@ -77,20 +77,23 @@ def _modules(go_version: str, modinfo: str) -> list[RawPackage]:
             packages.append(_module(fields[1], fields[2], kind == "mod", go_version))
         elif kind == "=>" and len(fields) >= 3 and packages:
             replaced = packages.pop()
-            packages.append(_module(fields[1], fields[2], replaced.metadata.get("main") == "true",
-                                    go_version))
+            packages.append(
+                _module(fields[1], fields[2], replaced.metadata.get("main") == "true", go_version)
+            )
     for package in packages:
         if package.metadata.get("main") == "true":
             for key in ("vcs.revision", "GOOS", "GOARCH"):
                 if key in settings:
                     package.metadata[key] = settings[key]
     if go_version:
-        packages.append(RawPackage(
-            name="stdlib",
-            version=go_version,
-            type=PackageType.GO,
-            metadata={"goVersion": go_version},
-        ))
+        packages.append(
+            RawPackage(
+                name="stdlib",
+                version=go_version,
+                type=PackageType.GO,
+                metadata={"goVersion": go_version},
+            )
+        )
     return packages
 
 

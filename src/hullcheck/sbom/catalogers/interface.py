@@ -32,15 +32,14 @@ class RawPackage:
     """purl namespace for language packages (npm scope, Maven groupId, Go module prefix)."""
 
     def to_json(self) -> dict[str, Any]:
-        data: dict[str, Any] = {"n": self.name, "v": self.version, "t": self.type.value}
-        for key, value in (
+        optional = (
             ("s", self.source_name),
             ("sv", self.source_version),
             ("a", self.arch),
             ("ns", self.namespace),
-        ):
-            if value is not None:
-                data[key] = value
+        )
+        data: dict[str, Any] = {k: v for k, v in optional if v is not None}
+        data.update(n=self.name, v=self.version, t=self.type.value)
         if self.licenses:
             data["l"] = self.licenses
         if self.metadata:

@@ -42,8 +42,11 @@ def _read_archive(data: bytes, name: str, result: FileResult, depth: int) -> Non
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
         raise ParseError(f"{name}: not a readable zip archive ({exc})") from None
     with archive:
-        poms = [i for i in infos if i.filename.startswith("META-INF/maven/")
-                and i.filename.endswith("/pom.properties")]
+        poms = [
+            i
+            for i in infos
+            if i.filename.startswith("META-INF/maven/") and i.filename.endswith("/pom.properties")
+        ]
         found = [p for p in (_pom(archive, info) for info in poms) if p is not None]
         if not found:
             manifest = _manifest_package(archive, name)

@@ -7,7 +7,12 @@ import shlex
 from hullcheck.sbom.catalogers.interface import Cataloger, FileResult, ParseContext, ParseError
 
 OS_RELEASE = ("/etc/os-release", "/usr/lib/os-release")
-FALLBACKS = ("/etc/alpine-release", "/etc/debian_version", "/etc/redhat-release", "/etc/lsb-release")
+FALLBACKS = (
+    "/etc/alpine-release",
+    "/etc/debian_version",
+    "/etc/redhat-release",
+    "/etc/lsb-release",
+)
 
 
 class OsReleaseCataloger(Cataloger):

@@ -65,8 +65,8 @@ def _bdb_magic(data: bytes) -> str | None:
 
 def _bdb_blobs(data: bytes) -> Iterator[bytes]:
     order = _bdb_magic(data) or "<"
-    page_size, = struct.unpack_from(order + "I", data, 20)
-    last_page, = struct.unpack_from(order + "I", data, 32)
+    (page_size,) = struct.unpack_from(order + "I", data, 20)
+    (last_page,) = struct.unpack_from(order + "I", data, 32)
     if page_size not in {512 << i for i in range(8)} or data[24] != 0:
         raise ParseError(f"Berkeley DB with unsupported page size {page_size} or encryption")
     pages = min(last_page + 1, len(data) // page_size)

@@ -35,7 +35,9 @@ def upgrade() -> None:
     op.create_table(
         "image_layers",
         sa.Column(
-            "image_id", sa.String(80), sa.ForeignKey("images.id", ondelete="CASCADE"),
+            "image_id",
+            sa.String(80),
+            sa.ForeignKey("images.id", ondelete="CASCADE"),
             primary_key=True,
         ),
         sa.Column("idx", sa.Integer(), primary_key=True),
@@ -49,7 +51,9 @@ def upgrade() -> None:
         "packages",
         sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
         sa.Column(
-            "image_id", sa.String(80), sa.ForeignKey("images.id", ondelete="CASCADE"),
+            "image_id",
+            sa.String(80),
+            sa.ForeignKey("images.id", ondelete="CASCADE"),
             nullable=False,
         ),
         sa.Column("name", sa.String(255), nullable=False),
