@@ -46,6 +46,10 @@ def generate_sbom(
             limits=limits or Limits(),
             progress=progress,
         )
-    if store is not None and sbom.image is not None:
+    if (
+        store is not None
+        and sbom.image is not None
+        and not store.has_image(sbom.image.id, selector.key)
+    ):
         store.save_sbom(sbom, selector.key)
     return sbom

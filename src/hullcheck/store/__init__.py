@@ -1,5 +1,5 @@
 """The store: SQLAlchemy 2 models and Alembic migrations; SQLite or PostgreSQL."""
 
-from hullcheck.store.database import Store
+from hullcheck.store.facade import Store
 
 __all__ = ["Store"]

@@ -15,12 +15,12 @@ from sqlalchemy.orm import Session
 from hullcheck.errors import StoreError
 from hullcheck.model import Sbom
 from hullcheck.store.models import (
-    SCHEMA_REVISION,
     ImageLayerRow,
     ImageRow,
     LayerScanRow,
     PackageRow,
 )
+from hullcheck.store.schema import SCHEMA_REVISION
 
 MIGRATIONS = os.path.join(os.path.dirname(__file__), "migrations")
 
@@ -33,8 +33,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-class Store:
-    """The one store of hullcheck; implements the SBOM layer cache."""
+class SqlStore:
+    """The store through SQLAlchemy: every write, and every read on non-SQLite URLs."""
 
     def __init__(self, url: str) -> None:
         self.url = url
@@ -78,6 +78,11 @@ class Store:
                     diff_id=diff_id, scanner_key=scanner_key, payload=payload, created_at=now
                 )
             )
+
+    def has_image(self, image_id: str, scanner_key: str) -> bool:
+        with Session(self.engine) as session:
+            row = session.get(ImageRow, image_id)
+            return row is not None and row.scanner_key == scanner_key
 
     def layer_count(self) -> int:
         with Session(self.engine) as session:

@@ -17,8 +17,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-SCHEMA_REVISION = "0001"
-"""The Alembic head this code expects; a test checks it against the migrations."""
+from hullcheck.store.schema import SCHEMA_REVISION
+
+__all__ = ["SCHEMA_REVISION", "Base", "ImageLayerRow", "ImageRow", "LayerScanRow", "PackageRow"]
 
 
 class Base(DeclarativeBase):

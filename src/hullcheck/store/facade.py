@@ -1,0 +1,100 @@
+"""The store as the rest of hullcheck sees it.
+
+Reads on the hot path of a warm scan (cached layers, "is this image stored?") go through the
+standard library's sqlite3 when the store is the embedded SQLite file, so a rescan whose
+layers are all cached never pays for importing SQLAlchemy. Everything else — writes,
+migrations, PostgreSQL — goes through :class:`SqlStore`.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from typing import TYPE_CHECKING
+
+from hullcheck.model import Sbom
+from hullcheck.store.schema import SCHEMA_REVISION
+
+if TYPE_CHECKING:
+    from hullcheck.store.database import SqlStore
+
+
+class Store:
+    """The one store of hullcheck; implements the SBOM layer cache."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._sql: SqlStore | None = None
+        self._fast: sqlite3.Connection | None = _open_fast(url)
+        if self._fast is None:
+            self._open_sql()
+
+    def _open_sql(self) -> SqlStore:
+        if self._sql is None:
+            from hullcheck.store.database import SqlStore
+
+            self._sql = SqlStore(self.url)
+        return self._sql
+
+    def revision(self) -> str | None:
+        return self._open_sql().revision()
+
+    def get_layer(self, diff_id: str, scanner_key: str) -> bytes | None:
+        if self._fast is not None:
+            row = self._fast.execute(
+                "SELECT payload FROM layer_scans WHERE diff_id = ? AND scanner_key = ?",
+                (diff_id, scanner_key),
+            ).fetchone()
+            return bytes(row[0]) if row is not None else None
+        return self._open_sql().get_layer(diff_id, scanner_key)
+
+    def has_image(self, image_id: str, scanner_key: str) -> bool:
+        """Whether the SBOM of this image, by this scanner, is stored already."""
+        if self._fast is not None:
+            row = self._fast.execute(
+                "SELECT 1 FROM images WHERE id = ? AND scanner_key = ?", (image_id, scanner_key)
+            ).fetchone()
+            return row is not None
+        return self._open_sql().has_image(image_id, scanner_key)
+
+    def put_layer(self, diff_id: str, scanner_key: str, payload: bytes) -> None:
+        self._open_sql().put_layer(diff_id, scanner_key, payload)
+
+    def save_sbom(self, sbom: Sbom, scanner_key: str) -> None:
+        self._open_sql().save_sbom(sbom, scanner_key)
+
+    def load_sbom(self, image_id: str) -> Sbom | None:
+        return self._open_sql().load_sbom(image_id)
+
+    def image_ids(self) -> list[str]:
+        return self._open_sql().image_ids()
+
+    def layer_count(self) -> int:
+        return self._open_sql().layer_count()
+
+    def close(self) -> None:
+        if self._fast is not None:
+            self._fast.close()
+            self._fast = None
+        if self._sql is not None:
+            self._sql.close()
+            self._sql = None
+
+
+def _open_fast(url: str) -> sqlite3.Connection | None:
+    """A read connection to an SQLite store already at the expected schema, else ``None``."""
+    prefix = "sqlite:///"
+    if not url.startswith(prefix) or "?" in url:
+        return None
+    path = url[len(prefix) :]
+    if not path or path == ":memory:" or not os.path.exists(path):
+        return None
+    try:
+        connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
+        row = connection.execute("SELECT version_num FROM alembic_version").fetchone()
+    except sqlite3.Error:
+        return None
+    if row is None or row[0] != SCHEMA_REVISION:
+        connection.close()
+        return None
+    return connection
