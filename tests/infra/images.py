@@ -7,8 +7,8 @@
   package, a Debian-owned Python distribution), then later layers that purge one package,
   delete one Python package and replace a directory (whiteouts and an opaque directory).
 * ``binaries``: a Go binary (Debian's runc) and a Java archive (Debian's commons-lang3).
-* ``alpine``, ``rpm-sqlite``, ``ubuntu``: real package databases from shared/vulndata wrapped
-  into small images.
+* ``alpine``, ``rpm-sqlite``, ``ubuntu``: real package databases from
+  tests/data/fixtures (copied from shared/vulndata) wrapped into small images.
 
 Each image is tagged ``hc-test/NAME:RECIPE`` where RECIPE hashes its inputs, so a changed
 recipe rebuilds and an unchanged one is reused from the engine's data root.
@@ -29,11 +29,8 @@ import docker
 
 from tests.infra.engine import CACHE
 
-SHARED = os.environ.get(
-    "HULLCHECK_SHARED",
-    os.path.normpath(os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared")),
-)
-VULNDATA = os.path.join(SHARED, "vulndata")
+# real package databases copied from shared/vulndata (origin and licence in its README)
+FIXTURES = os.path.join(os.path.dirname(__file__), "..", "data", "fixtures")
 MIRROR = os.environ.get("HULLCHECK_DEBIAN_MIRROR", "http://deb.debian.org/debian")
 PYTHON_PACKAGES = (
     "requests==2.31.0",
@@ -187,9 +184,7 @@ class ImageFactory:
                 source="hc-demo (1.2.3-1)",
                 files={"usr/share/hc-demo/data": b"data\n"},
             )
-            metadata = os.path.join(
-                VULNDATA, "fixtures", "python", "debian-python3-yaml_PyYAML-6.0.dist-info"
-            )
+            metadata = os.path.join(FIXTURES, "python", "debian-python3-yaml_PyYAML-6.0.dist-info")
             files = {}
             for entry in sorted(os.listdir(metadata)):
                 with open(os.path.join(metadata, entry), "rb") as handle:
@@ -239,20 +234,20 @@ class ImageFactory:
         return self._build(name, recipe, prepare)
 
     def alpine(self) -> str:
-        db = _read(VULNDATA, "fixtures", "apk", "alpine-3.18_lib_apk_db_installed")
+        db = _read(FIXTURES, "apk", "alpine-3.18_lib_apk_db_installed")
         # os-release written by the fixture to name the release the database came from
         release = b'NAME="Alpine Linux"\nID=alpine\nVERSION_ID=3.18.0\n'
         return self._db_image("alpine", {"/lib/apk/db/installed": db, "/etc/os-release": release})
 
     def rpm_sqlite(self) -> str:
-        db = _read(VULNDATA, "fixtures", "rpm", "cbl-mariner-2.0_rpmdb.sqlite")
+        db = _read(FIXTURES, "rpm", "cbl-mariner-2.0_rpmdb.sqlite")
         release = b'NAME="Common Base Linux Mariner"\nID=mariner\nVERSION_ID="2.0"\n'
         return self._db_image(
             "rpm-sqlite", {"/var/lib/rpm/rpmdb.sqlite": db, "/etc/os-release": release}
         )
 
     def ubuntu(self) -> str:
-        db = _read(VULNDATA, "fixtures", "dpkg", "ubuntu-18.04_var_lib_dpkg_status")
+        db = _read(FIXTURES, "dpkg", "ubuntu-18.04_var_lib_dpkg_status")
         release = b'NAME="Ubuntu"\nID=ubuntu\nVERSION_ID="18.04"\nVERSION_CODENAME=bionic\n'
         return self._db_image(
             "ubuntu",
