@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from hullcheck.errors import SbomFormatError
-from hullcheck.model import Location, Package, Sbom, SourceInfo
-from hullcheck.report.purlmap import package_type_for_purl
+from hullcheck.model import Sbom, SourceInfo
+from hullcheck.report.purlmap import package_from_fields
 
 PROPERTY = "hullcheck:"
 
@@ -83,34 +83,21 @@ def read_cyclonedx(document: dict[str, Any], what: str) -> Sbom:
     for component in components:
         if not isinstance(component, dict):
             continue
-        props = {
-            p.get("name"): p.get("value")
+        fields = {
+            str(p["name"])[len(PROPERTY) :].removeprefix("location:"): str(p.get("value"))
             for p in component.get("properties") or []
-            if isinstance(p, dict)
+            if isinstance(p, dict) and str(p.get("name", "")).startswith(PROPERTY)
         }
-        purl = component.get("purl")
-        kind = package_type_for_purl(purl) if isinstance(purl, str) else None
-        if kind is None or not component.get("name") or component.get("version") is None:
-            continue
-        packages.append(
-            Package(
-                name=str(component["name"]),
-                version=str(component["version"]),
-                type=kind,
-                purl=str(purl),
-                found_by=props.get(f"{PROPERTY}found-by") or "cyclonedx",
-                location=Location(
-                    props.get(f"{PROPERTY}location:path") or "",
-                    props.get(f"{PROPERTY}location:layer"),
-                ),
-                introduced_by=props.get(f"{PROPERTY}introduced-by"),
-                source_name=props.get(f"{PROPERTY}source-name"),
-                source_version=props.get(f"{PROPERTY}source-version"),
-                distro=props.get(f"{PROPERTY}distro"),
-                arch=props.get(f"{PROPERTY}arch"),
-                licenses=tuple(_licenses(component)),
-            )
+        package = package_from_fields(
+            component.get("name"),
+            component.get("version"),
+            component.get("purl"),
+            fields,
+            found_by="cyclonedx",
+            licenses=tuple(_licenses(component)),
         )
+        if package is not None:
+            packages.append(package)
     return Sbom(
         source=SourceInfo("sbom", what),
         packages=tuple(packages),

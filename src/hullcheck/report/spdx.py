@@ -9,8 +9,8 @@ import uuid
 from typing import Any
 
 from hullcheck.errors import SbomFormatError
-from hullcheck.model import Location, Package, Sbom, SourceInfo
-from hullcheck.report.purlmap import package_type_for_purl
+from hullcheck.model import Package, Sbom, SourceInfo
+from hullcheck.report.purlmap import package_from_fields
 
 _ID_CHARS = re.compile(r"[^A-Za-z0-9.-]+")
 COMMENT_PREFIX = "hullcheck:"
@@ -111,25 +111,12 @@ def read_spdx(document: dict[str, Any], what: str) -> Sbom:
             ),
             None,
         )
-        kind = package_type_for_purl(purl) if isinstance(purl, str) else None
-        if kind is None or not entry.get("name") or entry.get("versionInfo") is None:
-            continue
         fields = _comment_fields(entry.get("comment"))
-        packages.append(
-            Package(
-                name=str(entry["name"]),
-                version=str(entry["versionInfo"]),
-                type=kind,
-                purl=str(purl),
-                found_by="spdx",
-                location=Location(fields.get("path", ""), fields.get("layer")),
-                introduced_by=fields.get("introduced-by"),
-                source_name=fields.get("source-name"),
-                source_version=fields.get("source-version"),
-                distro=fields.get("distro"),
-                arch=fields.get("arch"),
-            )
+        package = package_from_fields(
+            entry.get("name"), entry.get("versionInfo"), purl, fields, found_by="spdx"
         )
+        if package is not None:
+            packages.append(package)
     created = (document.get("creationInfo") or {}).get("created")
     return Sbom(
         source=SourceInfo("sbom", what), packages=tuple(packages), tool="spdx", created=created
