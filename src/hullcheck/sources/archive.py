@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import IO, Any
 
 from hullcheck.errors import SourceError
@@ -79,8 +80,6 @@ def _config_digest(config_name: str) -> str:
 
 def _split_tag(reference: str) -> tuple[str, str | None]:
     """``archive.tar:repo:tag`` → path and tag; a path containing colons is kept whole."""
-    import os
-
     if os.path.exists(reference) or ":" not in reference:
         return reference, None
     path, _, tag = reference.partition(":")
