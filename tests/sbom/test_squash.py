@@ -65,3 +65,19 @@ def test_os_release_through_a_relative_symlink(tmp_path) -> None:  # type: ignor
     )
     sbom = generate_sbom(f"oci-dir:{oci_layout(str(tmp_path / 'i'), [layer])}")
     assert sbom.distro is not None and sbom.distro.ecosystem == "Debian:12"
+
+
+def test_hardlink_to_a_cataloged_file_in_the_same_layer(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    layer = tar_bytes(
+        ("file", "a/lib/requests-2.34.2.dist-info/METADATA", metadata("requests-2.34.2.dist-info")),
+        (
+            "link",
+            "b/lib/requests-2.34.2.dist-info/METADATA",
+            "a/lib/requests-2.34.2.dist-info/METADATA",
+        ),
+    )
+    sbom = generate_sbom(f"oci-dir:{oci_layout(str(tmp_path / 'i'), [layer])}")
+    assert sorted(p.location.path for p in sbom.packages) == [
+        "/a/lib/requests-2.34.2.dist-info/METADATA",
+        "/b/lib/requests-2.34.2.dist-info/METADATA",
+    ]

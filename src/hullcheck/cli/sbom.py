@@ -34,13 +34,9 @@ def sbom_command(
 ) -> None:
     """List every package in an image: name, version, type, source package, layer."""
     from hullcheck import api
-    from hullcheck.report import FORMATS, render
+    from hullcheck.report import format_named
 
-    if output_format not in {f.name for f in FORMATS}:
-        raise UsageError(
-            f"unknown format {output_format!r}",
-            hint="choose one of: " + ", ".join(f.name for f in FORMATS),
-        )
+    fmt = format_named(output_format)  # checked before any layer is read
     limits = api.Limits(max_layer_bytes=parse_size(max_layer_size))
     store = None if no_store else api.open_store(db)
     progress = None if quiet or not sys.stderr.isatty() else LayerBar()
@@ -53,7 +49,7 @@ def sbom_command(
             progress.close()
         if store is not None:
             store.close()
-    text = render(sbom, output_format)
+    text = fmt.render(sbom)
     if output is None:
         sys.stdout.write(text)
         return

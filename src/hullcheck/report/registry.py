@@ -35,12 +35,17 @@ FORMATS: tuple[Format, ...] = (
 )
 
 
-def render(sbom: Sbom, name: str) -> str:
+def format_named(name: str) -> Format:
+    """The output format called ``name``; :class:`UsageError` lists the known ones."""
     for fmt in FORMATS:
         if fmt.name == name:
-            return fmt.render(sbom)
+            return fmt
     known = ", ".join(f.name for f in FORMATS)
     raise UsageError(f"unknown format {name!r}", hint=f"choose one of: {known}")
+
+
+def render(sbom: Sbom, name: str) -> str:
+    return format_named(name).render(sbom)
 
 
 def read_sbom(path: str) -> Sbom:

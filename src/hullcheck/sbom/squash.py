@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
+from typing import Any
 
 from hullcheck.sbom.catalogers.interface import FileResult, RawPackage
 from hullcheck.sbom.layerscan import LayerScan
@@ -83,7 +84,7 @@ class View:
         return self.files.get(real) if real is not None else None
 
 
-def _drop_under(mapping: dict[str, object], root: str, include_root: bool) -> None:
+def _drop_under(mapping: dict[str, Any], root: str, include_root: bool) -> None:
     prefix = root.rstrip("/") + "/"
     doomed = [p for p in mapping if p.startswith(prefix) or (include_root and p == root)]
     for path in doomed:
@@ -93,8 +94,8 @@ def _drop_under(mapping: dict[str, object], root: str, include_root: bool) -> No
 def squash(layers: list[LayerScan]) -> View:
     """Apply layers bottom to top."""
     view = View()
-    files: dict[str, object] = {}
-    links: dict[str, object] = {}
+    files = view.files
+    links = view.symlinks
     for index, layer in enumerate(layers):
         for directory in layer.opaque:
             _drop_under(files, directory, include_root=False)
@@ -108,11 +109,9 @@ def squash(layers: list[LayerScan]) -> View:
         for path, result in layer.files.items():
             links.pop(path, None)
             existing = files.get(path)
-            if isinstance(existing, SquashedFile):
+            if existing is not None:
                 existing.stack.append((index, result))
             else:
                 files[path] = SquashedFile(path, [(index, result)])
         view.warnings.extend((index, path, message) for path, message in layer.warnings)
-    view.files = {p: f for p, f in files.items() if isinstance(f, SquashedFile)}
-    view.symlinks = {p: t for p, t in links.items() if isinstance(t, str)}
     return view

@@ -114,6 +114,10 @@ class _Cataloging:
         self.selector = selector
         self.scan = LayerScan()
         self.kept: dict[str, bytes] = {}
+        """Bytes of small data files, for hardlinks to them later in the layer."""
+        self.binaries: dict[str, tuple[str, FileResult]] = {}
+        """Results of executables (their parse does not depend on the path): kept instead
+        of the bytes, so a layer full of binaries is not held in memory."""
         self.ctx = ParseContext(interesting=selector.interesting)
 
     def parse(self, cataloger: Cataloger, path: str, data: bytes) -> None:
@@ -122,12 +126,24 @@ class _Cataloging:
         except _PARSE_FAILURES as exc:
             self.scan.warnings.append((path, f"{cataloger.name}: {exc or type(exc).__name__}"))
             result = FileResult(cataloger.name)
+        self._record(cataloger, path, result)
+        if cataloger.executables:
+            self.binaries[path] = (cataloger.name, result)
+        elif len(data) <= _KEEP_FOR_HARDLINKS:
+            self.kept[path] = data
+
+    def _record(self, cataloger: Cataloger, path: str, result: FileResult) -> None:
         if result.packages or result.owned or result.data or result.warnings:
             self.scan.files[path] = result
         for warning in result.warnings:
             self.scan.warnings.append((path, f"{cataloger.name}: {warning}"))
-        if len(data) <= _KEEP_FOR_HARDLINKS:
-            self.kept[path] = data
+
+    def link(self, cataloger: Cataloger, path: str, target: str) -> None:
+        """A hardlink to a file read earlier in this layer."""
+        if target in self.kept:
+            self.parse(cataloger, path, self.kept[target])
+        elif target in self.binaries and self.binaries[target][0] == cataloger.name:
+            self._record(cataloger, path, self.binaries[target][1])
 
     def too_large(self, cataloger: Cataloger, path: str, size: int) -> bool:
         if size <= cataloger.max_bytes:
@@ -209,8 +225,8 @@ def _member(tar: tarfile.TarFile, member: tarfile.TarInfo, what: str, state: _Ca
     if member.islnk():
         target = _normalize(member.linkname, what)
         cataloger = state.selector.select(path, member.mode)
-        if cataloger is not None and target in state.kept:
-            state.parse(cataloger, path, state.kept[target])
+        if cataloger is not None:
+            state.link(cataloger, path, target)
         return
     if not member.isreg():
         return
