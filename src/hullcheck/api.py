@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from hullcheck.model import Sbom
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from hullcheck.model import Sbom, ScanReport, Severity
 from hullcheck.paths import default_db_url
 from hullcheck.report import read_sbom
 from hullcheck.sbom.catalogers.registry import default_selector
@@ -11,7 +15,22 @@ from hullcheck.sbom.walker import Limits
 from hullcheck.sources import SbomFile, TreeSource, open_source
 from hullcheck.store import Store
 
-__all__ = ["Limits", "Store", "generate_sbom", "open_store"]
+if TYPE_CHECKING:
+    from hullcheck.vulndb.feeds import FeedUpdate
+    from hullcheck.vulndb.feeds import Progress as FeedProgress
+    from hullcheck.vulndb.importer import ImportResult
+
+__all__ = [
+    "Gate",
+    "Limits",
+    "Store",
+    "generate_sbom",
+    "import_vulnerabilities",
+    "open_store",
+    "rematch_stored",
+    "scan",
+    "update_vulnerabilities",
+]
 
 
 def open_store(url: str | None = None) -> Store:
@@ -53,3 +72,128 @@ def generate_sbom(
     ):
         store.save_sbom(sbom, selector.key)
     return sbom
+
+
+# -- vulnerabilities ---------------------------------------------------------------------------
+def import_vulnerabilities(store: Store, path: str) -> ImportResult:
+    """Import OSV records from a zip, a directory or one JSON/YAML file (one transaction)."""
+    from hullcheck.vulndb.importer import import_path
+
+    return import_path(store.vulns, path)
+
+
+def update_vulnerabilities(
+    store: Store,
+    ecosystems: Sequence[str] = (),
+    *,
+    base_url: str | None = None,
+    progress: FeedProgress | None = None,
+) -> list[FeedUpdate]:
+    """Download and import OSV feeds: the ones named, else those of the stored SBOMs."""
+    from hullcheck.errors import UsageError
+    from hullcheck.vulndb import feeds
+    from hullcheck.vulndb.ecosystems import family
+
+    wanted = list(ecosystems) or store.vulns.ecosystems_in_use()
+    if not wanted:
+        raise UsageError(
+            "no ecosystem to update: no SBOM is stored yet",
+            hint="name them: hullcheck db update --ecosystem Debian --ecosystem PyPI",
+        )
+    for name in wanted:
+        if family(name) is None or ":" in name:
+            raise UsageError(f"unknown ecosystem {name!r}", hint="e.g. Debian, Alpine, PyPI, npm")
+    return feeds.update(
+        store.vulns, wanted, base_url=base_url or feeds.DEFAULT_BASE_URL, progress=progress
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Gate:
+    """How findings are filtered and judged."""
+
+    fail_on: Severity | None = None
+    """Exit 1 when a counted finding is at or above this."""
+    ignore_unfixed: bool = False
+    """Leave out findings with no fixed version."""
+    ignore_file: str | None = None
+    """TOML ignore file (see ``vulndb.suppress``)."""
+    vex: tuple[str, ...] = field(default_factory=tuple)
+    """OpenVEX documents."""
+
+
+def scan(
+    reference: str,
+    *,
+    store: Store,
+    gate: Gate | None = None,
+    use_cache: bool = True,
+    limits: Limits | None = None,
+    progress: Progress | None = None,
+) -> ScanReport:
+    """The vulnerabilities of an image, a directory or an SBOM file, judged by ``gate``."""
+    sbom = generate_sbom(
+        reference, store=store, use_cache=use_cache, limits=limits, progress=progress
+    )
+    return judge(sbom, store, gate or Gate())
+
+
+def judge(sbom: Sbom, store: Store, gate: Gate) -> ScanReport:
+    """Match an SBOM, keep the findings of a stored image, apply the gate."""
+    from hullcheck.vulndb import suppress
+    from hullcheck.vulndb.matcher import match
+
+    rules = suppress.read_ignore_file(gate.ignore_file) if gate.ignore_file else []
+    statements = [s for path in gate.vex for s in suppress.read_vex(path)]
+    repository = store.vulns
+    snapshot = repository.snapshot()
+    result = match(sbom.packages, repository)
+    if sbom.image is not None and store.has_image(sbom.image.id, default_selector().key):
+        repository.save_findings(sbom.image.id, result.findings)
+    kept, left, notes = suppress.apply(
+        result.findings,
+        sbom,
+        ignore_unfixed=gate.ignore_unfixed,
+        rules=rules,
+        vex=statements,
+    )
+    if snapshot.records == 0:
+        notes.insert(0, "the vulnerability database is empty: run `hullcheck db update`")
+    return ScanReport(
+        sbom=sbom,
+        findings=tuple(kept),
+        suppressed=tuple(left),
+        db=snapshot,
+        fail_on=gate.fail_on,
+        notes=tuple(result.notes + notes),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Rematch:
+    """``scan --stored``: the new findings of one stored image."""
+
+    image_id: str
+    repo_tags: tuple[str, ...]
+    counts: dict[str, int]
+    """Findings by severity."""
+
+
+def rematch_stored(store: Store) -> list[Rematch]:
+    """Match every stored SBOM against the current database; no image is read again."""
+    from hullcheck.vulndb.matcher import match
+
+    repository = store.vulns
+    results = []
+    for image_id in store.image_ids():
+        sbom = store.load_sbom(image_id)
+        if sbom is None:
+            continue
+        findings = match(sbom.packages, repository).findings
+        repository.save_findings(image_id, findings)
+        counts: dict[str, int] = {}
+        for finding in findings:
+            counts[finding.severity.value] = counts.get(finding.severity.value, 0) + 1
+        tags = sbom.image.repo_tags if sbom.image else ()
+        results.append(Rematch(image_id, tags, counts))
+    return results

@@ -9,7 +9,9 @@ translated where they enter. Messages start with the input that failed.
     │   └── EngineError            the Docker Engine refused or is unreachable
     ├── LayerError                 a layer is hostile or broken (traversal, bomb, not a tar)
     ├── SbomFormatError            an SBOM file given as input cannot be read
-    └── StoreError                 the database cannot be opened or migrated
+    ├── StoreError                 the database cannot be opened or migrated
+    └── VulnDbError                the vulnerability database cannot be updated or read
+        └── FeedError              a feed cannot be downloaded or is not a feed (corrupt zip)
 """
 
 from __future__ import annotations
@@ -53,3 +55,11 @@ class SbomFormatError(HullcheckError):
 
 class StoreError(HullcheckError):
     """The store cannot be opened, migrated or written."""
+
+
+class VulnDbError(HullcheckError):
+    """The vulnerability database cannot be imported, updated or queried."""
+
+
+class FeedError(VulnDbError):
+    """A feed cannot be fetched or read; the database already stored stays as it was."""

@@ -2,15 +2,22 @@
 
 from hullcheck.model.image import Distro, ImageInfo, LayerInfo
 from hullcheck.model.sbom import Location, Package, PackageType, Sbom, ScanWarning, SourceInfo
+from hullcheck.model.vuln import DbSnapshot, Finding, FixStatus, ScanReport, Severity, Suppressed
 
 __all__ = [
+    "DbSnapshot",
     "Distro",
+    "Finding",
+    "FixStatus",
     "ImageInfo",
     "LayerInfo",
     "Location",
     "Package",
     "PackageType",
     "Sbom",
+    "ScanReport",
     "ScanWarning",
+    "Severity",
     "SourceInfo",
+    "Suppressed",
 ]

@@ -17,6 +17,7 @@ from hullcheck.store.schema import SCHEMA_REVISION
 
 if TYPE_CHECKING:
     from hullcheck.store.database import SqlStore
+    from hullcheck.store.vulns import VulnRepository
 
 
 class Store:
@@ -65,6 +66,13 @@ class Store:
 
     def load_sbom(self, image_id: str) -> Sbom | None:
         return self._open_sql().load_sbom(image_id)
+
+    @property
+    def vulns(self) -> VulnRepository:
+        """The vulnerability database and stored findings."""
+        from hullcheck.store.vulns import VulnRepository
+
+        return VulnRepository(self._open_sql().engine)
 
     def image_ids(self) -> list[str]:
         return self._open_sql().image_ids()

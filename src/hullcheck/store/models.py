@@ -8,6 +8,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -19,7 +20,18 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from hullcheck.store.schema import SCHEMA_REVISION
 
-__all__ = ["SCHEMA_REVISION", "Base", "ImageLayerRow", "ImageRow", "LayerScanRow", "PackageRow"]
+__all__ = [
+    "SCHEMA_REVISION",
+    "Base",
+    "FindingRow",
+    "ImageLayerRow",
+    "ImageRow",
+    "LayerScanRow",
+    "PackageRow",
+    "VulnAffectedRow",
+    "VulnFeedRow",
+    "VulnRecordRow",
+]
 
 
 class Base(DeclarativeBase):
@@ -85,4 +97,83 @@ class PackageRow(Base):
         Index("ix_packages_image", "image_id"),
         Index("ix_packages_name", "name", "type"),
         Index("ix_packages_source", "source_name", "distro"),
+    )
+
+
+class VulnRecordRow(Base):
+    """One OSV record: what matching and reports need, and the record itself (zlib JSON)."""
+
+    __tablename__ = "vuln_records"
+    id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    source: Mapped[str] = mapped_column(String(255), index=True)
+    modified: Mapped[str | None] = mapped_column(String(40))
+    published: Mapped[str | None] = mapped_column(String(40))
+    summary: Mapped[str | None] = mapped_column(Text)
+    aliases: Mapped[list[str]] = mapped_column(JSON, default=list)
+    upstream: Mapped[list[str]] = mapped_column(JSON, default=list)
+    related: Mapped[list[str]] = mapped_column(JSON, default=list)
+    severity: Mapped[str] = mapped_column(String(16))
+    own_severity: Mapped[str | None] = mapped_column(String(16))
+    cvss_score: Mapped[float | None] = mapped_column(Float)
+    cvss_vector: Mapped[str | None] = mapped_column(Text)
+    url: Mapped[str | None] = mapped_column(Text)
+    imported_at: Mapped[datetime.datetime] = mapped_column(DateTime(timezone=True))
+    document: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class VulnAffectedRow(Base):
+    """One ``affected`` entry of a record, indexed by ecosystem key and package key."""
+
+    __tablename__ = "vuln_affected"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    record_id: Mapped[str] = mapped_column(
+        ForeignKey("vuln_records.id", ondelete="CASCADE"), index=True
+    )
+    ecosystem: Mapped[str] = mapped_column(String(64))
+    eco_key: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(255))
+    scheme: Mapped[str] = mapped_column(String(16))
+    data: Mapped[dict[str, object]] = mapped_column(JSON)
+    """``{"r": [[[kind, version], …], …], "v": [versions], "s": severity}``"""
+
+    __table_args__ = (Index("ix_vuln_affected_key", "eco_key", "name"),)
+
+
+class VulnFeedRow(Base):
+    """One feed or imported file: where it came from and what it held."""
+
+    __tablename__ = "vuln_feeds"
+    name: Mapped[str] = mapped_column(String(255), primary_key=True)
+    url: Mapped[str | None] = mapped_column(Text)
+    etag: Mapped[str | None] = mapped_column(Text)
+    last_modified: Mapped[str | None] = mapped_column(String(64))
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    size: Mapped[int | None] = mapped_column(BigInteger)
+    records: Mapped[int] = mapped_column(Integer)
+    skipped: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class FindingRow(Base):
+    """A finding of a stored image, as of the last match; rewritten on every rematch."""
+
+    __tablename__ = "findings"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    image_id: Mapped[str] = mapped_column(ForeignKey("images.id", ondelete="CASCADE"))
+    vuln_id: Mapped[str] = mapped_column(String(128))
+    aliases: Mapped[list[str]] = mapped_column(JSON, default=list)
+    advisories: Mapped[list[str]] = mapped_column(JSON, default=list)
+    severity: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))
+    fixed_version: Mapped[str | None] = mapped_column(String(255))
+    ecosystem: Mapped[str] = mapped_column(String(64))
+    package_name: Mapped[str] = mapped_column(String(255))
+    package_version: Mapped[str] = mapped_column(String(255))
+    package_type: Mapped[str] = mapped_column(String(32))
+    purl: Mapped[str] = mapped_column(Text)
+    matched_at: Mapped[datetime.datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        Index("ix_findings_image", "image_id"),
+        Index("ix_findings_vuln", "vuln_id"),
     )

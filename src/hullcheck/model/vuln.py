@@ -1,0 +1,118 @@
+"""Vulnerabilities, the findings that tie them to packages, and what a scan reports."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from hullcheck.model.sbom import Package, Sbom
+
+
+class Severity(StrEnum):
+    """Severity of a vulnerability, lowest first; ``UNKNOWN`` sorts below everything."""
+
+    UNKNOWN = "unknown"
+    NEGLIGIBLE = "negligible"
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+    @property
+    def rank(self) -> int:
+        """0 for ``UNKNOWN`` up to 5 for ``CRITICAL``: severities compare by this."""
+        return _RANKS[self]
+
+
+_RANKS = {severity: index for index, severity in enumerate(Severity)}
+
+
+class FixStatus(StrEnum):
+    """Whether the package's maintainers have shipped a fix."""
+
+    FIXED = "fixed"
+    """A fixed version exists: upgrade to it."""
+    UNFIXED = "unfixed"
+    """Affected, and no fixed version is published yet."""
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One vulnerability in one package of one image (records with the same CVE merged)."""
+
+    id: str
+    """The vulnerability: its CVE when one is known, else the advisory id (``GHSA-…``)."""
+    package: Package
+    """The affected package, as the SBOM lists it."""
+    ecosystem: str
+    """OSV ecosystem the match was made in (``Debian:7``, ``PyPI``)."""
+    severity: Severity
+    """Highest severity any merged record gives."""
+    status: FixStatus
+    """Fixed or unfixed."""
+    fixed_version: str | None
+    """Version to upgrade to (the highest fix among the merged records), if any."""
+    advisories: tuple[str, ...]
+    """Ids of the records that reported it (``DSA-3032-1``, ``USN-2362-1``, ``GHSA-…``)."""
+    aliases: tuple[str, ...] = ()
+    """Every other id the vulnerability is known by (CVE, GHSA, PYSEC …), sorted."""
+    cvss_score: float | None = None
+    """Base score of the highest-version CVSS vector found (v4, then v3, then v2)."""
+    cvss_vector: str | None = None
+    """That vector."""
+    summary: str | None = None
+    """One line about the vulnerability."""
+    url: str | None = None
+    """An advisory page about it."""
+
+    @property
+    def all_ids(self) -> frozenset[str]:
+        """The id, the aliases and the advisories: anything an ignore rule may name."""
+        return frozenset((self.id, *self.aliases, *self.advisories))
+
+
+@dataclass(frozen=True, slots=True)
+class Suppressed:
+    """A finding left out of the gate, and why."""
+
+    finding: Finding
+    """The finding."""
+    reason: str
+    """Why it is left out (``unfixed``, the ignore rule's reason, the VEX justification)."""
+    by: str
+    """What suppressed it: ``--ignore-unfixed``, ``FILE:LINE``, ``vex:FILE``."""
+
+
+@dataclass(frozen=True, slots=True)
+class DbSnapshot:
+    """What the vulnerability database held when a scan ran."""
+
+    records: int
+    """Vulnerability records in the database."""
+    updated: str | None
+    """Time of the newest import, RFC 3339, if any."""
+
+
+@dataclass(frozen=True, slots=True)
+class ScanReport:
+    """The result of ``hullcheck scan``: an SBOM, its findings, and the gate's verdict."""
+
+    sbom: Sbom
+    """What was scanned."""
+    findings: tuple[Finding, ...]
+    """Findings that count, most severe first."""
+    suppressed: tuple[Suppressed, ...] = ()
+    """Findings left out, with the reason."""
+    db: DbSnapshot | None = None
+    """The database the findings come from."""
+    fail_on: Severity | None = None
+    """The gate's threshold, if one was set."""
+    notes: tuple[str, ...] = ()
+    """Warnings about the scan itself (expired ignore rules, empty database …)."""
+
+    @property
+    def gate_failed(self) -> bool:
+        """Whether a counted finding is at or above ``fail_on``."""
+        if self.fail_on is None:
+            return False
+        return any(f.severity.rank >= self.fail_on.rank for f in self.findings)

@@ -1,0 +1,378 @@
+"""The vulnerability database and stored findings: reads and writes through SQLAlchemy Core.
+
+An import is one transaction: a failure anywhere leaves the database as it was. The same code
+runs on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import json
+import zlib
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, Engine, delete, func, insert, select, tuple_, update
+from sqlalchemy.exc import SQLAlchemyError
+
+from hullcheck.errors import VulnDbError
+from hullcheck.model import DbSnapshot, Finding, Severity
+from hullcheck.store.models import (
+    FindingRow,
+    PackageRow,
+    VulnAffectedRow,
+    VulnFeedRow,
+    VulnRecordRow,
+)
+from hullcheck.vulndb.osv import Affected, Range, Record
+from hullcheck.vulndb.severity import Rating
+
+_BATCH = 5_000
+_LOOKUP_CHUNK = 400
+
+
+@dataclass(frozen=True, slots=True)
+class FeedInfo:
+    """What is known of a feed or imported file from its last import."""
+
+    name: str
+    url: str | None
+    etag: str | None
+    last_modified: str | None
+    sha256: str | None
+    size: int | None
+    records: int
+    skipped: int
+    updated_at: datetime.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class RecordInfo:
+    """A stored record, without its ``affected`` list."""
+
+    id: str
+    aliases: tuple[str, ...]
+    upstream: tuple[str, ...]
+    related: tuple[str, ...]
+    summary: str | None
+    rating: Rating
+    url: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class EcosystemStatus:
+    """``db status``: one ecosystem family."""
+
+    ecosystem: str
+    records: int
+    updated_at: datetime.datetime | None
+
+
+def _now() -> datetime.datetime:
+    return datetime.datetime.now(datetime.UTC)
+
+
+class VulnRepository:
+    """Reader and writer of the vulnerability tables."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    # -- writing ----------------------------------------------------------------------------
+    def replace(
+        self,
+        feed: FeedInfo,
+        records: Iterable[tuple[Record, bytes]],
+        *,
+        whole_source: bool,
+        skipped: Callable[[], int] = lambda: 0,
+    ) -> int:
+        """Store ``records`` (each with its raw JSON) as coming from ``feed``, atomically.
+
+        With ``whole_source`` every record this feed brought before and does not bring now is
+        removed (an ``all.zip`` is the feed's complete state); otherwise records are upserted.
+        """
+        now = _now()
+        count = 0
+        try:
+            with self.engine.begin() as connection:
+                if whole_source:
+                    _delete_source(connection, feed.name)
+                for items in _batches(records, _BATCH):
+                    batch = list({record.id: (record, raw) for record, raw in items}.values())
+                    _delete_ids(connection, [record.id for record, _ in batch])
+                    connection.execute(
+                        insert(VulnRecordRow),
+                        [_record_row(r, raw, feed.name, now) for r, raw in batch],
+                    )
+                    rows = [_affected_row(r.id, a) for r, _ in batch for a in r.affected]
+                    if rows:
+                        connection.execute(insert(VulnAffectedRow), rows)
+                    count += len(batch)
+                connection.execute(delete(VulnFeedRow).where(VulnFeedRow.name == feed.name))
+                values = {
+                    **dataclasses.asdict(feed),
+                    "records": count,
+                    "skipped": skipped(),
+                    "updated_at": now,
+                }
+                connection.execute(insert(VulnFeedRow), [values])
+        except SQLAlchemyError as exc:
+            raise VulnDbError(f"{feed.name}: cannot store the records ({exc})") from None
+        return count
+
+    def touch_feed(self, name: str) -> None:
+        """Note that a feed was checked and had not changed."""
+        with self.engine.begin() as connection:
+            connection.execute(
+                update(VulnFeedRow).where(VulnFeedRow.name == name).values(updated_at=_now())
+            )
+
+    # -- reading ----------------------------------------------------------------------------
+    def feed(self, name: str) -> FeedInfo | None:
+        with self.engine.connect() as connection:
+            row = connection.execute(
+                select(VulnFeedRow).where(VulnFeedRow.name == name)
+            ).one_or_none()
+        if row is None:
+            return None
+        return FeedInfo(**{k: getattr(row, k) for k in FeedInfo.__dataclass_fields__})
+
+    def feeds(self) -> list[FeedInfo]:
+        with self.engine.connect() as connection:
+            rows = connection.execute(select(VulnFeedRow).order_by(VulnFeedRow.name)).all()
+        return [FeedInfo(**{k: getattr(r, k) for k in FeedInfo.__dataclass_fields__}) for r in rows]
+
+    def candidates(
+        self, keys: Iterable[tuple[str, str]]
+    ) -> dict[tuple[str, str], list[tuple[str, Affected]]]:
+        """Every affected entry under each ``(ecosystem key, package key)``."""
+        wanted = sorted(set(keys))
+        found: dict[tuple[str, str], list[tuple[str, Affected]]] = {}
+        table = VulnAffectedRow.__table__
+        columns = (
+            table.c.record_id,
+            table.c.ecosystem,
+            table.c.eco_key,
+            table.c.name,
+            table.c.scheme,
+            table.c.data,
+        )
+        with self.engine.connect() as connection:
+            for start in range(0, len(wanted), _LOOKUP_CHUNK):
+                chunk = wanted[start : start + _LOOKUP_CHUNK]
+                query = select(*columns).where(tuple_(table.c.eco_key, table.c.name).in_(chunk))
+                for row in connection.execute(query):
+                    found.setdefault((row.eco_key, row.name), []).append(
+                        (row.record_id, _affected_from(row))
+                    )
+        return found
+
+    def records(self, ids: Iterable[str]) -> dict[str, RecordInfo]:
+        wanted = sorted(set(ids))
+        result: dict[str, RecordInfo] = {}
+        table = VulnRecordRow.__table__
+        columns = [c for c in table.c if c.name not in ("document", "source", "imported_at")]
+        with self.engine.connect() as connection:
+            for start in range(0, len(wanted), _LOOKUP_CHUNK):
+                chunk = wanted[start : start + _LOOKUP_CHUNK]
+                for row in connection.execute(select(*columns).where(table.c.id.in_(chunk))):
+                    result[row.id] = _record_info(row)
+        return result
+
+    def document(self, record_id: str) -> dict[str, Any] | None:
+        """The record as it was imported."""
+        with self.engine.connect() as connection:
+            raw = connection.execute(
+                select(VulnRecordRow.document).where(VulnRecordRow.id == record_id)
+            ).scalar()
+        return json.loads(zlib.decompress(raw)) if raw is not None else None
+
+    def snapshot(self) -> DbSnapshot:
+        with self.engine.connect() as connection:
+            count, newest = connection.execute(
+                select(func.count(VulnRecordRow.id), func.max(VulnRecordRow.imported_at))
+            ).one()
+        return DbSnapshot(records=int(count), updated=newest.isoformat() if newest else None)
+
+    def status(self) -> list[EcosystemStatus]:
+        """Records and newest import per ecosystem family (``Debian``, ``PyPI`` …)."""
+        with self.engine.connect() as connection:
+            pairs = connection.execute(
+                select(VulnAffectedRow.eco_key, VulnAffectedRow.record_id).distinct()
+            ).all()
+            newest = dict(
+                connection.execute(
+                    select(VulnRecordRow.source, func.max(VulnRecordRow.imported_at)).group_by(
+                        VulnRecordRow.source
+                    )
+                ).all()
+            )
+            sources = dict(connection.execute(select(VulnRecordRow.id, VulnRecordRow.source)).all())
+        families: dict[str, set[str]] = {}
+        for key, record_id in pairs:
+            families.setdefault(str(key).split(":", 1)[0], set()).add(record_id)
+        result = []
+        for name, ids in sorted(families.items()):
+            times = {
+                _aware(
+                    newest.get(
+                        sources.get(
+                            i,
+                        )
+                    )
+                )
+                for i in ids
+            }
+            result.append(EcosystemStatus(name, len(ids), max(filter(None, times), default=None)))
+        return result
+
+    def ecosystems_in_use(self) -> list[str]:
+        """OSV ecosystems of the packages in stored SBOMs (``Debian``, ``PyPI`` …)."""
+        from hullcheck.vulndb.ecosystems import ecosystem_of
+
+        with self.engine.connect() as connection:
+            rows = connection.execute(select(PackageRow.distro, PackageRow.type).distinct()).all()
+        return sorted({e for distro, kind in rows if (e := ecosystem_of(distro, kind))})
+
+    # -- findings ---------------------------------------------------------------------------
+    def save_findings(self, image_id: str, findings: Sequence[Finding]) -> None:
+        """Replace the stored findings of an image."""
+        now = _now()
+        with self.engine.begin() as connection:
+            connection.execute(delete(FindingRow).where(FindingRow.image_id == image_id))
+            if findings:
+                connection.execute(
+                    insert(FindingRow), [_finding_row(image_id, f, now) for f in findings]
+                )
+
+    def finding_counts(self) -> dict[str, dict[str, int]]:
+        """Per stored image: counts of findings by severity."""
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                select(FindingRow.image_id, FindingRow.severity, func.count()).group_by(
+                    FindingRow.image_id, FindingRow.severity
+                )
+            ).all()
+        counts: dict[str, dict[str, int]] = {}
+        for image_id, severity, count in rows:
+            counts.setdefault(image_id, {})[severity] = int(count)
+        return counts
+
+
+def _aware(value: datetime.datetime | None) -> datetime.datetime | None:
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=datetime.UTC)  # SQLite hands back naive times
+    return value
+
+
+def _batches(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    batch: list[Any] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _delete_source(connection: Connection, source: str) -> None:
+    ids = select(VulnRecordRow.id).where(VulnRecordRow.source == source).scalar_subquery()
+    connection.execute(delete(VulnAffectedRow).where(VulnAffectedRow.record_id.in_(ids)))
+    connection.execute(delete(VulnRecordRow).where(VulnRecordRow.source == source))
+
+
+def _delete_ids(connection: Connection, ids: list[str]) -> None:
+    for start in range(0, len(ids), _LOOKUP_CHUNK):
+        chunk = ids[start : start + _LOOKUP_CHUNK]
+        connection.execute(delete(VulnAffectedRow).where(VulnAffectedRow.record_id.in_(chunk)))
+        connection.execute(delete(VulnRecordRow).where(VulnRecordRow.id.in_(chunk)))
+
+
+def _record_row(record: Record, raw: bytes, source: str, now: datetime.datetime) -> dict[str, Any]:
+    rating = record.rating
+    return {
+        "id": record.id,
+        "source": source,
+        "modified": record.modified,
+        "published": record.published,
+        "summary": record.summary,
+        "aliases": list(record.aliases),
+        "upstream": list(record.upstream),
+        "related": list(record.related),
+        "severity": rating.severity.value,
+        "own_severity": rating.own.value if rating.own else None,
+        "cvss_score": rating.score,
+        "cvss_vector": rating.vector,
+        "url": record.url,
+        "imported_at": now,
+        "document": zlib.compress(raw, 6),
+    }
+
+
+def _affected_row(record_id: str, affected: Affected) -> dict[str, Any]:
+    data: dict[str, Any] = {"r": [list(map(list, r.events)) for r in affected.ranges]}
+    if affected.versions:
+        data["v"] = list(affected.versions)
+    if affected.rating is not None:
+        data["s"] = affected.rating.value
+    return {
+        "record_id": record_id,
+        "ecosystem": affected.ecosystem,
+        "eco_key": affected.key,
+        "name": affected.name,
+        "scheme": affected.scheme,
+        "data": data,
+    }
+
+
+def _affected_from(row: Any) -> Affected:
+    data = row.data
+    return Affected(
+        ecosystem=row.ecosystem,
+        key=row.eco_key,
+        name=row.name,
+        scheme=row.scheme,
+        ranges=tuple(Range(tuple((k, v) for k, v in events)) for events in data.get("r", [])),
+        versions=tuple(data.get("v", ())),
+        rating=Severity(data["s"]) if "s" in data else None,
+    )
+
+
+def _record_info(row: Any) -> RecordInfo:
+    return RecordInfo(
+        id=row.id,
+        aliases=tuple(row.aliases),
+        upstream=tuple(row.upstream),
+        related=tuple(row.related),
+        summary=row.summary,
+        rating=Rating(
+            Severity(row.severity),
+            row.cvss_score,
+            row.cvss_vector,
+            own=Severity(row.own_severity) if row.own_severity else None,
+        ),
+        url=row.url,
+    )
+
+
+def _finding_row(image_id: str, finding: Finding, now: datetime.datetime) -> dict[str, Any]:
+    package = finding.package
+    return {
+        "image_id": image_id,
+        "vuln_id": finding.id,
+        "aliases": list(finding.aliases),
+        "advisories": list(finding.advisories),
+        "severity": finding.severity.value,
+        "status": finding.status.value,
+        "fixed_version": finding.fixed_version,
+        "ecosystem": finding.ecosystem,
+        "package_name": package.name,
+        "package_version": package.version,
+        "package_type": package.type.value,
+        "purl": package.purl,
+        "matched_at": now,
+    }

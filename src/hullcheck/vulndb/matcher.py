@@ -1,0 +1,185 @@
+"""Matching an SBOM's packages against the index: one finding per vulnerability and package.
+
+1. Each package becomes a lookup (:func:`ecosystems.query_for`): distro packages only in their
+   own distro release and by source package, language packages in their ecosystem.
+2. Every ``affected`` entry under that key is evaluated with the ecosystem's version rules.
+   In a distro ecosystem, a record that lists several fixed builds of one package (RPM module
+   streams, say) does not apply when the installed version is at or past any of them.
+3. Records are merged into findings per package by the CVE they are about: a record *is* about
+   one CVE when its id is one (``CVE-…``, ``UBUNTU-CVE-…``), when it has exactly one CVE alias,
+   or exactly one upstream id. An advisory about several CVEs (``USN-2363-1``) is listed under
+   each of them when those are findings too, and is a finding of its own otherwise.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from hullcheck.model import Finding, FixStatus, Package, Severity
+from hullcheck.store.vulns import RecordInfo, VulnRepository
+from hullcheck.vulndb import versions
+from hullcheck.vulndb.ecosystems import Query, family, query_for
+from hullcheck.vulndb.osv import Affected
+from hullcheck.vulndb.ranges import Verdict, evaluate, fixed_at_or_below
+
+_CVE = re.compile(r"^(?:[A-Z]+-)?(CVE-\d{4}-\d+)$")
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """One record found to affect one package."""
+
+    record_id: str
+    affected: Affected
+    verdict: Verdict
+
+
+@dataclass
+class MatchResult:
+    """Findings, and the packages that could not be matched and why."""
+
+    findings: list[Finding] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def match(packages: Sequence[Package], repository: VulnRepository) -> MatchResult:
+    """The findings of ``packages``, most severe first."""
+    queries = [(package, query_for(package)) for package in packages]
+    wanted = {(q.ecosystem, q.name) for _, q in queries if q is not None}
+    candidates = repository.candidates(wanted)
+    result = MatchResult()
+    per_package: list[tuple[Package, Query, list[Hit]]] = []
+    for package, query in queries:
+        if query is None:
+            continue
+        entries = candidates.get((query.ecosystem, query.name))
+        if not entries:
+            continue
+        try:
+            hits = _hits(query, entries)
+        except versions.InvalidVersion:
+            result.notes.append(
+                f"{package.name} {package.version}: version cannot be read as {query.scheme}; "
+                "not matched"
+            )
+            continue
+        if hits:
+            per_package.append((package, query, hits))
+    records = repository.records(h.record_id for _, _, hits in per_package for h in hits)
+    for package, query, hits in per_package:
+        result.findings.extend(_merge(package, query, hits, records))
+    result.findings.sort(key=sort_key)
+    return result
+
+
+def sort_key(finding: Finding) -> tuple[int, str, str, str]:
+    return (-finding.severity.rank, finding.package.name, finding.package.version, finding.id)
+
+
+def _hits(query: Query, entries: list[tuple[str, Affected]]) -> list[Hit]:
+    known = family(query.ecosystem)
+    distro = known is not None and not known.language
+    by_record: dict[str, list[tuple[Affected, Verdict | None]]] = {}
+    for record_id, affected in entries:
+        by_record.setdefault(record_id, []).append((affected, evaluate(affected, query.version)))
+    hits = []
+    for record_id, results in by_record.items():
+        affecting = [(a, v) for a, v in results if v is not None]
+        if not affecting:
+            continue
+        if distro and any(v is None and fixed_at_or_below(a, query.version) for a, v in results):
+            continue
+        affected, verdict = affecting[0]
+        hits.append(Hit(record_id, affected, verdict))
+    return hits
+
+
+def _about(record: RecordInfo) -> str | None:
+    """The one CVE a record is about, if it is about exactly one."""
+    own = _CVE.match(record.id)
+    if own:
+        return own.group(1)
+    cves = {c for c in record.aliases if c.startswith("CVE-")}
+    if len(cves) == 1:
+        return cves.pop()
+    if len(record.upstream) == 1:
+        up = _CVE.match(record.upstream[0])
+        return up.group(1) if up else record.upstream[0]
+    return None
+
+
+def _mentions(record: RecordInfo) -> set[str]:
+    found = set()
+    for item in (*record.aliases, *record.upstream):
+        cve = _CVE.match(item)
+        if cve:
+            found.add(cve.group(1))
+    return found
+
+
+def _merge(
+    package: Package, query: Query, hits: list[Hit], records: dict[str, RecordInfo]
+) -> list[Finding]:
+    groups: dict[str, list[Hit]] = {}
+    multi: list[Hit] = []
+    for hit in hits:
+        record = records.get(hit.record_id)
+        if record is None:
+            continue
+        about = _about(record)
+        if about is None:
+            multi.append(hit)
+        else:
+            groups.setdefault(about, []).append(hit)
+    for hit in multi:
+        mentioned = _mentions(records[hit.record_id])
+        if mentioned and mentioned <= groups.keys():
+            for cve in mentioned:
+                groups[cve].append(hit)
+        else:
+            groups[hit.record_id] = [hit]
+    return [_finding(key, package, query, group, records) for key, group in groups.items()]
+
+
+def _finding(
+    key: str, package: Package, query: Query, group: list[Hit], records: dict[str, RecordInfo]
+) -> Finding:
+    infos = [records[h.record_id] for h in group]
+    ids: set[str] = set()
+    for info in infos:
+        ids.update((info.id, *info.aliases, *info.upstream))
+    advisories = tuple(sorted({i.id for i in infos} - {key}))
+    severity = max(
+        (h.affected.rating or records[h.record_id].rating.effective for h in group),
+        key=lambda s: s.rank,
+        default=Severity.UNKNOWN,
+    )
+    scored = [i.rating for i in infos if i.rating.score is not None]
+    best = max(scored, key=lambda r: r.score or 0.0, default=None)
+    fixes = [h.verdict.fixed for h in group]
+    fixed = None if any(f is None for f in fixes) else _highest(query.scheme, fixes)
+    main = next((i for i in infos if i.id == key), infos[0])
+    return Finding(
+        id=key,
+        package=package,
+        ecosystem=group[0].affected.ecosystem,
+        severity=severity,
+        status=FixStatus.FIXED if fixed else FixStatus.UNFIXED,
+        fixed_version=fixed,
+        advisories=advisories,
+        aliases=tuple(sorted(ids - {key} - set(advisories))),
+        cvss_score=best.score if best else None,
+        cvss_vector=best.vector if best else None,
+        summary=main.summary or next((i.summary for i in infos if i.summary), None),
+        url=main.url or next((i.url for i in infos if i.url), None),
+    )
+
+
+def _highest(scheme: str, fixes: Iterable[str | None]) -> str | None:
+    best: str | None = None
+    for fix in fixes:
+        if fix is not None and (best is None or versions.compare(scheme, fix, best) > 0):
+            best = fix
+    return best
