@@ -11,7 +11,9 @@ import traceback
 import typer
 
 from hullcheck import __version__
+from hullcheck.cli.db import db_app
 from hullcheck.cli.sbom import sbom_command
+from hullcheck.cli.scan import scan_command
 from hullcheck.errors import EXIT_INPUT, HullcheckError
 
 EXIT_INTERNAL = 3
@@ -24,6 +26,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.command("sbom")(sbom_command)
+app.command("scan")(scan_command)
+app.add_typer(db_app, name="db")
 
 _state = {"debug": False}
 
@@ -47,7 +51,7 @@ def _root(
 def main() -> None:
     """Run the CLI; only hullcheck's own errors are caught and printed as one line."""
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)  # click returns Exit codes in this mode
     except HullcheckError as exc:
         if _state["debug"]:
             traceback.print_exc()
@@ -64,6 +68,8 @@ def main() -> None:
         sys.exit(130)
     except Exception as exc:  # click usage errors and genuine bugs
         _unexpected(exc)
+    else:
+        sys.exit(code if isinstance(code, int) else 0)
 
 
 def _unexpected(exc: Exception) -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+import sys
 
 from hullcheck.errors import UsageError
 
@@ -16,3 +18,17 @@ def parse_size(text: str) -> int:
     if match is None:
         raise UsageError(f"{text!r} is not a size", hint="use a number with K, M, G or T")
     return int(float(match.group(1)) * _UNITS[match.group(2).lower()])
+
+
+def emit(text: str, path: str | None) -> None:
+    """Write ``text`` to standard output, or atomically to ``path``."""
+    if path is None:
+        sys.stdout.write(text)
+        return
+    temporary = f"{path}.tmp-{os.getpid()}"
+    try:
+        with open(temporary, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(temporary, path)
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot write ({exc.strerror})") from None

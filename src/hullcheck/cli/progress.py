@@ -49,3 +49,27 @@ class LayerBar:
     def close(self) -> None:
         if self._started:
             self._progress.stop()
+
+
+class FeedBar:
+    """Implements ``hullcheck.vulndb.feeds.Progress``: one bar per feed download."""
+
+    def __init__(self) -> None:
+        self._progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            DownloadColumn(),
+            TimeElapsedColumn(),
+            console=Console(stderr=True),
+            transient=True,
+        )
+        self._tasks: dict[str, TaskID] = {}
+        self._progress.start()
+
+    def __call__(self, ecosystem: str, done: int, total: int | None) -> None:
+        if ecosystem not in self._tasks:
+            self._tasks[ecosystem] = self._progress.add_task(f"{ecosystem} all.zip", total=total)
+        self._progress.update(self._tasks[ecosystem], completed=done, total=total)
+
+    def close(self) -> None:
+        self._progress.stop()

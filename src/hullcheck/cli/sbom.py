@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import sys
 
 import typer
 
-from hullcheck.cli.options import parse_size
+from hullcheck.cli.options import emit, parse_size
 from hullcheck.cli.progress import LayerBar
-from hullcheck.errors import UsageError
 
 
 def sbom_command(
@@ -49,18 +47,4 @@ def sbom_command(
             progress.close()
         if store is not None:
             store.close()
-    text = fmt.render(sbom)
-    if output is None:
-        sys.stdout.write(text)
-        return
-    _write(output, text)
-
-
-def _write(path: str, text: str) -> None:
-    temporary = f"{path}.tmp-{os.getpid()}"
-    try:
-        with open(temporary, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(temporary, path)
-    except OSError as exc:
-        raise UsageError(f"{path}: cannot write ({exc.strerror})") from None
+    emit(fmt.render(sbom), output)

@@ -1,5 +1,12 @@
 """Output formats and SBOM readers."""
 
-from hullcheck.report.registry import FORMATS, format_named, read_sbom, render
+from hullcheck.report.registry import (
+    FORMATS,
+    ScanFormat,
+    format_named,
+    read_sbom,
+    render,
+    scan_format_named,
+)
 
-__all__ = ["FORMATS", "format_named", "read_sbom", "render"]
+__all__ = ["FORMATS", "ScanFormat", "format_named", "read_sbom", "render", "scan_format_named"]

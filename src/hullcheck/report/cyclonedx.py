@@ -12,12 +12,19 @@ PROPERTY = "hullcheck:"
 
 
 def render_cyclonedx(sbom: Sbom) -> str:
+    from cyclonedx.output.json import JsonV1Dot6
+
+    bom, _ = build_bom(sbom)
+    return str(JsonV1Dot6(bom).output_as_string(indent=2)) + "\n"
+
+
+def build_bom(sbom: Sbom) -> tuple[Any, list[Any]]:
+    """The CycloneDX ``Bom`` of an SBOM and its package components, in SBOM order."""
     from cyclonedx.model import Property
     from cyclonedx.model.bom import Bom
     from cyclonedx.model.component import Component, ComponentType
     from cyclonedx.model.license import DisjunctiveLicense
     from cyclonedx.model.tool import Tool
-    from cyclonedx.output.json import JsonV1Dot6
     from packageurl import PackageURL
 
     bom = Bom()
@@ -72,7 +79,7 @@ def render_cyclonedx(sbom: Sbom) -> str:
     for component in components:
         bom.components.add(component)
     bom.register_dependency(bom.metadata.component, components)
-    return str(JsonV1Dot6(bom).output_as_string(indent=2)) + "\n"
+    return bom, components
 
 
 def read_cyclonedx(document: dict[str, Any], what: str) -> Sbom:

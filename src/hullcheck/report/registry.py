@@ -1,4 +1,4 @@
-"""The explicit list of SBOM output formats, and the reader for SBOM documents given as input."""
+"""The explicit lists of output formats (SBOMs, scans) and the reader of SBOM documents."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from hullcheck.errors import SbomFormatError, UsageError
-from hullcheck.model import Sbom
+from hullcheck.model import Sbom, ScanReport
 from hullcheck.report.cyclonedx import read_cyclonedx, render_cyclonedx
 from hullcheck.report.jsonfmt import from_document, render_json
 from hullcheck.report.spdx import read_spdx, render_spdx
@@ -41,6 +41,42 @@ def format_named(name: str) -> Format:
         if fmt.name == name:
             return fmt
     known = ", ".join(f.name for f in FORMATS)
+    raise UsageError(f"unknown format {name!r}", hint=f"choose one of: {known}")
+
+
+@dataclass(frozen=True, slots=True)
+class ScanFormat:
+    """One output format of ``hullcheck scan``."""
+
+    name: str
+    version: str
+    render: Callable[[ScanReport], str]
+    description: str
+
+
+def scan_formats() -> tuple[ScanFormat, ...]:
+    from hullcheck.report.cyclonedx_vex import render_scan_cyclonedx
+    from hullcheck.report.sarif import render_sarif
+    from hullcheck.report.scanjson import render_scan_json
+    from hullcheck.report.scantable import render_scan_table
+
+    return (
+        ScanFormat("table", "1", render_scan_table, "human-readable table"),
+        ScanFormat("json", "1", render_scan_json, "hullcheck JSON (hullcheck-scan/1)"),
+        ScanFormat(
+            "cyclonedx-json", "1", render_scan_cyclonedx, "CycloneDX 1.6 with vulnerabilities"
+        ),
+        ScanFormat("sarif", "1", render_sarif, "SARIF 2.1.0"),
+    )
+
+
+def scan_format_named(name: str) -> ScanFormat:
+    """The scan output format called ``name``; :class:`UsageError` lists the known ones."""
+    formats = scan_formats()
+    for fmt in formats:
+        if fmt.name == name:
+            return fmt
+    known = ", ".join(f.name for f in formats)
     raise UsageError(f"unknown format {name!r}", hint=f"choose one of: {known}")
 
 

@@ -210,22 +210,15 @@ class VulnRepository:
                     )
                 ).all()
             )
-            sources = dict(connection.execute(select(VulnRecordRow.id, VulnRecordRow.source)).all())
+            sources: dict[str, str] = dict(
+                connection.execute(select(VulnRecordRow.id, VulnRecordRow.source)).all()
+            )
         families: dict[str, set[str]] = {}
         for key, record_id in pairs:
             families.setdefault(str(key).split(":", 1)[0], set()).add(record_id)
         result = []
         for name, ids in sorted(families.items()):
-            times = {
-                _aware(
-                    newest.get(
-                        sources.get(
-                            i,
-                        )
-                    )
-                )
-                for i in ids
-            }
+            times = {_aware(newest.get(sources[i])) for i in ids if i in sources}
             result.append(EcosystemStatus(name, len(ids), max(filter(None, times), default=None)))
         return result
 

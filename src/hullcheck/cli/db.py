@@ -1,0 +1,144 @@
+"""``hullcheck db``: update, import and inspect the offline vulnerability database."""
+
+from __future__ import annotations
+
+import datetime
+import sys
+
+import typer
+
+from hullcheck.errors import FeedError
+
+db_app = typer.Typer(
+    help="The offline vulnerability database (OSV feeds).",
+    no_args_is_help=True,
+)
+
+_DB = typer.Option(None, "--db", envvar="HULLCHECK_DB", help="SQLAlchemy URL of the store.")
+
+
+@db_app.command("update")
+def update_command(
+    ecosystem: list[str] = typer.Option(
+        [],
+        "--ecosystem",
+        "-e",
+        help="OSV ecosystem to fetch (Debian, Ubuntu, Alpine, AlmaLinux, PyPI, npm, Go, Maven); "
+        "repeat for several. Default: those of the stored SBOMs.",
+    ),
+    url: str | None = typer.Option(
+        None,
+        "--url",
+        envvar="HULLCHECK_OSV_URL",
+        help="Base URL of an OSV mirror serving ECOSYSTEM/all.zip (default: OSV's bucket).",
+    ),
+    db: str | None = _DB,
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+) -> None:
+    """Download the OSV feeds (conditional, resumable) and import them."""
+    from hullcheck import api
+    from hullcheck.cli.progress import FeedBar
+
+    store = api.open_store(db)
+    bar = None if quiet or not sys.stderr.isatty() else FeedBar()
+    try:
+        updates = api.update_vulnerabilities(store, ecosystem, base_url=url, progress=bar)
+    finally:
+        if bar is not None:
+            bar.close()
+        store.close()
+    failed = []
+    for item in updates:
+        if item.status == "failed":
+            failed.append(item)
+            print(f"{item.ecosystem}: failed: {item.error}", file=sys.stderr)
+        elif item.result is None:
+            typer.echo(f"{item.ecosystem}: unchanged")
+        else:
+            typer.echo(f"{item.ecosystem}: {_imported(item.result)}")
+    if failed:
+        raise FeedError(
+            f"{len(failed)} of {len(updates)} feeds failed: "
+            + ", ".join(f.ecosystem for f in failed),
+            hint="the database keeps their previous records; run the update again to resume",
+        )
+
+
+@db_app.command("import")
+def import_command(
+    paths: list[str] = typer.Argument(
+        ..., help="all.zip files, directories of records, or single JSON/YAML records."
+    ),
+    db: str | None = _DB,
+) -> None:
+    """Import OSV records from files (air-gapped use); each path is one transaction."""
+    from hullcheck import api
+
+    store = api.open_store(db)
+    try:
+        for path in paths:
+            result = api.import_vulnerabilities(store, path)
+            typer.echo(f"{path}: {_imported(result)}")
+            for example in result.examples:
+                print(f"  skipped {example}", file=sys.stderr)
+    finally:
+        store.close()
+
+
+@db_app.command("status")
+def status_command(db: str | None = _DB) -> None:
+    """Records per ecosystem, last update and age; the feeds and files they came from."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from hullcheck import api
+
+    store = api.open_store(db)
+    try:
+        ecosystems, feeds = store.vulns.status(), store.vulns.feeds()
+    finally:
+        store.close()
+    now = datetime.datetime.now(datetime.UTC)
+    console = Console(width=160)
+    if not ecosystems:
+        console.print("the vulnerability database is empty: run `hullcheck db update`")
+        return
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    for column in ("ECOSYSTEM", "RECORDS", "UPDATED", "AGE"):
+        table.add_column(column)
+    for item in ecosystems:
+        updated = item.updated_at
+        table.add_row(
+            item.ecosystem,
+            str(item.records),
+            updated.strftime("%Y-%m-%d %H:%M UTC") if updated else "",
+            _age(now - updated) if updated else "",
+        )
+    console.print(table)
+    sources = Table(box=None, pad_edge=False, header_style="bold")
+    for column in ("SOURCE", "RECORDS", "SKIPPED", "SHA256"):
+        sources.add_column(column)
+    for feed in feeds:
+        sources.add_row(feed.name, str(feed.records), str(feed.skipped), (feed.sha256 or "")[:16])
+    console.print()
+    console.print(sources)
+
+
+def _imported(result: object) -> str:
+    from hullcheck.vulndb.importer import ImportResult
+
+    assert isinstance(result, ImportResult)
+    text = f"{result.records} records imported"
+    if result.skipped:
+        reasons = ", ".join(f"{n} {why}" for why, n in result.reasons.most_common())
+        text += f", {result.skipped} skipped ({reasons})"
+    if result.dropped_entries:
+        text += f", {result.dropped_entries} affected entries left out"
+    return text
+
+
+def _age(delta: datetime.timedelta) -> str:
+    hours = int(delta.total_seconds() // 3600)
+    if hours < 1:
+        return f"{int(delta.total_seconds() // 60)}m"
+    return f"{hours}h" if hours < 48 else f"{hours // 24}d"

@@ -1,0 +1,126 @@
+"""``hullcheck scan``: known vulnerabilities of an image, a directory or a stored SBOM."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import typer
+
+from hullcheck.cli.options import emit, parse_size
+from hullcheck.errors import EXIT_FINDINGS, UsageError
+from hullcheck.model import Severity
+
+DEFAULT_IGNORE_FILE = ".hullcheckignore"
+
+
+def scan_command(
+    image: str | None = typer.Argument(
+        None,
+        help="docker:NAME, docker-archive:PATH, oci-dir:PATH, oci-archive:PATH, dir:PATH, "
+        "an SBOM file, or a bare path or image name.",
+    ),
+    output_format: str = typer.Option(
+        "table", "--format", "-f", help="table, json, cyclonedx-json or sarif."
+    ),
+    output: str | None = typer.Option(None, "--output", "-o", help="Write to this file."),
+    fail_on: str | None = typer.Option(
+        None,
+        "--fail-on",
+        help="Exit 1 when a finding at or above this remains: "
+        "critical, high, medium, low, negligible, unknown.",
+    ),
+    ignore_unfixed: bool = typer.Option(
+        False, "--ignore-unfixed", help="Leave out findings that have no fixed version."
+    ),
+    ignore_file: str | None = typer.Option(
+        None,
+        "--ignore-file",
+        help=f"TOML ignore rules (default: ./{DEFAULT_IGNORE_FILE} when it exists).",
+    ),
+    vex: list[str] = typer.Option([], "--vex", help="OpenVEX document; repeat for several."),
+    stored: bool = typer.Option(
+        False, "--stored", help="Rematch every stored SBOM against the current database."
+    ),
+    db: str | None = typer.Option(
+        None, "--db", envvar="HULLCHECK_DB", help="SQLAlchemy URL of the store."
+    ),
+    no_cache: bool = typer.Option(False, "--no-cache", help="Read every layer again."),
+    max_layer_size: str = typer.Option(
+        "32G", "--max-layer-size", help="Refuse layers larger than this uncompressed."
+    ),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+) -> None:
+    """List the known vulnerabilities of an image; with --fail-on, act as a CI gate."""
+    from hullcheck import api
+    from hullcheck.cli.progress import LayerBar
+    from hullcheck.report import scan_format_named
+
+    fmt = scan_format_named(output_format)
+    threshold = _severity(fail_on)
+    if stored:
+        if image is not None:
+            raise UsageError("--stored rematches every stored SBOM; give no image with it")
+        _rematch(db)
+        return
+    if image is None:
+        raise UsageError("missing image", hint="hullcheck scan IMAGE, or --stored")
+    if ignore_file is None and os.path.isfile(DEFAULT_IGNORE_FILE):
+        ignore_file = DEFAULT_IGNORE_FILE
+    gate = api.Gate(threshold, ignore_unfixed, ignore_file, tuple(vex))
+    limits = api.Limits(max_layer_bytes=parse_size(max_layer_size))
+    store = api.open_store(db)
+    progress = None if quiet or not sys.stderr.isatty() else LayerBar()
+    try:
+        report = api.scan(
+            image, store=store, gate=gate, use_cache=not no_cache, limits=limits, progress=progress
+        )
+    finally:
+        if progress is not None:
+            progress.close()
+        store.close()
+    emit(fmt.render(report), output)
+    if output is not None or fmt.name != "table":
+        for note in report.notes:
+            print(f"note: {note}", file=sys.stderr)
+    if report.gate_failed:
+        severity = threshold or Severity.UNKNOWN
+        count = len([f for f in report.findings if f.severity.rank >= severity.rank])
+        print(
+            f"hullcheck: gate failed: {count} findings at or above {severity.value}",
+            file=sys.stderr,
+        )
+        raise typer.Exit(EXIT_FINDINGS)
+
+
+def _severity(text: str | None) -> Severity | None:
+    if text is None:
+        return None
+    try:
+        return Severity(text.lower())
+    except ValueError:
+        known = ", ".join(s.value for s in reversed(Severity))
+        raise UsageError(f"unknown severity {text!r}", hint=f"choose one of: {known}") from None
+
+
+def _rematch(db: str | None) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from hullcheck import api
+
+    store = api.open_store(db)
+    try:
+        results = api.rematch_stored(store)
+    finally:
+        store.close()
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    levels = [s.value for s in reversed(Severity)]
+    for column in ("IMAGE", "TAGS", *(level.upper() for level in levels)):
+        table.add_column(column)
+    for item in results:
+        counts = [str(item.counts.get(level, 0)) for level in levels]
+        table.add_row(item.image_id[7:19], ", ".join(item.repo_tags), *counts)
+    console = Console(width=160)
+    console.print(f"{len(results)} stored images rematched")
+    console.print(table)
