@@ -45,6 +45,12 @@ PYTHON_PACKAGES = (
     "click==8.1.7",
 )
 NPM_PACKAGES = ("express@4.18.2",)
+# /etc/os-release of Debian 7 (wheezy), as the base-files package of that release wrote it
+WHEEZY_OS_RELEASE = (
+    b'PRETTY_NAME="Debian GNU/Linux 7 (wheezy)"\nNAME="Debian GNU/Linux"\nVERSION_ID="7"\n'
+    b'VERSION="7 (wheezy)"\nID=debian\nANSI_COLOR="1;31"\nHOME_URL="http://www.debian.org/"\n'
+    b'SUPPORT_URL="http://www.debian.org/support/"\nBUG_REPORT_URL="http://bugs.debian.org/"\n'
+)
 SITE = "/usr/local/lib/python3.11/site-packages"
 
 
@@ -256,6 +262,47 @@ class ImageFactory:
                 "/usr/lib/os-release": release,
             },
         )
+
+    def wheezy_bash(self) -> str:
+        """Debian 7 with bash 4.2+dfsg-0.1: vulnerable to shellshock (CVE-2014-6271)."""
+        return self._wheezy("4.2+dfsg-0.1")
+
+    def wheezy_bash_fixed(self) -> str:
+        """Debian 7 with bash 4.2+dfsg-0.1+deb7u3: fixed by DSA-3032-1 and DSA-3035-1."""
+        return self._wheezy("4.2+dfsg-0.1+deb7u3")
+
+    def _wheezy(self, version: str) -> str:
+        """A dpkg database written by real dpkg, holding one bash package at ``version``.
+
+        The database is made by ``dpkg --root`` in a build stage and copied into an empty image
+        with the os-release of Debian 7 (its real text), so no Debian 12 package is left in it.
+        """
+        base = self.debian()
+
+        def prepare(context: str) -> str:
+            debs = os.path.join(context, "debs")
+            os.makedirs(debs)
+            _deb(
+                debs,
+                "bash",
+                version,
+                source="bash",
+                files={"usr/share/doc/bash/README.hullcheck": b"shellshock test package\n"},
+            )
+            with open(os.path.join(context, "os-release"), "wb") as handle:
+                handle.write(WHEEZY_OS_RELEASE)
+            return textwrap.dedent(f"""\
+                FROM {base} AS dpkg
+                COPY debs /tmp/debs
+                RUN mkdir -p /w/var/lib/dpkg/info /w/var/lib/dpkg/updates \\
+                    && touch /w/var/lib/dpkg/status \\
+                    && dpkg --root=/w --force-all -i /tmp/debs/*.deb
+                FROM scratch
+                COPY --from=dpkg /w /
+                COPY os-release /etc/os-release
+                """)
+
+        return self._build("wheezy-bash", base + version, prepare)
 
     def save(self, tag: str) -> str:
         """docker-archive of an image, cached by image ID."""

@@ -1,0 +1,87 @@
+"""Vulnerabilities of real images built in the private engine, against real records."""
+
+from __future__ import annotations
+
+import pytest
+
+from hullcheck import api
+from hullcheck.model import FixStatus, PackageType
+from hullcheck.store import Store
+from tests.conftest import Images
+from tests.infra.engine import PrivateEngine
+from tests.vulndb.conftest import vuln_path
+
+pytestmark = pytest.mark.docker
+
+
+@pytest.fixture(autouse=True)
+def _engine_host(engine: PrivateEngine, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DOCKER_HOST", engine.host)
+
+
+def test_shellshock_on_debian_7(images: Images, store: Store) -> None:
+    api.import_vulnerabilities(store, vuln_path("shellshock", "debian-derived"))
+    report = api.scan(f"docker:{images.tag('wheezy-bash')}", store=store)
+    assert report.sbom.distro is not None and report.sbom.distro.ecosystem == "Debian:7"
+    bash = {f.id: f for f in report.findings if f.package.name == "bash"}
+    shellshock = bash["CVE-2014-6271"]
+    assert shellshock.package.version == "4.2+dfsg-0.1"
+    assert shellshock.advisories == ("DSA-3032-1",)
+    assert shellshock.fixed_version == "4.2+dfsg-0.1+deb7u1"
+    assert shellshock.status is FixStatus.FIXED
+    # DSA-3035-1 covers three CVEs at once: one finding of its own, listing them
+    follow_up = bash["DSA-3035-1"]
+    assert follow_up.fixed_version == "4.2+dfsg-0.1+deb7u3"
+    assert {"CVE-2014-7169", "CVE-2014-7186", "CVE-2014-7187"} <= set(follow_up.aliases)
+    # the squeeze advisories (Debian:6) do not apply to a wheezy image
+    assert not {"DLA-59-1", "DLA-63-1"} & {a for f in report.findings for a in f.advisories}
+    assert set(bash) == {"CVE-2014-6271", "DSA-3035-1"}
+
+
+def test_patched_bash_is_not_affected(images: Images, store: Store) -> None:
+    api.import_vulnerabilities(store, vuln_path("shellshock", "debian-derived"))
+    report = api.scan(f"docker:{images.tag('wheezy-bash-fixed')}", store=store)
+    bash = [p for p in report.sbom.packages if p.name == "bash"]
+    assert [p.version for p in bash] == ["4.2+dfsg-0.1+deb7u3"]
+    assert report.findings == ()
+
+
+def test_python_image_against_the_whole_pypi_feed(images: Images, store: Store) -> None:
+    api.import_vulnerabilities(store, vuln_path("feeds", "PyPI-all.zip"))
+    report = api.scan(f"docker-archive:{images.archive('python')}", store=store)
+    found = {
+        (f.package.name, f.id, f.fixed_version)
+        for f in report.findings
+        if f.package.type is PackageType.PYTHON
+    }
+    assert found == PYPI_EXPECTED
+    # Debian packages are never matched against PyPI records
+    assert all(f.ecosystem == "PyPI" for f in report.findings)
+
+
+def test_npm_image_express(images: Images, store: Store) -> None:
+    api.import_vulnerabilities(store, vuln_path("npm"))
+    report = api.scan(f"docker-archive:{images.archive('npm')}", store=store)
+    express = [f for f in report.findings if f.package.name == "express"]
+    assert [(f.id, f.advisories, f.fixed_version) for f in express] == [
+        ("CVE-2024-29041", ("GHSA-rv95-896h-c2vc",), "4.19.2")
+    ]
+    assert express[0].package.version == "4.18.2"
+
+
+def test_findings_of_a_stored_image_follow_the_database(images: Images, store: Store) -> None:
+    """Rematch: findings change with the database, no image is read again."""
+    sbom = api.generate_sbom(f"docker-archive:{images.archive('npm')}", store=store)
+    assert sbom.image is not None
+    before = {r.image_id: r.counts for r in api.rematch_stored(store)}
+    assert before == {sbom.image.id: {}}
+    api.import_vulnerabilities(store, vuln_path("npm"))
+    after = {r.image_id: r.counts for r in api.rematch_stored(store)}
+    assert sum(after[sbom.image.id].values()) >= 1
+    assert store.vulns.finding_counts()[sbom.image.id] == after[sbom.image.id]
+
+
+# Read off the feed by hand: of the ten pip packages, only idna 3.4 falls in a PYSEC range
+# (PYSEC-2024-60, fixed 3.7). urllib3 2.0.7 is exactly the fix of PYSEC-2023-212, requests
+# 2.31.0 the fix of PYSEC-2023-74, certifi 2023.7.22 the fix of PYSEC-2023-135.
+PYPI_EXPECTED = {("idna", "CVE-2024-3651", "3.7")}
