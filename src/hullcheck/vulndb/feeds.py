@@ -163,8 +163,10 @@ def _download(
                 raise FeedError(f"{url}: download interrupted at {done} of {total} bytes")
             return etag, last_modified
     except httpx.HTTPError as exc:
+        broken = (httpx.RemoteProtocolError, httpx.ReadError, httpx.ReadTimeout)
+        what = "interrupted" if isinstance(exc, broken) else "failed"
         raise FeedError(
-            f"{url}: download failed ({type(exc).__name__}: {exc})",
+            f"{url}: download {what} ({type(exc).__name__}: {exc})",
             hint="run `hullcheck db update` again to resume; the stored database is unchanged",
         ) from None
 
