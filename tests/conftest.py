@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
+from hullcheck import api
+from hullcheck.store import Store
 from tests.infra.engine import PrivateEngine
 from tests.infra.images import ImageFactory
+from tests.infra.vulndata import make_rootfs
 
 HERE = os.path.dirname(__file__)
 DATA = os.path.join(HERE, "data")
@@ -62,3 +65,17 @@ class Images:
 @pytest.fixture(scope="session")
 def images(engine: PrivateEngine) -> Images:
     return Images(ImageFactory(engine.client()))
+
+
+@pytest.fixture
+def store(tmp_path: os.PathLike[str]) -> Iterator[Store]:
+    """A fresh SQLite store in the test's directory."""
+    opened = api.open_store(f"sqlite:///{os.path.join(os.fspath(tmp_path), 'hc.db')}")
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def rootfs(tmp_path: os.PathLike[str]) -> Callable[[str, dict[str, str]], str]:
+    """Builds ``dir:`` root trees from real package databases (see ``infra.vulndata``)."""
+    return functools.partial(make_rootfs, os.fspath(tmp_path))

@@ -12,8 +12,8 @@ from hullcheck import api
 from hullcheck.model import ScanReport, Severity
 from hullcheck.report import scan_format_named
 from hullcheck.report.registry import scan_formats
-from tests.report.test_formats import GOLDEN, _read, _stable
 from tests.infra.layouts import oci_layout, tar_bytes
+from tests.report.test_formats import GOLDEN, _read, _stable
 
 VULN = os.path.join(os.path.dirname(__file__), "..", "data", "vuln")
 SARIF_SCHEMA = os.path.join(

@@ -10,7 +10,7 @@ import pytest
 from hullcheck import api
 from hullcheck.store import Store
 from tests.infra.feedserver import FeedServer
-from tests.vulndb.conftest import vuln_path
+from tests.infra.vulndata import vuln_path
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from hullcheck.model import FixStatus, PackageType
 from hullcheck.store import Store
 from tests.conftest import Images
 from tests.infra.engine import PrivateEngine
-from tests.vulndb.conftest import vuln_path
+from tests.infra.vulndata import vuln_path
 
 pytestmark = pytest.mark.docker
 

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from hullcheck import api
 from hullcheck.model import FixStatus, Severity
 from hullcheck.store import Store
-from tests.vulndb.conftest import FIXTURES, vuln_path
+from tests.infra.vulndata import FIXTURES, vuln_path
 
 RootFs = Callable[[str, dict[str, str]], str]
 
@@ -149,7 +149,7 @@ def test_interleaved_ranges_of_two_branches(store: Store) -> None:
     entries = store.vulns.candidates([("PyPI", "urllib3")])[("PyPI", "urllib3")]
 
     def fix(version: str) -> str | None:
-        hits = [h for h in _hits(Query("PyPI", "urllib3", version, "pep440"), entries)]
+        hits = list(_hits(Query("PyPI", "urllib3", version, "pep440"), entries))
         found = [h.verdict.fixed for h in hits if h.record_id == "PYSEC-2023-212"]
         return found[0] if found else None
 
