@@ -181,15 +181,16 @@ class Rematch:
 
 def rematch_stored(store: Store) -> list[Rematch]:
     """Match every stored SBOM against the current database; no image is read again."""
-    from hullcheck.vulndb.matcher import match
+    from hullcheck.vulndb.matcher import Matcher
 
     repository = store.vulns
+    matcher = Matcher(repository)
     results = []
     for image_id in store.image_ids():
         sbom = store.load_sbom(image_id)
         if sbom is None:
             continue
-        findings = match(sbom.packages, repository).findings
+        findings = matcher.match(sbom.packages).findings
         repository.save_findings(image_id, findings)
         counts: dict[str, int] = {}
         for finding in findings:

@@ -14,6 +14,7 @@ OS_RELEASE = {
     "ubuntu-18.04": 'NAME="Ubuntu"\nID=ubuntu\nVERSION_ID="18.04"\nVERSION_CODENAME=bionic\n',
     "alpine-3.18": 'NAME="Alpine Linux"\nID=alpine\nVERSION_ID=3.18.0\n',
     "alpine-3.16": 'NAME="Alpine Linux"\nID=alpine\nVERSION_ID=3.16.2\n',
+    "debian-12": 'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nID=debian\nVERSION_ID="12"\n',
 }
 
 

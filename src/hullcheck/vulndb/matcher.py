@@ -44,34 +44,61 @@ class MatchResult:
     notes: list[str] = field(default_factory=list)
 
 
+class Matcher:
+    """Matches SBOMs against one repository; lookups and verdicts are kept between SBOMs.
+
+    A rematch of many stored SBOMs evaluates each distinct package version once.
+    """
+
+    def __init__(self, repository: VulnRepository) -> None:
+        self.repository = repository
+        self._candidates: dict[tuple[str, str], list[tuple[str, Affected]]] = {}
+        self._hits: dict[Query, list[Hit] | None] = {}
+        self._records: dict[str, RecordInfo] = {}
+
+    def match(self, packages: Sequence[Package]) -> MatchResult:
+        """The findings of ``packages``, most severe first."""
+        queries = [(package, query_for(package)) for package in packages]
+        missing = {(q.ecosystem, q.name) for _, q in queries if q is not None}
+        missing -= self._candidates.keys()
+        if missing:
+            found = self.repository.candidates(missing)
+            for key in missing:
+                self._candidates[key] = found.get(key, [])
+        result = MatchResult()
+        per_package: list[tuple[Package, Query, list[Hit]]] = []
+        for package, query in queries:
+            if query is None:
+                continue
+            hits = self._hits_of(query)
+            if hits is None:
+                result.notes.append(
+                    f"{package.name} {package.version}: version cannot be read as "
+                    f"{query.scheme}; not matched"
+                )
+            elif hits:
+                per_package.append((package, query, hits))
+        wanted = {h.record_id for _, _, hits in per_package for h in hits} - self._records.keys()
+        if wanted:
+            self._records.update(self.repository.records(wanted))
+        for package, query, hits in per_package:
+            result.findings.extend(_merge(package, query, hits, self._records))
+        result.findings.sort(key=sort_key)
+        return result
+
+    def _hits_of(self, query: Query) -> list[Hit] | None:
+        if query not in self._hits:
+            entries = self._candidates.get((query.ecosystem, query.name)) or []
+            try:
+                self._hits[query] = _hits(query, entries) if entries else []
+            except versions.InvalidVersion:
+                self._hits[query] = None
+        return self._hits[query]
+
+
 def match(packages: Sequence[Package], repository: VulnRepository) -> MatchResult:
     """The findings of ``packages``, most severe first."""
-    queries = [(package, query_for(package)) for package in packages]
-    wanted = {(q.ecosystem, q.name) for _, q in queries if q is not None}
-    candidates = repository.candidates(wanted)
-    result = MatchResult()
-    per_package: list[tuple[Package, Query, list[Hit]]] = []
-    for package, query in queries:
-        if query is None:
-            continue
-        entries = candidates.get((query.ecosystem, query.name))
-        if not entries:
-            continue
-        try:
-            hits = _hits(query, entries)
-        except versions.InvalidVersion:
-            result.notes.append(
-                f"{package.name} {package.version}: version cannot be read as {query.scheme}; "
-                "not matched"
-            )
-            continue
-        if hits:
-            per_package.append((package, query, hits))
-    records = repository.records(h.record_id for _, _, hits in per_package for h in hits)
-    for package, query, hits in per_package:
-        result.findings.extend(_merge(package, query, hits, records))
-    result.findings.sort(key=sort_key)
-    return result
+    return Matcher(repository).match(packages)
 
 
 def sort_key(finding: Finding) -> tuple[int, str, str, str]:

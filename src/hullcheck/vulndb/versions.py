@@ -3,7 +3,9 @@
 Every scheme turns a version string into an object with a total order; :func:`parse` caches
 the result, since the same range bounds are compared again and again during a match.
 
-- ``deb``    dpkg rules (epochs, ``~``, ``+b1``, Ubuntu suffixes) — univers ``DebianVersion``
+- ``deb``    dpkg rules (epochs, ``~``, ``+b1``, Ubuntu suffixes) — our own sort key, since
+             distro databases are the bulk of every match; proven equal to python-debian's
+             ``Version`` by property tests (tests/vulndb/test_versions.py)
 - ``apk``    Alpine's apk-tools rules (``_rc``, ``_p``, ``-r``) — univers ``AlpineLinuxVersion``
 - ``rpm``    rpmvercmp with ``epoch:version-release`` — univers ``RpmVersion``
 - ``pep440`` Python — packaging ``Version``
@@ -14,6 +16,7 @@ the result, since the same range bounds are compared again and again during a ma
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol, cast
@@ -37,10 +40,45 @@ class VersionScheme:
     """String → ordered object; raises on strings the syntax does not allow."""
 
 
-def _deb(text: str) -> Comparable:
-    from univers.versions import DebianVersion
+_DEB = re.compile(r"^(?:(\d+):)?([0-9][A-Za-z0-9.+~:-]*?)(?:-([A-Za-z0-9.+~]+))?$")
+_DEB_PARTS = re.compile(r"([^0-9]*)([0-9]*)")
 
-    return cast(Comparable, DebianVersion(text))
+
+def _deb_order(char: str) -> int:
+    if char == "~":
+        return -1
+    return ord(char) if char.isalpha() else ord(char) + 256
+
+
+_DEB_PAIRS = 24
+_DEB_END = ((0,), 0)
+
+
+def _deb_part(text: str) -> tuple[object, ...]:
+    """dpkg's verrevcmp as a plain tuple, so comparisons run in C.
+
+    A version is a run of pairs (non-digit run, number); the non-digit run becomes the dpkg
+    weight of each character followed by 0 (``~`` weighs -1, letters their code, other
+    characters their code + 256), the number an int. dpkg treats a string that has run out as
+    an endless run of empty pairs, so every key is padded with ``((0,), 0)`` to at least
+    24 pairs (versions with more segments than that are compared as Python compares tuples).
+    """
+    key: list[object] = []
+    for letters, digits in _DEB_PARTS.findall(text):
+        if letters or digits:
+            key.append((*map(_deb_order, letters), 0))
+            key.append(int(digits) if digits else 0)
+    while len(key) < 2 * _DEB_PAIRS:
+        key.extend(_DEB_END)
+    return tuple(key)
+
+
+def _deb(text: str) -> Comparable:
+    match = _DEB.match(text.strip())
+    if match is None:
+        raise ValueError("not a dpkg version")
+    epoch, upstream, revision = match.groups()
+    return (int(epoch or 0), _deb_part(upstream), _deb_part(revision or ""))
 
 
 def _apk(text: str) -> Comparable:
