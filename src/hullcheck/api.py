@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from hullcheck.model import Sbom, ScanReport, Severity
+from hullcheck.model import Finding, Sbom, ScanReport, Severity
 from hullcheck.paths import default_db_url
 from hullcheck.report import read_sbom
 from hullcheck.sbom.catalogers.registry import default_selector
@@ -169,6 +169,10 @@ def judge(sbom: Sbom, store: Store, gate: Gate) -> ScanReport:
     )
 
 
+REMATCH_BATCH = 100
+"""Stored images whose findings are written per transaction during a rematch."""
+
+
 @dataclass(frozen=True, slots=True)
 class Rematch:
     """``scan --stored``: the new findings of one stored image."""
@@ -186,15 +190,21 @@ def rematch_stored(store: Store) -> list[Rematch]:
     repository = store.vulns
     matcher = Matcher(repository)
     results = []
+    pending: dict[str, Sequence[Finding]] = {}
     for image_id in store.image_ids():
         sbom = store.load_sbom(image_id)
         if sbom is None:
             continue
         findings = matcher.match(sbom.packages).findings
-        repository.save_findings(image_id, findings)
+        pending[image_id] = findings
+        if len(pending) >= REMATCH_BATCH:
+            repository.save_many(pending)
+            pending = {}
         counts: dict[str, int] = {}
         for finding in findings:
             counts[finding.severity.value] = counts.get(finding.severity.value, 0) + 1
         tags = sbom.image.repo_tags if sbom.image else ()
         results.append(Rematch(image_id, tags, counts))
+    if pending:
+        repository.save_many(pending)
     return results

@@ -85,3 +85,20 @@ def test_findings_of_a_stored_image_follow_the_database(images: Images, store: S
 # (PYSEC-2024-60, fixed 3.7). urllib3 2.0.7 is exactly the fix of PYSEC-2023-212, requests
 # 2.31.0 the fix of PYSEC-2023-74, certifi 2023.7.22 the fix of PYSEC-2023-135.
 PYPI_EXPECTED = {("idna", "CVE-2024-3651", "3.7")}
+
+
+def test_stored_findings_read_back(images: Images, store: Store) -> None:
+    """Findings written in bulk read back through the ORM with their times and lists."""
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from hullcheck.store.models import FindingRow
+
+    api.import_vulnerabilities(store, vuln_path("npm"))
+    report = api.scan(f"docker-archive:{images.archive('npm')}", store=store)
+    with Session(store.vulns.engine) as session:
+        rows = session.scalars(select(FindingRow)).all()
+    assert {(r.vuln_id, r.package_name, tuple(r.advisories)) for r in rows} == {
+        (f.id, f.package.name, f.advisories) for f in report.findings
+    }
+    assert all(r.matched_at.year >= 2026 for r in rows)

@@ -87,11 +87,14 @@ def from_document(document: dict[str, Any], what: str) -> Sbom:
         raise SbomFormatError(f"{what}: malformed {SCHEMA} document ({exc!r})") from None
 
 
+_TYPES = {kind.value: kind for kind in PackageType}
+
+
 def _read_package(data: dict[str, Any]) -> Package:
     return Package(
         name=data["name"],
         version=data["version"],
-        type=PackageType(data["type"]),
+        type=_TYPES[data["type"]],
         purl=data["purl"],
         found_by=data["found_by"],
         location=Location(**data["location"]),

@@ -14,7 +14,16 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, func, insert, select, tuple_, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    delete,
+    func,
+    insert,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.exc import SQLAlchemyError
 
 from hullcheck.errors import VulnDbError
@@ -233,13 +242,22 @@ class VulnRepository:
     # -- findings ---------------------------------------------------------------------------
     def save_findings(self, image_id: str, findings: Sequence[Finding]) -> None:
         """Replace the stored findings of an image."""
-        now = _now()
+        self.save_many({image_id: findings})
+
+    def save_many(self, by_image: dict[str, Sequence[Finding]]) -> None:
+        """Replace the stored findings of several images in one transaction."""
+        ids = sorted(by_image)
         with self.engine.begin() as connection:
-            connection.execute(delete(FindingRow).where(FindingRow.image_id == image_id))
-            if findings:
-                connection.execute(
-                    insert(FindingRow), [_finding_row(image_id, f, now) for f in findings]
-                )
+            now: object = _now()
+            if connection.dialect.name == "sqlite":  # SQLAlchemy's own text form of a time
+                now = _now().replace(tzinfo=None).isoformat(sep=" ")
+            rows = [_finding_row(i, f, now) for i in ids for f in by_image[i]]
+            for start in range(0, len(ids), _LOOKUP_CHUNK):
+                chunk = ids[start : start + _LOOKUP_CHUNK]
+                connection.execute(delete(FindingRow).where(FindingRow.image_id.in_(chunk)))
+            statement = _insert_findings(connection.dialect.paramstyle)
+            for batch in _batches(rows, _BATCH):
+                connection.exec_driver_sql(statement, batch)
 
     def finding_counts(self) -> dict[str, dict[str, int]]:
         """Per stored image: counts of findings by severity."""
@@ -352,20 +370,47 @@ def _record_info(row: Any) -> RecordInfo:
     )
 
 
-def _finding_row(image_id: str, finding: Finding, now: datetime.datetime) -> dict[str, Any]:
+_FINDING_COLUMNS = (
+    "image_id",
+    "vuln_id",
+    "aliases",
+    "advisories",
+    "severity",
+    "status",
+    "fixed_version",
+    "ecosystem",
+    "package_name",
+    "package_version",
+    "package_type",
+    "purl",
+    "matched_at",
+)
+
+
+def _insert_findings(paramstyle: str) -> str:
+    """A driver-level INSERT: rows are many and already in column form (JSON pre-encoded,
+    times as ISO text), so they go to the driver's executemany with no per-row processing."""
+    marker = "?" if paramstyle == "qmark" else "%s"
+    return (
+        f"INSERT INTO findings ({', '.join(_FINDING_COLUMNS)}) "
+        f"VALUES ({', '.join(marker for _ in _FINDING_COLUMNS)})"
+    )
+
+
+def _finding_row(image_id: str, finding: Finding, now: object) -> tuple[object, ...]:
     package = finding.package
-    return {
-        "image_id": image_id,
-        "vuln_id": finding.id,
-        "aliases": list(finding.aliases),
-        "advisories": list(finding.advisories),
-        "severity": finding.severity.value,
-        "status": finding.status.value,
-        "fixed_version": finding.fixed_version,
-        "ecosystem": finding.ecosystem,
-        "package_name": package.name,
-        "package_version": package.version,
-        "package_type": package.type.value,
-        "purl": package.purl,
-        "matched_at": now,
-    }
+    return (
+        image_id,
+        finding.id,
+        json.dumps(finding.aliases),
+        json.dumps(finding.advisories),
+        str.__str__(finding.severity),  # the plain str: Enum.value is slow on many rows
+        str.__str__(finding.status),
+        finding.fixed_version,
+        finding.ecosystem,
+        package.name,
+        package.version,
+        str.__str__(package.type),
+        package.purl,
+        now,
+    )

@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -55,6 +56,7 @@ class Matcher:
         self._candidates: dict[tuple[str, str], list[tuple[str, Affected]]] = {}
         self._hits: dict[Query, list[Hit] | None] = {}
         self._records: dict[str, RecordInfo] = {}
+        self._findings: dict[Query, list[Finding]] = {}
 
     def match(self, packages: Sequence[Package]) -> MatchResult:
         """The findings of ``packages``, most severe first."""
@@ -82,9 +84,17 @@ class Matcher:
         if wanted:
             self._records.update(self.repository.records(wanted))
         for package, query, hits in per_package:
-            result.findings.extend(_merge(package, query, hits, self._records))
+            result.findings.extend(self._merged(package, query, hits))
         result.findings.sort(key=sort_key)
         return result
+
+    def _merged(self, package: Package, query: Query, hits: list[Hit]) -> list[Finding]:
+        """Findings of one package; the same version elsewhere reuses them with its package."""
+        known = self._findings.get(query)
+        if known is None:
+            known = self._findings[query] = _merge(package, query, hits, self._records)
+            return known
+        return [dataclasses.replace(f, package=package) for f in known]
 
     def _hits_of(self, query: Query) -> list[Hit] | None:
         if query not in self._hits:
