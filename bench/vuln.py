@@ -26,11 +26,12 @@ import time
 import zipfile
 from collections.abc import Callable, Iterator
 
+from tests.infra.vulndata import FIXTURES, make_rootfs, vuln_path
+
 from bench.sbom import machine
 from hullcheck import api
 from hullcheck.model import ImageInfo, Location, Package, PackageType, Sbom
 from hullcheck.vulndb.matcher import match
-from tests.infra.vulndata import FIXTURES, make_rootfs, vuln_path
 
 SYNTHETIC = int(os.environ.get("BENCH_SYNTHETIC_RECORDS", "200000"))
 STORED = int(os.environ.get("BENCH_STORED_SBOMS", "500"))
