@@ -18,7 +18,7 @@ venv: $(VENV)/.installed
 
 setup: system venv
 
-demo: setup  ## Build a test image in a private engine and print its SBOM
+demo: setup  ## Build a test image in a private engine, print its SBOM and its vulnerabilities
 	$(PY) -m tests.infra.demo
 
 test: setup  ## The whole suite, with a private Docker Engine
@@ -29,8 +29,9 @@ lint: venv
 	$(VENV)/bin/ruff check src tests bench
 	$(VENV)/bin/mypy
 
-bench: setup  ## SBOM benchmark side by side with Syft
+bench: setup  ## SBOM benchmark side by side with Syft, then the vulnerability database
 	$(PY) -m bench.sbom
+	$(PY) -m bench.vuln
 
 clean:
 	rm -rf $(VENV) build dist .mypy_cache .ruff_cache .pytest_cache

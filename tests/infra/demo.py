@@ -1,4 +1,8 @@
-"""`make demo`: a private engine, a test image, and hullcheck's SBOM of it (embedded SQLite)."""
+"""`make demo`: a private engine, a test image, its SBOM and its vulnerabilities (embedded SQLite).
+
+The vulnerability database is imported from the real PyPI feed kept in tests/data/vuln (no
+network needed); `hullcheck db update` fetches the same from OSV when the network is there.
+"""
 
 from __future__ import annotations
 
@@ -30,7 +34,17 @@ def main() -> int:
             [*command, "--format", "json"], env=env, check=False, capture_output=True, text=True
         )
         print(f"{len(warm.stdout)} bytes of JSON, exit code {warm.returncode}")
-        return warm.returncode
+        if warm.returncode:
+            return warm.returncode
+        feed = os.path.join(os.path.dirname(__file__), "..", "data", "vuln", "feeds")
+        feed = os.path.relpath(os.path.join(feed, "PyPI-all.zip"))
+        hc = [sys.executable, "-m", "hullcheck"]
+        print(f"\n$ hullcheck db import {feed}", flush=True)
+        subprocess.run([*hc, "db", "import", feed], env=env, check=True, stderr=subprocess.DEVNULL)
+        print(f"\n$ hullcheck scan {tag} --fail-on high", flush=True)
+        gate = subprocess.run([*hc, "scan", tag, "--fail-on", "high"], env=env, check=False)
+        print(f"exit code {gate.returncode} (1: findings at or above the gate)")
+        return 0 if gate.returncode in (0, 1) else gate.returncode
     finally:
         engine.stop()
 

@@ -204,6 +204,7 @@ class VulnRepository:
             count, newest = connection.execute(
                 select(func.count(VulnRecordRow.id), func.max(VulnRecordRow.imported_at))
             ).one()
+        newest = _aware(newest)
         return DbSnapshot(records=int(count), updated=newest.isoformat() if newest else None)
 
     def status(self) -> list[EcosystemStatus]:
