@@ -46,3 +46,21 @@ def test_every_source_is_registered() -> None:
 def test_formats_have_unique_names() -> None:
     names = [f.name for f in FORMATS]
     assert len(set(names)) == len(names) and all(KEBAB.match(n) for n in names)
+
+
+def test_scan_formats_have_unique_names() -> None:
+    from hullcheck.report.registry import scan_formats
+
+    names = [f.name for f in scan_formats()]
+    assert len(set(names)) == len(names) and all(KEBAB.match(n) for n in names)
+    assert set(names) == {"table", "json", "cyclonedx-json", "sarif"}
+
+
+def test_every_ecosystem_has_a_registered_version_scheme() -> None:
+    from hullcheck.vulndb.ecosystems import ECOSYSTEMS
+    from hullcheck.vulndb.versions import SCHEMES
+
+    schemes = {s.name for s in SCHEMES}
+    assert {e.scheme for e in ECOSYSTEMS} <= schemes
+    names = [e.name for e in ECOSYSTEMS]
+    assert len(set(names)) == len(names)

@@ -204,8 +204,8 @@ class VulnRepository:
             count, newest = connection.execute(
                 select(func.count(VulnRecordRow.id), func.max(VulnRecordRow.imported_at))
             ).one()
-        newest = _aware(newest)
-        return DbSnapshot(records=int(count), updated=newest.isoformat() if newest else None)
+        latest = _aware(newest)
+        return DbSnapshot(records=int(count), updated=latest.isoformat() if latest else None)
 
     def status(self) -> list[EcosystemStatus]:
         """Records and newest import per ecosystem family (``Debian``, ``PyPI`` …)."""
