@@ -102,3 +102,23 @@ def test_stored_findings_read_back(images: Images, store: Store) -> None:
         (f.id, f.package.name, f.advisories) for f in report.findings
     }
     assert all(r.matched_at.year >= 2026 for r in rows)
+
+
+def test_go_toolchain_of_a_real_binary(images: Images, store: Store) -> None:
+    """Debian's runc was built with Go 1.19.8: the Go feed's stdlib records apply to it."""
+    api.import_vulnerabilities(store, vuln_path("feeds", "Go-all.zip"))
+    report = api.scan(f"docker-archive:{images.archive('binaries')}", store=store)
+    stdlib = [f for f in report.findings if f.package.name == "stdlib"]
+    assert stdlib and all(f.package.version == "go1.19.8" for f in stdlib)
+    assert all(f.ecosystem == "Go" and f.advisories[0].startswith("GO-") for f in stdlib)
+    # every fix is a later Go release than the one the binary was built with
+    from hullcheck.vulndb import versions
+
+    assert all(
+        f.fixed_version and versions.compare("semver", f.fixed_version, "1.19.8") > 0
+        for f in stdlib
+    )
+    fixes = {f.id: f.fixed_version for f in stdlib}
+    assert fixes["CVE-2023-24540"] == "1.19.9"  # html/template, GO-2023-1752
+    # cmd/go's own flaws are recorded for the "toolchain" module, not for binaries it built
+    assert "CVE-2023-29405" not in fixes
