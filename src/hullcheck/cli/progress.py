@@ -15,18 +15,23 @@ from rich.progress import (
 from hullcheck.model import LayerInfo
 
 
+def _bytes_bar() -> Progress:
+    """A transient bar of bytes on standard error."""
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    )
+
+
 class LayerBar:
     """Implements ``hullcheck.sbom.scan.Progress`` with rich; transient."""
 
     def __init__(self) -> None:
-        self._progress = Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            DownloadColumn(),
-            TimeElapsedColumn(),
-            console=Console(stderr=True),
-            transient=True,
-        )
+        self._progress = _bytes_bar()
         self._task: TaskID | None = None
         self._started = False
 
@@ -55,14 +60,7 @@ class FeedBar:
     """Implements ``hullcheck.vulndb.feeds.Progress``: one bar per feed download."""
 
     def __init__(self) -> None:
-        self._progress = Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            DownloadColumn(),
-            TimeElapsedColumn(),
-            console=Console(stderr=True),
-            transient=True,
-        )
+        self._progress = _bytes_bar()
         self._tasks: dict[str, TaskID] = {}
         self._progress.start()
 

@@ -6,6 +6,7 @@ import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from hullcheck.errors import SbomFormatError, UsageError
 from hullcheck.model import Sbom, ScanReport
@@ -35,15 +36,6 @@ FORMATS: tuple[Format, ...] = (
 )
 
 
-def format_named(name: str) -> Format:
-    """The output format called ``name``; :class:`UsageError` lists the known ones."""
-    for fmt in FORMATS:
-        if fmt.name == name:
-            return fmt
-    known = ", ".join(f.name for f in FORMATS)
-    raise UsageError(f"unknown format {name!r}", hint=f"choose one of: {known}")
-
-
 @dataclass(frozen=True, slots=True)
 class ScanFormat:
     """One output format of ``hullcheck scan``."""
@@ -52,6 +44,22 @@ class ScanFormat:
     version: str
     render: Callable[[ScanReport], str]
     description: str
+
+
+_F = TypeVar("_F", Format, ScanFormat)
+
+
+def _named(formats: tuple[_F, ...], name: str) -> _F:
+    for fmt in formats:
+        if fmt.name == name:
+            return fmt
+    known = ", ".join(f.name for f in formats)
+    raise UsageError(f"unknown format {name!r}", hint=f"choose one of: {known}")
+
+
+def format_named(name: str) -> Format:
+    """The SBOM output format called ``name``; :class:`UsageError` lists the known ones."""
+    return _named(FORMATS, name)
 
 
 def scan_formats() -> tuple[ScanFormat, ...]:
@@ -72,12 +80,7 @@ def scan_formats() -> tuple[ScanFormat, ...]:
 
 def scan_format_named(name: str) -> ScanFormat:
     """The scan output format called ``name``; :class:`UsageError` lists the known ones."""
-    formats = scan_formats()
-    for fmt in formats:
-        if fmt.name == name:
-            return fmt
-    known = ", ".join(f.name for f in formats)
-    raise UsageError(f"unknown format {name!r}", hint=f"choose one of: {known}")
+    return _named(scan_formats(), name)
 
 
 def render(sbom: Sbom, name: str) -> str:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import io
 
-from rich.console import Console
 from rich.table import Table
 
 from hullcheck.model import ScanReport
 from hullcheck.report.scanjson import severity_counts
+from hullcheck.report.table import text_console
 
 _STYLES = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan"}
 
@@ -36,12 +36,7 @@ def render_scan_table(report: ScanReport, *, width: int | None = None, color: bo
             ", ".join(finding.advisories),
         )
     buffer = io.StringIO()
-    console = Console(
-        file=buffer,
-        width=width or 160,
-        color_system="auto" if color else None,
-        force_terminal=color,
-    )
+    console = text_console(buffer, width, color)
     console.print(_headline(report), markup=False)
     if report.findings:
         console.print(table)

@@ -29,17 +29,22 @@ def render_table(sbom: Sbom, *, width: int | None = None, color: bool = False) -
                 where += f" {_short(layer.created_by)}"
         table.add_row(package.name, package.version, package.type.value, source or "", where)
     buffer = io.StringIO()
-    console = Console(
-        file=buffer,
-        width=width or 160,
-        color_system="auto" if color else None,
-        force_terminal=color,
-    )
+    console = text_console(buffer, width, color)
     console.print(_summary(sbom))
     console.print(table)
     for warning in sbom.warnings:
         console.print(f"warning: {warning.path}: {warning.message}", markup=False)
     return buffer.getvalue()
+
+
+def text_console(buffer: io.StringIO, width: int | None, color: bool) -> Console:
+    """A rich console writing into ``buffer`` (160 columns unless told)."""
+    return Console(
+        file=buffer,
+        width=width or 160,
+        color_system="auto" if color else None,
+        force_terminal=color,
+    )
 
 
 def _short(command: str) -> str:
