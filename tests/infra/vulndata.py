@@ -5,6 +5,10 @@ from __future__ import annotations
 import os
 import shutil
 
+from hullcheck.store import Store
+from hullcheck.vulndb.ecosystems import Query
+from hullcheck.vulndb.osv import Affected
+
 HERE = os.path.dirname(__file__)
 VULN = os.path.join(HERE, "..", "data", "vuln")
 FIXTURES = os.path.join(HERE, "..", "data", "fixtures")
@@ -36,3 +40,9 @@ def make_rootfs(base: str, release: str, files: dict[str, str]) -> str:
     with open(os.path.join(root, "etc", "os-release"), "w") as handle:
         handle.write(OS_RELEASE[release])
     return f"dir:{root}"
+
+
+def all_entries(store: Store, ecosystem: str, name: str, scheme: str) -> list[tuple[str, Affected]]:
+    """Every affected entry the index holds for a package (a version-less lookup)."""
+    query = Query(ecosystem, name, "0", scheme)
+    return store.vulns.candidates([query])[query]

@@ -11,7 +11,7 @@ import pytest
 from hullcheck import api
 from hullcheck.errors import FeedError
 from hullcheck.store import Store
-from tests.infra.vulndata import vuln_path
+from tests.infra.vulndata import all_entries, vuln_path
 
 
 def _real(name: str) -> dict[str, object]:
@@ -41,7 +41,7 @@ def test_broken_records_are_skipped_with_reasons(store: Store, tmp_path) -> None
     assert dict(result.reasons) == {"malformed": 1, "unsupported ecosystem": 1, "unreadable": 1}
     assert result.dropped_entries == 1  # minimist's entry with the unreadable version
     assert store.vulns.snapshot().records == 3
-    minimist = store.vulns.candidates([("npm", "minimist")])[("npm", "minimist")]
+    minimist = all_entries(store, "npm", "minimist", "semver")
     assert [a.ranges[0].events for _, a in minimist] == [(("introduced", "0"), ("fixed", "0.2.4"))]
 
 

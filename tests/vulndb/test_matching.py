@@ -7,7 +7,7 @@ from collections.abc import Callable
 from hullcheck import api
 from hullcheck.model import FixStatus, Severity
 from hullcheck.store import Store
-from tests.infra.vulndata import FIXTURES, vuln_path
+from tests.infra.vulndata import FIXTURES, all_entries, vuln_path
 
 RootFs = Callable[[str, dict[str, str]], str]
 
@@ -64,7 +64,7 @@ def test_alpine_fixed_version_is_not_affected(store: Store) -> None:
     from hullcheck.vulndb.matcher import _hits
 
     api.import_vulnerabilities(store, vuln_path("alpine"))
-    entries = store.vulns.candidates([("Alpine:v3.18", "musl")])[("Alpine:v3.18", "musl")]
+    entries = all_entries(store, "Alpine:v3.18", "musl", "apk")
     assert _hits(Query("Alpine:v3.18", "musl", "1.2.4-r3", "apk"), entries) == []
     assert _hits(Query("Alpine:v3.18", "musl", "1.2.4-r2", "apk"), entries) != []
 
@@ -75,7 +75,11 @@ def test_almalinux_rpm_rules_and_module_streams(store: Store) -> None:
 
     result = api.import_vulnerabilities(store, vuln_path("feeds", "AlmaLinux-all.zip"))
     assert result.records == 5637 and result.skipped == 0
-    entries = store.vulns.candidates([("AlmaLinux:8", "dnf-plugin-spacewalk")])
+    entries = {
+        ("AlmaLinux:8", "dnf-plugin-spacewalk"): all_entries(
+            store, "AlmaLinux:8", "dnf-plugin-spacewalk", "rpm"
+        )
+    }
     alba = [e for e in entries[("AlmaLinux:8", "dnf-plugin-spacewalk")] if e[0] == "ALBA-2019:1955"]
     assert len(alba) == 3  # one fixed build per module stream
 
@@ -95,8 +99,8 @@ def test_npm_ghsa_records_by_range_and_branch(store: Store) -> None:
     from hullcheck.vulndb.matcher import _hits
 
     api.import_vulnerabilities(store, vuln_path("npm"))
-    minimist = store.vulns.candidates([("npm", "minimist")])[("npm", "minimist")]
-    express = store.vulns.candidates([("npm", "express")])[("npm", "express")]
+    minimist = all_entries(store, "npm", "minimist", "semver")
+    express = all_entries(store, "npm", "express", "semver")
 
     def fixes(entries: list[object], name: str, version: str) -> list[str | None]:
         hits = _hits(Query("npm", name, version, "semver"), entries)  # type: ignore[arg-type]
@@ -146,7 +150,7 @@ def test_interleaved_ranges_of_two_branches(store: Store) -> None:
     from hullcheck.vulndb.matcher import _hits
 
     api.import_vulnerabilities(store, vuln_path("feeds", "PyPI-all.zip"))
-    entries = store.vulns.candidates([("PyPI", "urllib3")])[("PyPI", "urllib3")]
+    entries = all_entries(store, "PyPI", "urllib3", "pep440")
 
     def fix(version: str) -> str | None:
         hits = list(_hits(Query("PyPI", "urllib3", version, "pep440"), entries))

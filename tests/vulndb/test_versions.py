@@ -64,3 +64,15 @@ def test_known_orderings(scheme: str, lower: str, higher: str) -> None:
 def test_invalid_versions_are_refused(scheme: str, text: str) -> None:
     with pytest.raises(versions.InvalidVersion, match=scheme):
         versions.parse(scheme, text)
+
+
+@settings(max_examples=600, deadline=None)
+@given(dpkg_versions(), dpkg_versions())
+def test_dpkg_text_key_orders_as_python_debian(left: str, right: str) -> None:
+    """The database-side key sorts (as bytes) exactly as dpkg orders the versions."""
+    a, b = versions.text_key("deb", left), versions.text_key("deb", right)
+    assert a is not None and b is not None
+    expected = (DebianReference(left) > DebianReference(right)) - (
+        DebianReference(left) < DebianReference(right)
+    )
+    assert (a > b) - (a < b) == expected

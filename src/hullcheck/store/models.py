@@ -133,6 +133,8 @@ class VulnAffectedRow(Base):
     eco_key: Mapped[str] = mapped_column(String(64))
     name: Mapped[str] = mapped_column(String(255))
     scheme: Mapped[str] = mapped_column(String(16))
+    fixed_key: Mapped[str | None] = mapped_column(String(1024))
+    """Sortable text of the fix for "from 0, fixed in X" entries (see ``versions.text_key``)."""
     data: Mapped[dict[str, object]] = mapped_column(JSON)
     """``{"r": [[[kind, version], …], …], "v": [versions], "s": severity}``"""
 

@@ -17,14 +17,17 @@ from typing import Any
 from sqlalchemy import (
     Connection,
     Engine,
+    and_,
     delete,
     func,
     insert,
+    or_,
     select,
     tuple_,
     update,
 )
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.sql.elements import ColumnElement
 
 from hullcheck.errors import VulnDbError
 from hullcheck.model import DbSnapshot, Finding, Severity
@@ -35,11 +38,14 @@ from hullcheck.store.models import (
     VulnFeedRow,
     VulnRecordRow,
 )
+from hullcheck.vulndb import versions
+from hullcheck.vulndb.ecosystems import Query
 from hullcheck.vulndb.osv import Affected, Range, Record
 from hullcheck.vulndb.severity import Rating
 
 _BATCH = 5_000
 _LOOKUP_CHUNK = 400
+_KEYED_CHUNK = 150
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,12 +160,24 @@ class VulnRepository:
             rows = connection.execute(select(VulnFeedRow).order_by(VulnFeedRow.name)).all()
         return [FeedInfo(**{k: getattr(r, k) for k in FeedInfo.__dataclass_fields__}) for r in rows]
 
-    def candidates(
-        self, keys: Iterable[tuple[str, str]]
-    ) -> dict[tuple[str, str], list[tuple[str, Affected]]]:
-        """Every affected entry under each ``(ecosystem key, package key)``."""
-        wanted = sorted(set(keys))
-        found: dict[tuple[str, str], list[tuple[str, Affected]]] = {}
+    def candidates(self, queries: Iterable[Query]) -> dict[Query, list[tuple[str, Affected]]]:
+        """The affected entries that may apply to each lookup.
+
+        Entries are selected by ecosystem key and package key; for versions with a text key
+        (dpkg), "from 0, fixed in X" entries already fixed at the installed version are left
+        out by the database itself: most of a distro's records are about old, fixed flaws.
+        """
+        wanted = set(queries)
+        found: dict[Query, list[tuple[str, Affected]]] = {q: [] for q in wanted}
+        keyed: dict[Query, str] = {}
+        for query in wanted:
+            key = versions.text_key(query.scheme, query.version)
+            if key is not None:
+                keyed[query] = key
+        plain = sorted({(q.ecosystem, q.name) for q in wanted if q not in keyed})
+        by_key: dict[tuple[str, str], list[Query]] = {}
+        for query in wanted:
+            by_key.setdefault((query.ecosystem, query.name), []).append(query)
         table = VulnAffectedRow.__table__
         columns = (
             table.c.record_id,
@@ -167,16 +185,35 @@ class VulnRepository:
             table.c.eco_key,
             table.c.name,
             table.c.scheme,
+            table.c.fixed_key,
             table.c.data,
         )
-        with self.engine.connect() as connection:
-            for start in range(0, len(wanted), _LOOKUP_CHUNK):
-                chunk = wanted[start : start + _LOOKUP_CHUNK]
-                query = select(*columns).where(tuple_(table.c.eco_key, table.c.name).in_(chunk))
-                for row in connection.execute(query):
-                    found.setdefault((row.eco_key, row.name), []).append(
-                        (row.record_id, _affected_from(row))
+        conditions: list[ColumnElement[bool]] = [
+            tuple_(table.c.eco_key, table.c.name).in_(plain[i : i + _LOOKUP_CHUNK])
+            for i in range(0, len(plain), _LOOKUP_CHUNK)
+        ]
+        ordered = sorted(keyed.items(), key=lambda item: (item[0].ecosystem, item[0].name))
+        conditions.extend(
+            or_(
+                *(
+                    and_(
+                        table.c.eco_key == query.ecosystem,
+                        table.c.name == query.name,
+                        or_(table.c.fixed_key.is_(None), table.c.fixed_key > key),
                     )
+                    for query, key in ordered[start : start + _KEYED_CHUNK]
+                )
+            )
+            for start in range(0, len(ordered), _KEYED_CHUNK)
+        )
+        with self.engine.connect() as connection:
+            for condition in conditions:
+                for row in connection.execute(select(*columns).where(condition)):
+                    entry = (row.record_id, _affected_from(row))
+                    for query in by_key.get((row.eco_key, row.name), ()):
+                        key = keyed.get(query)
+                        if key is None or row.fixed_key is None or row.fixed_key > key:
+                            found[query].append(entry)
         return found
 
     def records(self, ids: Iterable[str]) -> dict[str, RecordInfo]:
@@ -337,6 +374,7 @@ def _affected_row(record_id: str, affected: Affected) -> dict[str, Any]:
         "eco_key": affected.key,
         "name": affected.name,
         "scheme": affected.scheme,
+        "fixed_key": affected.fixed_key,
         "data": data,
     }
 
@@ -351,6 +389,7 @@ def _affected_from(row: Any) -> Affected:
         ranges=tuple(Range(tuple((k, v) for k, v in events)) for events in data.get("r", [])),
         versions=tuple(data.get("v", ())),
         rating=Severity(data["s"]) if "s" in data else None,
+        fixed_key=row.fixed_key,
     )
 
 

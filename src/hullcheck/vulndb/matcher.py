@@ -53,7 +53,7 @@ class Matcher:
 
     def __init__(self, repository: VulnRepository) -> None:
         self.repository = repository
-        self._candidates: dict[tuple[str, str], list[tuple[str, Affected]]] = {}
+        self._candidates: dict[Query, list[tuple[str, Affected]]] = {}
         self._hits: dict[Query, list[Hit] | None] = {}
         self._records: dict[str, RecordInfo] = {}
         self._findings: dict[Query, list[Finding]] = {}
@@ -61,12 +61,9 @@ class Matcher:
     def match(self, packages: Sequence[Package]) -> MatchResult:
         """The findings of ``packages``, most severe first."""
         queries = [(package, query_for(package)) for package in packages]
-        missing = {(q.ecosystem, q.name) for _, q in queries if q is not None}
-        missing -= self._candidates.keys()
+        missing = {q for _, q in queries if q is not None} - self._candidates.keys()
         if missing:
-            found = self.repository.candidates(missing)
-            for key in missing:
-                self._candidates[key] = found.get(key, [])
+            self._candidates.update(self.repository.candidates(missing))
         result = MatchResult()
         per_package: list[tuple[Package, Query, list[Hit]]] = []
         for package, query in queries:
@@ -98,7 +95,7 @@ class Matcher:
 
     def _hits_of(self, query: Query) -> list[Hit] | None:
         if query not in self._hits:
-            entries = self._candidates.get((query.ecosystem, query.name)) or []
+            entries = self._candidates.get(query) or []
             try:
                 self._hits[query] = _hits(query, entries) if entries else []
             except versions.InvalidVersion:

@@ -8,6 +8,7 @@ dropped and counted; a record left with nothing to match is skipped with a reaso
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -51,6 +52,10 @@ class Affected:
     """Explicitly listed affected versions."""
     rating: Severity | None = None
     """Severity the entry itself gives (Ubuntu priority, Debian urgency)."""
+    fixed_key: str | None = None
+    """:func:`versions.text_key` of the fix, when the entry is just "from 0, fixed in X" and
+    the only one of its record for its package: the index then skips it, inside the
+    database, for versions at or past the fix."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +99,7 @@ def parse_record(document: Any) -> Record:
     if not affected:
         why = reasons[0] if reasons else "empty affected list"
         raise RecordError(f"{record_id}: nothing to match ({why})")
+    affected = _keyed(affected)
     return Record(
         id=record_id,
         modified=_text(document.get("modified")),
@@ -135,6 +141,27 @@ def _affected(entry: Any) -> Affected:
         versions=listed,
         rating=entry_rating(entry),
     )
+
+
+def _keyed(affected: list[Affected]) -> list[Affected]:
+    seen: dict[tuple[str, str], int] = {}
+    for entry in affected:
+        seen[(entry.key, entry.name)] = seen.get((entry.key, entry.name), 0) + 1
+    result = []
+    for entry in affected:
+        simple = (
+            len(entry.ranges) == 1
+            and not entry.versions
+            and len(entry.ranges[0].events) == 2
+            and entry.ranges[0].events[0] == ("introduced", "0")
+            and entry.ranges[0].events[1][0] == "fixed"
+            and seen[(entry.key, entry.name)] == 1
+        )
+        if simple:
+            key = versions.text_key(entry.scheme, entry.ranges[0].events[1][1])
+            entry = dataclasses.replace(entry, fixed_key=key)
+        result.append(entry)
+    return result
 
 
 def _ranges(raw: Any, scheme: str) -> list[Range]:

@@ -133,6 +133,50 @@ def parse(scheme: str, text: str) -> Comparable:
     return value
 
 
+_NUMBER_DIGITS = 20
+
+
+def _text_of(part: tuple[object, ...]) -> str | None:
+    items = list(part)
+    while len(items) >= 2 and tuple(items[-2:]) == _DEB_END:
+        del items[-2:]
+    # two end pairs stand for dpkg's endless ones: a longer version's next pair always meets
+    # one of them (only a first pair can itself be an end pair: "0")
+    items.extend(_DEB_END * 2)
+    out = []
+    for item in items:
+        if isinstance(item, int):
+            text = str(item)
+            if len(text) > _NUMBER_DIGITS:
+                return None
+            out.append(text.rjust(_NUMBER_DIGITS, "0"))
+        else:
+            assert isinstance(item, tuple)
+            out.append("".join(f"{weight + 1:03d}" for weight in item))
+    return "".join(out)
+
+
+def text_key(scheme: str, text: str) -> str | None:
+    """A string whose byte order is the version order, for filtering inside the database.
+
+    Only for ``deb``, the bulk of every index: the dpkg key's numbers become 20-digit
+    zero-padded decimals and each character weight three digits (``~`` is 000, the end of a
+    run 001), so comparing two of these strings compares the versions. ``None`` for other
+    schemes, and for versions too long for the fixed widths.
+    """
+    if scheme != "deb":
+        return None
+    try:
+        key = cast(tuple[int, tuple[object, ...], tuple[object, ...]], parse(scheme, text))
+    except InvalidVersion:
+        return None
+    epoch, upstream, revision = key
+    parts = [_text_of(upstream), _text_of(revision)]
+    if epoch > 10**9 or None in parts:
+        return None
+    return f"{epoch:010d}!{parts[0]}!{parts[1]}"  # "!" sorts below every digit
+
+
 def compare(scheme: str, left: str, right: str) -> int:
     """-1, 0 or 1 as ``left`` sorts before, equal to or after ``right``."""
     a, b = parse(scheme, left), parse(scheme, right)

@@ -44,6 +44,7 @@ def upgrade() -> None:
         sa.Column("eco_key", sa.String(64), nullable=False),
         sa.Column("name", sa.String(255), nullable=False),
         sa.Column("scheme", sa.String(16), nullable=False),
+        sa.Column("fixed_key", sa.String(1024)),
         sa.Column("data", sa.JSON(), nullable=False),
     )
     op.create_index("ix_vuln_affected_record_id", "vuln_affected", ["record_id"])
