@@ -9,7 +9,8 @@ The synthetic feed is real records multiplied: each real PyPI, Go and AlmaLinux 
 cloned with a new id and a renamed package (so every name keeps a real number of records),
 plus Debian:12 records in the shape of the Debian OSV feed for the source packages of a real
 Debian 12 host (``tests/data/fixtures/dpkg/debian-12-buildhost_var_lib_dpkg_status``), one
-in ten of them affecting the installed version. The 1,000-package SBOM is that host's 756 dpkg
+in fifty of them affecting the installed version (still several times the findings a real
+Debian 12 image has). The 1,000-package SBOM is that host's 756 dpkg
 packages (read by the real cataloger) plus 244 PyPI packages at versions their records list.
 """
 
@@ -62,7 +63,7 @@ def _clone(record: dict[str, object], copy: int) -> dict[str, object]:
 
 
 def _debian(index: int, source: str, installed: str) -> dict[str, object]:
-    affecting = index % 10 == 0
+    affecting = index % 50 == 0
     fixed = f"{installed}+bench1" if affecting else "0.0.1-1"
     return {
         "id": f"DEBIAN-BENCH-{index}",

@@ -133,12 +133,13 @@ class VulnAffectedRow(Base):
     eco_key: Mapped[str] = mapped_column(String(64))
     name: Mapped[str] = mapped_column(String(255))
     scheme: Mapped[str] = mapped_column(String(16))
-    fixed_key: Mapped[str | None] = mapped_column(String(1024))
-    """Sortable text of the fix for "from 0, fixed in X" entries (see ``versions.text_key``)."""
+    fixed_key: Mapped[str] = mapped_column(String(1024))
+    """Sortable text of the fix for "from 0, fixed in X" entries (``versions.text_key``),
+    ``~`` for entries that are always evaluated."""
     data: Mapped[dict[str, object]] = mapped_column(JSON)
     """``{"r": [[[kind, version], …], …], "v": [versions], "s": severity}``"""
 
-    __table_args__ = (Index("ix_vuln_affected_key", "eco_key", "name"),)
+    __table_args__ = (Index("ix_vuln_affected_key", "eco_key", "name", "fixed_key"),)
 
 
 class VulnFeedRow(Base):

@@ -23,11 +23,9 @@ from sqlalchemy import (
     insert,
     or_,
     select,
-    tuple_,
     update,
 )
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.sql.elements import ColumnElement
 
 from hullcheck.errors import VulnDbError
 from hullcheck.model import DbSnapshot, Finding, Severity
@@ -45,6 +43,9 @@ from hullcheck.vulndb.severity import Rating
 
 _BATCH = 5_000
 _LOOKUP_CHUNK = 400
+ALWAYS = "~"
+"""``fixed_key`` of entries that are always evaluated: above every text key (digits and
+``!``), and not NULL, so that ``fixed_key > ?`` stays an index range scan."""
 _KEYED_CHUNK = 150
 
 
@@ -174,7 +175,6 @@ class VulnRepository:
             key = versions.text_key(query.scheme, query.version)
             if key is not None:
                 keyed[query] = key
-        plain = sorted({(q.ecosystem, q.name) for q in wanted if q not in keyed})
         by_key: dict[tuple[str, str], list[Query]] = {}
         for query in wanted:
             by_key.setdefault((query.ecosystem, query.name), []).append(query)
@@ -188,31 +188,24 @@ class VulnRepository:
             table.c.fixed_key,
             table.c.data,
         )
-        conditions: list[ColumnElement[bool]] = [
-            tuple_(table.c.eco_key, table.c.name).in_(plain[i : i + _LOOKUP_CHUNK])
-            for i in range(0, len(plain), _LOOKUP_CHUNK)
+        # one index range per package: (eco_key, name) and, for keyed versions, fixed_key > key
+        # (an OR of such terms is one multi-index scan on SQLite; row-value IN is not)
+        terms = []
+        for (ecosystem, name), group in sorted(by_key.items()):
+            lowest = min((keyed.get(q, "") for q in group), default="")
+            term = and_(table.c.eco_key == ecosystem, table.c.name == name)
+            terms.append(and_(term, table.c.fixed_key > lowest) if lowest else term)
+        conditions = [
+            or_(*terms[start : start + _KEYED_CHUNK])
+            for start in range(0, len(terms), _KEYED_CHUNK)
         ]
-        ordered = sorted(keyed.items(), key=lambda item: (item[0].ecosystem, item[0].name))
-        conditions.extend(
-            or_(
-                *(
-                    and_(
-                        table.c.eco_key == query.ecosystem,
-                        table.c.name == query.name,
-                        or_(table.c.fixed_key.is_(None), table.c.fixed_key > key),
-                    )
-                    for query, key in ordered[start : start + _KEYED_CHUNK]
-                )
-            )
-            for start in range(0, len(ordered), _KEYED_CHUNK)
-        )
         with self.engine.connect() as connection:
             for condition in conditions:
                 for row in connection.execute(select(*columns).where(condition)):
                     entry = (row.record_id, _affected_from(row))
                     for query in by_key.get((row.eco_key, row.name), ()):
                         key = keyed.get(query)
-                        if key is None or row.fixed_key is None or row.fixed_key > key:
+                        if key is None or row.fixed_key > key:
                             found[query].append(entry)
         return found
 
@@ -374,7 +367,7 @@ def _affected_row(record_id: str, affected: Affected) -> dict[str, Any]:
         "eco_key": affected.key,
         "name": affected.name,
         "scheme": affected.scheme,
-        "fixed_key": affected.fixed_key,
+        "fixed_key": affected.fixed_key or ALWAYS,
         "data": data,
     }
 
@@ -389,7 +382,7 @@ def _affected_from(row: Any) -> Affected:
         ranges=tuple(Range(tuple((k, v) for k, v in events)) for events in data.get("r", [])),
         versions=tuple(data.get("v", ())),
         rating=Severity(data["s"]) if "s" in data else None,
-        fixed_key=row.fixed_key,
+        fixed_key=None if row.fixed_key == ALWAYS else row.fixed_key,
     )
 
 

@@ -44,11 +44,11 @@ def upgrade() -> None:
         sa.Column("eco_key", sa.String(64), nullable=False),
         sa.Column("name", sa.String(255), nullable=False),
         sa.Column("scheme", sa.String(16), nullable=False),
-        sa.Column("fixed_key", sa.String(1024)),
+        sa.Column("fixed_key", sa.String(1024), nullable=False),
         sa.Column("data", sa.JSON(), nullable=False),
     )
     op.create_index("ix_vuln_affected_record_id", "vuln_affected", ["record_id"])
-    op.create_index("ix_vuln_affected_key", "vuln_affected", ["eco_key", "name"])
+    op.create_index("ix_vuln_affected_key", "vuln_affected", ["eco_key", "name", "fixed_key"])
     op.create_table(
         "vuln_feeds",
         sa.Column("name", sa.String(255), primary_key=True),
