@@ -164,7 +164,6 @@ class FindingRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     image_id: Mapped[str] = mapped_column(ForeignKey("images.id", ondelete="CASCADE"))
     vuln_id: Mapped[str] = mapped_column(String(128))
-    aliases: Mapped[list[str]] = mapped_column(JSON, default=list)
     advisories: Mapped[list[str]] = mapped_column(JSON, default=list)
     severity: Mapped[str] = mapped_column(String(16))
     status: Mapped[str] = mapped_column(String(16))

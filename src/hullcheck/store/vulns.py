@@ -406,7 +406,6 @@ def _record_info(row: Any) -> RecordInfo:
 _FINDING_COLUMNS = (
     "image_id",
     "vuln_id",
-    "aliases",
     "advisories",
     "severity",
     "status",
@@ -435,7 +434,6 @@ def _finding_row(image_id: str, finding: Finding, now: object) -> tuple[object, 
     return (
         image_id,
         finding.id,
-        json.dumps(finding.aliases),
         json.dumps(finding.advisories),
         str.__str__(finding.severity),  # the plain str: Enum.value is slow on many rows
         str.__str__(finding.status),

@@ -56,7 +56,7 @@ class Matcher:
         self._candidates: dict[Query, list[tuple[str, Affected]]] = {}
         self._hits: dict[Query, list[Hit] | None] = {}
         self._records: dict[str, RecordInfo] = {}
-        self._findings: dict[Query, list[Finding]] = {}
+        self._findings: dict[Query, tuple[Package, list[Finding]]] = {}
 
     def match(self, packages: Sequence[Package]) -> MatchResult:
         """The findings of ``packages``, most severe first."""
@@ -89,9 +89,12 @@ class Matcher:
         """Findings of one package; the same version elsewhere reuses them with its package."""
         known = self._findings.get(query)
         if known is None:
-            known = self._findings[query] = _merge(package, query, hits, self._records)
-            return known
-        return [dataclasses.replace(f, package=package) for f in known]
+            findings = _merge(package, query, hits, self._records)
+            self._findings[query] = (package, findings)
+            return findings
+        if known[0] == package:  # the same layer of a shared base image: same findings
+            return known[1]
+        return [dataclasses.replace(f, package=package) for f in known[1]]
 
     def _hits_of(self, query: Query) -> list[Hit] | None:
         if query not in self._hits:

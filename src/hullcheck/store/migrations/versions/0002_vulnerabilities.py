@@ -71,7 +71,6 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.Column("vuln_id", sa.String(128), nullable=False),
-        sa.Column("aliases", sa.JSON(), nullable=False),
         sa.Column("advisories", sa.JSON(), nullable=False),
         sa.Column("severity", sa.String(16), nullable=False),
         sa.Column("status", sa.String(16), nullable=False),
