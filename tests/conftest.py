@@ -12,6 +12,7 @@ from hullcheck import api
 from hullcheck.store import Store
 from tests.infra.engine import PrivateEngine
 from tests.infra.images import ImageFactory
+from tests.infra.postgres import PrivatePostgres
 from tests.infra.vulndata import make_rootfs
 
 HERE = os.path.dirname(__file__)
@@ -67,10 +68,22 @@ def images(engine: PrivateEngine) -> Images:
     return Images(ImageFactory(engine.client()))
 
 
-@pytest.fixture
-def store(tmp_path: os.PathLike[str]) -> Iterator[Store]:
-    """A fresh SQLite store in the test's directory."""
-    opened = api.open_store(f"sqlite:///{os.path.join(os.fspath(tmp_path), 'hc.db')}")
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PrivatePostgres]:
+    server = PrivatePostgres()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store(request: pytest.FixtureRequest, tmp_path: os.PathLike[str]) -> Iterator[Store]:
+    """A fresh store: an SQLite file in the test's directory, or a new PostgreSQL database."""
+    if request.param == "postgres":
+        url = request.getfixturevalue("postgres").database()
+    else:
+        url = f"sqlite:///{os.path.join(os.fspath(tmp_path), 'hc.db')}"
+    opened = api.open_store(url)
     yield opened
     opened.close()
 

@@ -8,6 +8,7 @@ from alembic.config import Config
 from alembic.script import ScriptDirectory
 
 from hullcheck.api import generate_sbom, open_store
+from hullcheck.store import Store
 from hullcheck.store.database import MIGRATIONS
 from hullcheck.store.models import SCHEMA_REVISION
 from tests.infra.layouts import oci_layout, tar_bytes
@@ -28,16 +29,44 @@ def test_new_store_is_migrated_in_the_data_dir(hc_home: str) -> None:
     store.close()
 
 
-def test_sbom_and_layers_are_kept(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_sbom_and_layers_are_kept(store: Store, tmp_path) -> None:  # type: ignore[no-untyped-def]
     with open(os.path.join(FIXTURES, "apk", "alpine-3.16_lib_apk_db_installed"), "rb") as f:
         layer = tar_bytes(("file", "lib/apk/db/installed", f.read()))
-    store = open_store(f"sqlite:///{tmp_path / 'x.db'}")
     sbom = generate_sbom(f"oci-dir:{oci_layout(str(tmp_path / 'img'), [layer])}", store=store)
     assert sbom.image is not None
     assert store.layer_count() == 1
     loaded = store.load_sbom(sbom.image.id)
     assert loaded is not None and loaded.packages == sbom.packages
-    reopened = open_store(f"sqlite:///{tmp_path / 'x.db'}")
+    reopened = open_store(store.url)
     assert reopened.image_ids() == [sbom.image.id]
-    store.close()
     reopened.close()
+
+
+def test_a_store_of_the_previous_release_is_upgraded_in_place(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A 0001 store (SBOMs only) gains the vulnerability tables and keeps its SBOMs."""
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import create_engine
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        config = Config()
+        config.set_main_option("script_location", MIGRATIONS)
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0001")
+    engine.dispose()
+    with open(os.path.join(FIXTURES, "apk", "alpine-3.16_lib_apk_db_installed"), "rb") as f:
+        layer = tar_bytes(("file", "lib/apk/db/installed", f.read()))
+    image = oci_layout(str(tmp_path / "img"), [layer])
+    from hullcheck.store.database import SqlStore
+
+    old = SqlStore.__new__(SqlStore)  # the 0001 tables, written by today's SBOM code
+    old.url, old.engine = url, create_engine(url)
+    old.save_sbom(generate_sbom(f"oci-dir:{image}"), "k")
+    old.close()
+    store = open_store(url)
+    assert store.revision() == SCHEMA_REVISION
+    assert len(store.image_ids()) == 1
+    assert store.vulns.snapshot().records == 0
+    store.close()

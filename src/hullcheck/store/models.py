@@ -34,6 +34,10 @@ __all__ = [
 ]
 
 
+BYTE_ORDERED_TEXT = String(1024).with_variant(String(1024, collation="C"), "postgresql")
+"""Text compared byte by byte: PostgreSQL's default collation follows the locale."""
+
+
 class Base(DeclarativeBase):
     pass
 
@@ -133,7 +137,7 @@ class VulnAffectedRow(Base):
     eco_key: Mapped[str] = mapped_column(String(64))
     name: Mapped[str] = mapped_column(String(255))
     scheme: Mapped[str] = mapped_column(String(16))
-    fixed_key: Mapped[str] = mapped_column(String(1024))
+    fixed_key: Mapped[str] = mapped_column(BYTE_ORDERED_TEXT)
     """Sortable text of the fix for "from 0, fixed in X" entries (``versions.text_key``),
     ``~`` for entries that are always evaluated."""
     data: Mapped[dict[str, object]] = mapped_column(JSON)

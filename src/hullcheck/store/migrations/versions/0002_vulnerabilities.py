@@ -44,7 +44,12 @@ def upgrade() -> None:
         sa.Column("eco_key", sa.String(64), nullable=False),
         sa.Column("name", sa.String(255), nullable=False),
         sa.Column("scheme", sa.String(16), nullable=False),
-        sa.Column("fixed_key", sa.String(1024), nullable=False),
+        # byte order, whatever the database's locale: see hullcheck.vulndb.versions.text_key
+        sa.Column(
+            "fixed_key",
+            sa.String(1024).with_variant(sa.String(1024, collation="C"), "postgresql"),
+            nullable=False,
+        ),
         sa.Column("data", sa.JSON(), nullable=False),
     )
     op.create_index("ix_vuln_affected_record_id", "vuln_affected", ["record_id"])
