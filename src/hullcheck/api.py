@@ -6,22 +6,27 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from hullcheck.model import Finding, Sbom, ScanReport, Severity
+from hullcheck.model import Finding, Host, HostSync, Sbom, ScanReport, Severity
 from hullcheck.paths import default_db_url
 from hullcheck.report import read_sbom
 from hullcheck.sbom.catalogers.registry import default_selector
 from hullcheck.sbom.scan import Progress, scan_image, scan_tree
 from hullcheck.sbom.walker import Limits
 from hullcheck.sources import SbomFile, TreeSource, open_source
+from hullcheck.sources.interface import ImageSource
 from hullcheck.store import Store
 
 if TYPE_CHECKING:
+    from hullcheck.engine import EngineClient
     from hullcheck.vulndb.feeds import FeedUpdate
     from hullcheck.vulndb.feeds import Progress as FeedProgress
     from hullcheck.vulndb.importer import ImportResult
 
 __all__ = [
     "Gate",
+    "Host",
+    "add_host",
+    "sync_fleet",
     "Limits",
     "Store",
     "generate_sbom",
@@ -54,9 +59,21 @@ def generate_sbom(
     source = open_source(reference)
     if isinstance(source, SbomFile):
         return read_sbom(source.path)
-    selector = default_selector()
     if isinstance(source, TreeSource):
-        return scan_tree(source, selector=selector)
+        return scan_tree(source, selector=default_selector())
+    return sbom_of_image(source, store=store, use_cache=use_cache, limits=limits, progress=progress)
+
+
+def sbom_of_image(
+    source: ImageSource,
+    *,
+    store: Store | None = None,
+    use_cache: bool = True,
+    limits: Limits | None = None,
+    progress: Progress | None = None,
+) -> Sbom:
+    """The SBOM of an opened image source; kept in ``store`` under its image ID."""
+    selector = default_selector()
     with source:
         sbom = scan_image(
             source,
@@ -208,3 +225,45 @@ def rematch_stored(store: Store) -> list[Rematch]:
     if pending:
         repository.save_many(pending)
     return results
+
+
+# -- fleet -------------------------------------------------------------------------------------
+def add_host(store: Store, host: Host) -> None:
+    """Register a Docker host; the URL scheme and TLS files are checked first."""
+    import os
+
+    from hullcheck.errors import UsageError
+
+    if not host.url.startswith(("unix://", "tcp://", "ssh://", "http://", "https://")):
+        raise UsageError(
+            f"{host.url}: not an engine address",
+            hint="use unix:///var/run/docker.sock, tcp://HOST:2376 or ssh://USER@HOST",
+        )
+    for path in (host.tls_ca, host.tls_cert, host.tls_key):
+        if path is not None and not os.path.isfile(path):
+            raise UsageError(f"{path}: no such file (TLS for {host.name})")
+    if (host.tls_ca or host.tls_cert or host.tls_key) and not (
+        host.tls_ca and host.tls_cert and host.tls_key
+    ):
+        raise UsageError(f"{host.name}: TLS needs --tls-ca, --tls-cert and --tls-key together")
+    store.fleet.add_host(host)
+
+
+def sync_fleet(store: Store, names: Sequence[str] = (), *, scan: bool = True) -> list[HostSync]:
+    """Sync the named hosts (all when none): inventory, then every new image's SBOM."""
+    from hullcheck.errors import UsageError
+    from hullcheck.fleet.sync import sync
+
+    hosts = store.fleet.hosts(names)
+    if not hosts:
+        raise UsageError("no hosts to sync", hint="hullcheck hosts add NAME URL")
+    return sync(store, hosts, scan=_scan_engine_image if scan else None)
+
+
+def _scan_engine_image(store: Store, image_id: str, client: EngineClient) -> None:
+    from hullcheck.sources.daemon import DaemonSource
+    from hullcheck.vulndb.matcher import match
+
+    sbom = sbom_of_image(DaemonSource(image_id, client=client), store=store)
+    if sbom.image is not None:
+        store.vulns.save_findings(sbom.image.id, match(sbom.packages, store.vulns).findings)

@@ -12,6 +12,8 @@ import typer
 
 from hullcheck import __version__
 from hullcheck.cli.db import db_app
+from hullcheck.cli.fleet import fleet_app
+from hullcheck.cli.hosts import hosts_app
 from hullcheck.cli.sbom import sbom_command
 from hullcheck.cli.scan import scan_command
 from hullcheck.errors import EXIT_INPUT, HullcheckError
@@ -28,6 +30,8 @@ app = typer.Typer(
 app.command("sbom")(sbom_command)
 app.command("scan")(scan_command)
 app.add_typer(db_app, name="db")
+app.add_typer(hosts_app, name="hosts")
+app.add_typer(fleet_app, name="fleet")
 
 _state = {"debug": False}
 

@@ -1,5 +1,5 @@
 """Docker Engine access; ``docker.errors`` never leaks above this package."""
 
-from hullcheck.engine.client import EngineClient, connect
+from hullcheck.engine.client import EngineClient, connect, connect_host
 
-__all__ = ["EngineClient", "connect"]
+__all__ = ["EngineClient", "connect", "connect_host"]

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from hullcheck.errors import EngineError, SourceError
+from hullcheck.model import Host
 
 DEFAULT_TIMEOUT = 60.0
 
@@ -14,12 +15,30 @@ DEFAULT_TIMEOUT = 60.0
 class EngineClient:
     """One Docker Engine, reached through ``host`` (``unix://…``, ``tcp://…``, ``ssh://…``)."""
 
-    def __init__(self, host: str | None = None, timeout: float = DEFAULT_TIMEOUT) -> None:
+    def __init__(
+        self,
+        host: str | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        *,
+        tls: tuple[str, str, str] | None = None,
+    ) -> None:
+        """``tls`` is (CA, client certificate, client key) for ``tcp://`` engines."""
         import docker  # imported here: the CLI starts faster when no engine is needed
 
         self.host = host or os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+        _preflight(self.host, timeout)
         try:
-            self._api = docker.APIClient(base_url=self.host, timeout=int(timeout), version="auto")
+            tls_config = None
+            if tls is not None:
+                ca, cert, key = tls
+                tls_config = docker.tls.TLSConfig(client_cert=(cert, key), ca_cert=ca, verify=True)
+            self._api = docker.APIClient(
+                base_url=self.host,
+                timeout=max(1, int(timeout)),
+                version="auto",
+                tls=tls_config or False,
+                use_ssh_client=self.host.startswith("ssh://"),
+            )
         except docker.errors.DockerException as exc:
             raise EngineError(
                 f"{self.host}: cannot reach the Docker Engine ({_reason(exc)})",
@@ -57,8 +76,74 @@ class EngineClient:
         except docker.errors.DockerException as exc:
             raise EngineError(f"{ref}: export failed ({_reason(exc)})") from None
 
+    # -- inventory (fleet sync) ----------------------------------------------------------------
+    def _call(self, what: str, function: Any, *args: Any, **kwargs: Any) -> Any:
+        import docker
+        import requests
+
+        try:
+            return function(*args, **kwargs)
+        except docker.errors.NotFound:
+            return None  # removed between listing and inspecting
+        except (docker.errors.DockerException, requests.RequestException) as exc:
+            raise EngineError(f"{self.host}: {what} failed ({_reason(exc)})") from None
+
+    def containers(self) -> list[dict[str, Any]]:
+        """Full inspect documents of every container, running or not."""
+        listed = self._call("listing containers", self._api.containers, all=True) or []
+        found = (
+            self._call("inspecting a container", self._api.inspect_container, c["Id"])
+            for c in listed
+        )
+        return [c for c in found if c is not None]
+
+    def images(self) -> list[dict[str, Any]]:
+        """Inspect documents of every image."""
+        listed = self._call("listing images", self._api.images) or []
+        found = (
+            self._call("inspecting an image", self._api.inspect_image, i["Id"]) for i in listed
+        )
+        return [i for i in found if i is not None]
+
+    def volumes(self) -> list[dict[str, Any]]:
+        result = self._call("listing volumes", self._api.volumes) or {}
+        return list(result.get("Volumes") or [])
+
+    def networks(self) -> list[dict[str, Any]]:
+        return list(self._call("listing networks", self._api.networks) or [])
+
     def close(self) -> None:
         self._api.close()
+
+
+def _preflight(host: str, timeout: float) -> None:
+    """Refuse an engine that does not even accept a connection, with the socket's own words.
+
+    (docker-py would find out too, but leaves its half-opened socket to the garbage collector.)
+    """
+    import socket
+    import urllib.parse
+
+    parsed = urllib.parse.urlparse(host)
+    address: str | tuple[str, int]
+    if parsed.scheme == "unix":
+        family, address = socket.AF_UNIX, parsed.path
+    elif parsed.scheme == "tcp" and parsed.hostname:
+        family = socket.AF_INET6 if ":" in parsed.hostname else socket.AF_INET
+        address = (parsed.hostname, parsed.port or 2375)
+    else:
+        return
+    probe = socket.socket(family, socket.SOCK_STREAM)
+    probe.settimeout(timeout)
+    try:
+        probe.connect(address)
+    except OSError as exc:
+        raise EngineError(
+            f"{host}: cannot reach the Docker Engine ({exc.strerror or exc})",
+            hint="check the address and that dockerd is running",
+        ) from None
+    finally:
+        probe.close()
 
 
 def _reason(exc: Exception) -> str:
@@ -73,3 +158,13 @@ def _reason(exc: Exception) -> str:
 def connect(host: str | None = None, timeout: float = DEFAULT_TIMEOUT) -> EngineClient:
     """Open a client for ``host`` or ``DOCKER_HOST``."""
     return EngineClient(host, timeout)
+
+
+def connect_host(host: Host) -> EngineClient:
+    """Open a client for a fleet host, with its TLS files and timeout."""
+    tls = None
+    if host.tls_ca or host.tls_cert or host.tls_key:
+        if not (host.tls_ca and host.tls_cert and host.tls_key):
+            raise EngineError(f"{host.name}: TLS needs the CA, the client certificate and key")
+        tls = (host.tls_ca, host.tls_cert, host.tls_key)
+    return EngineClient(host.url, host.timeout, tls=tls)

@@ -1,5 +1,6 @@
 """The one data model of hullcheck: frozen dataclasses, no I/O."""
 
+from hullcheck.model.fleet import Host, HostSync
 from hullcheck.model.image import Distro, ImageInfo, LayerInfo
 from hullcheck.model.sbom import Location, Package, PackageType, Sbom, ScanWarning, SourceInfo
 from hullcheck.model.vuln import DbSnapshot, Finding, FixStatus, ScanReport, Severity, Suppressed
@@ -9,6 +10,8 @@ __all__ = [
     "Distro",
     "Finding",
     "FixStatus",
+    "Host",
+    "HostSync",
     "ImageInfo",
     "LayerInfo",
     "Location",

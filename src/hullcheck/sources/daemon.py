@@ -26,10 +26,14 @@ class DaemonSource(ImageSource):
     name = "docker"
     version = "1"
 
-    def __init__(self, reference: str, host: str | None = None) -> None:
+    def __init__(
+        self, reference: str, host: str | None = None, client: EngineClient | None = None
+    ) -> None:
+        """``client`` (a fleet host's, with its TLS and timeout) wins over ``host``."""
         super().__init__(reference)
         self._host = host
-        self._client: EngineClient | None = None
+        self._client: EngineClient | None = client
+        self._own_client = client is None
         self._archive: DockerArchiveSource | None = None
         self._spool: str | None = None
 
@@ -90,6 +94,6 @@ class DaemonSource(ImageSource):
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(self._spool)
             self._spool = None
-        if self._client is not None:
+        if self._client is not None and self._own_client:
             self._client.close()
-            self._client = None
+        self._client = None

@@ -17,6 +17,7 @@ from hullcheck.store.schema import SCHEMA_REVISION
 
 if TYPE_CHECKING:
     from hullcheck.store.database import SqlStore
+    from hullcheck.store.fleet import FleetRepository
     from hullcheck.store.vulns import VulnRepository
 
 
@@ -73,6 +74,13 @@ class Store:
         from hullcheck.store.vulns import VulnRepository
 
         return VulnRepository(self._open_sql().engine)
+
+    @property
+    def fleet(self) -> FleetRepository:
+        """Hosts and their inventory."""
+        from hullcheck.store.fleet import FleetRepository
+
+        return FleetRepository(self._open_sql().engine)
 
     def image_ids(self) -> list[str]:
         return self._open_sql().image_ids()

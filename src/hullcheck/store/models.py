@@ -24,8 +24,10 @@ __all__ = [
     "SCHEMA_REVISION",
     "Base",
     "FindingRow",
+    "HostRow",
     "ImageLayerRow",
     "ImageRow",
+    "InventoryRow",
     "LayerScanRow",
     "PackageRow",
     "VulnAffectedRow",
@@ -183,3 +185,44 @@ class FindingRow(Base):
         Index("ix_findings_image", "image_id"),
         Index("ix_findings_vuln", "vuln_id"),
     )
+
+
+class HostRow(Base):
+    """A Docker Engine of the fleet."""
+
+    __tablename__ = "hosts"
+    name: Mapped[str] = mapped_column(String(128), primary_key=True)
+    url: Mapped[str] = mapped_column(Text)
+    tls_ca: Mapped[str | None] = mapped_column(Text)
+    tls_cert: Mapped[str | None] = mapped_column(Text)
+    tls_key: Mapped[str | None] = mapped_column(Text)
+    timeout: Mapped[float] = mapped_column(Float)
+    added_at: Mapped[datetime.datetime] = mapped_column(DateTime(timezone=True))
+    synced_at: Mapped[datetime.datetime | None] = mapped_column(DateTime(timezone=True))
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class InventoryRow(Base):
+    """One object (container, image, volume, network) seen on a host.
+
+    Objects that vanish are marked ``gone_at``, never deleted: history outlives them.
+    ``data`` is the engine's own inspect document (zlib JSON).
+    """
+
+    __tablename__ = "inventory"
+    host: Mapped[str] = mapped_column(
+        ForeignKey("hosts.name", ondelete="CASCADE"), primary_key=True
+    )
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    """``container``, ``image``, ``volume`` or ``network``."""
+    object_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    name: Mapped[str | None] = mapped_column(Text)
+    image_id: Mapped[str | None] = mapped_column(String(80), index=True)
+    """The image a container runs; the image's own ID for images."""
+    state: Mapped[str | None] = mapped_column(String(32))
+    first_seen: Mapped[datetime.datetime] = mapped_column(DateTime(timezone=True))
+    last_seen: Mapped[datetime.datetime] = mapped_column(DateTime(timezone=True))
+    gone_at: Mapped[datetime.datetime | None] = mapped_column(DateTime(timezone=True))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+    __table_args__ = (Index("ix_inventory_kind", "kind", "gone_at"),)

@@ -1,0 +1,73 @@
+"""``hullcheck hosts``: the Docker Engines of the fleet."""
+
+from __future__ import annotations
+
+import typer
+
+hosts_app = typer.Typer(help="The Docker hosts hullcheck watches.", no_args_is_help=True)
+
+_DB = typer.Option(None, "--db", envvar="HULLCHECK_DB", help="SQLAlchemy URL of the store.")
+
+
+@hosts_app.command("add")
+def add_command(
+    name: str = typer.Argument(..., help="Short name of the host (prod-1)."),
+    url: str = typer.Argument(
+        ..., help="unix:///var/run/docker.sock, tcp://HOST:2376 or ssh://USER@HOST."
+    ),
+    tls_ca: str | None = typer.Option(None, "--tls-ca", help="CA certificate (tcp with TLS)."),
+    tls_cert: str | None = typer.Option(None, "--tls-cert", help="Client certificate."),
+    tls_key: str | None = typer.Option(None, "--tls-key", help="Client key."),
+    timeout: float = typer.Option(30.0, "--timeout", help="Seconds per engine request."),
+    db: str | None = _DB,
+) -> None:
+    """Register a Docker host."""
+    from hullcheck import api
+
+    store = api.open_store(db)
+    try:
+        api.add_host(store, api.Host(name, url, tls_ca, tls_cert, tls_key, timeout))
+    finally:
+        store.close()
+    typer.echo(f"{name}: added ({url})")
+
+
+@hosts_app.command("remove")
+def remove_command(name: str = typer.Argument(...), db: str | None = _DB) -> None:
+    """Forget a host and its inventory."""
+    from hullcheck import api
+
+    store = api.open_store(db)
+    try:
+        store.fleet.remove_host(name)
+    finally:
+        store.close()
+    typer.echo(f"{name}: removed")
+
+
+@hosts_app.command("list")
+def list_command(db: str | None = _DB) -> None:
+    """Hosts, their last sync and what it found."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from hullcheck import api
+
+    store = api.open_store(db)
+    try:
+        status = store.fleet.status()
+    finally:
+        store.close()
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    for column in ("HOST", "URL", "SYNCED", "CONTAINERS", "IMAGES", "VOLUMES", "NETWORKS", "OK"):
+        table.add_column(column, overflow="fold")
+    for item in status:
+        synced = item.synced_at.strftime("%Y-%m-%d %H:%M") if item.synced_at else "never"
+        counts = [str(item.counts.get(k, 0)) for k in ("container", "image", "volume", "network")]
+        ok = "error" if item.last_error else ("yes" if item.synced_at else "")
+        table.add_row(item.host.name, item.host.url, synced, *counts, ok)
+    console = Console(width=160)
+    console.print(table)
+    for item in status:
+        if item.last_error:
+            console.print(f"{item.host.name}: last error: {item.last_error}", markup=False)

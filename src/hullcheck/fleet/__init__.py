@@ -1,0 +1,1 @@
+"""The fleet: many Docker hosts, their inventory, and fleet-wide questions."""

@@ -1,0 +1,128 @@
+"""``fleet sync``: every host at once, each new image ID scanned once fleet-wide.
+
+Engines are read concurrently (one worker per host, bounded); the store is written from the
+calling thread, one transaction per host, so a host that fails mid-sync leaves what was
+stored for it before untouched. Objects that vanished since the last sync are marked gone.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from typing import Any
+
+from hullcheck.engine import EngineClient, connect_host
+from hullcheck.errors import HullcheckError
+from hullcheck.model import Host, HostSync
+from hullcheck.store import Store
+from hullcheck.store.fleet import Seen
+
+MAX_WORKERS = 16
+
+Scanner = Callable[[Store, str, EngineClient], None]
+"""Makes and stores the SBOM (and findings) of one image ID, read through ``client``."""
+
+
+def _seen(kind: str, document: dict[str, Any]) -> Seen:
+    if kind == "container":
+        return Seen(
+            document["Id"],
+            str(document.get("Name") or "").lstrip("/") or None,
+            document.get("Image"),
+            (document.get("State") or {}).get("Status"),
+            document,
+        )
+    if kind == "image":
+        tags = document.get("RepoTags") or []
+        return Seen(document["Id"], tags[0] if tags else None, document["Id"], None, document)
+    if kind == "volume":
+        return Seen(document["Name"], document["Name"], None, None, document)
+    return Seen(document["Id"], document.get("Name"), None, None, document)
+
+
+def collect(host: Host) -> dict[str, list[Seen]]:
+    """One host's inventory, read from its engine."""
+    client = connect_host(host)
+    try:
+        return {
+            "container": [_seen("container", d) for d in client.containers()],
+            "image": [_seen("image", d) for d in client.images()],
+            "volume": [_seen("volume", d) for d in client.volumes()],
+            "network": [_seen("network", d) for d in client.networks()],
+        }
+    finally:
+        client.close()
+
+
+def sync(store: Store, hosts: Sequence[Host], *, scan: Scanner | None = None) -> list[HostSync]:
+    """Sync ``hosts``; with ``scan``, make the SBOM of every image ID not stored yet."""
+    results: dict[str, HostSync] = {}
+    inventories: dict[str, dict[str, list[Seen]]] = {}
+    started = time.perf_counter()
+    workers = max(1, min(MAX_WORKERS, len(hosts)))
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        futures = {pool.submit(collect, host): host for host in hosts}
+        for future in as_completed(futures):
+            host = futures[future]
+            try:
+                seen = future.result()
+            except HullcheckError as exc:
+                store.fleet.record_failure(host.name, str(exc))
+                results[host.name] = HostSync(host.name, False, error=str(exc))
+                continue
+            gone = store.fleet.save_inventory(host.name, seen)
+            inventories[host.name] = seen
+            results[host.name] = HostSync(
+                host.name,
+                True,
+                containers=len(seen["container"]),
+                images=len(seen["image"]),
+                volumes=len(seen["volume"]),
+                networks=len(seen["network"]),
+                gone=gone,
+                seconds=time.perf_counter() - started,
+            )
+    if scan is not None:
+        _scan_new_images(store, hosts, inventories, results, scan)
+    return [results[h.name] for h in hosts]
+
+
+def _scan_new_images(
+    store: Store,
+    hosts: Sequence[Host],
+    inventories: dict[str, dict[str, list[Seen]]],
+    results: dict[str, HostSync],
+    scan: Scanner,
+) -> None:
+    """Each image ID not stored yet is scanned once, on the first host that has it."""
+    from hullcheck.sbom.catalogers.registry import default_selector
+
+    key = default_selector().key
+    done: set[str] = set()
+    by_name = {h.name: h for h in hosts}
+    for name, seen in inventories.items():
+        wanted = [
+            s.object_id
+            for s in seen["image"]
+            if s.object_id not in done and not store.has_image(s.object_id, key)
+        ]
+        if not wanted:
+            continue
+        client = connect_host(by_name[name])
+        try:
+            for image_id in wanted:
+                try:
+                    scan(store, image_id, client)
+                except HullcheckError as exc:
+                    store.fleet.record_failure(name, f"{name}: {exc}")
+                    continue
+                done.add(image_id)
+                old = results[name]
+                results[name] = HostSync(**{**_fields(old), "scanned": old.scanned + 1})
+        finally:
+            client.close()
+
+
+def _fields(result: HostSync) -> dict[str, Any]:
+    return {k: getattr(result, k) for k in HostSync.__dataclass_fields__}

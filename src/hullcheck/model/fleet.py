@@ -1,0 +1,49 @@
+"""Docker hosts of a fleet and what a sync found on them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Host:
+    """A Docker Engine hullcheck watches."""
+
+    name: str
+    """Short name the user gave (``prod-1``)."""
+    url: str
+    """Engine address: ``unix:///var/run/docker.sock``, ``tcp://10.0.0.5:2376``, ``ssh://…``."""
+    tls_ca: str | None = None
+    """CA certificate that signed the engine's certificate (tcp with TLS)."""
+    tls_cert: str | None = None
+    """Client certificate (tcp with TLS)."""
+    tls_key: str | None = None
+    """Client key (tcp with TLS)."""
+    timeout: float = 30.0
+    """Seconds one request to this engine may take."""
+
+
+@dataclass(frozen=True, slots=True)
+class HostSync:
+    """What one host's sync did."""
+
+    host: str
+    """Host name."""
+    ok: bool
+    """Whether the engine answered and the inventory was stored."""
+    containers: int = 0
+    """Containers present (running or not)."""
+    images: int = 0
+    """Images present."""
+    volumes: int = 0
+    """Volumes present."""
+    networks: int = 0
+    """Networks present."""
+    gone: int = 0
+    """Objects seen before and now missing (marked gone, not deleted)."""
+    scanned: int = 0
+    """Images whose SBOM was made by this sync (each image ID once fleet-wide)."""
+    error: str | None = None
+    """Why the host failed, starting with the host."""
+    seconds: float = 0.0
+    """Wall time of the host's sync."""
