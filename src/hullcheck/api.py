@@ -18,6 +18,7 @@ from hullcheck.store import Store
 
 if TYPE_CHECKING:
     from hullcheck.engine import EngineClient
+    from hullcheck.fleet.queries import Affected
     from hullcheck.vulndb.feeds import FeedUpdate
     from hullcheck.vulndb.feeds import Progress as FeedProgress
     from hullcheck.vulndb.importer import ImportResult
@@ -26,6 +27,7 @@ __all__ = [
     "Gate",
     "Host",
     "add_host",
+    "affected",
     "sync_fleet",
     "Limits",
     "Store",
@@ -267,3 +269,27 @@ def _scan_engine_image(store: Store, image_id: str, client: EngineClient) -> Non
     sbom = sbom_of_image(DaemonSource(image_id, client=client), store=store)
     if sbom.image is not None:
         store.vulns.save_findings(sbom.image.id, match(sbom.packages, store.vulns).findings)
+
+
+def affected(
+    store: Store,
+    vulnerability: str | None = None,
+    *,
+    package: str | None = None,
+    below: str | None = None,
+    ecosystem: str | None = None,
+) -> list[Affected]:
+    """Who carries a vulnerability (by id, alias or advisory), or a package below a version."""
+    from hullcheck.errors import UsageError
+    from hullcheck.fleet import queries
+
+    if vulnerability is not None:
+        if package or below or ecosystem:
+            raise UsageError("give a vulnerability id, or --package with --below and --ecosystem")
+        return queries.affected_by_vulnerability(store, vulnerability)
+    if not (package and below and ecosystem):
+        raise UsageError(
+            "missing what to look for",
+            hint="hullcheck affected CVE-…, or --package NAME --below VERSION --ecosystem NAME",
+        )
+    return queries.affected_by_range(store, package, below, ecosystem)

@@ -13,6 +13,7 @@ from hullcheck import api
 from hullcheck.store import Store
 from tests.conftest import Images
 from tests.infra.engine import PrivateEngine
+from tests.infra.vulndata import vuln_path
 
 pytestmark = pytest.mark.docker
 
@@ -21,9 +22,10 @@ LABEL = "org.hullcheck.test"
 
 @pytest.fixture(scope="module")
 def fleet(images: Images) -> Iterator[dict[str, PrivateEngine]]:
-    """Engines a, b, c: a and b run the python image, b and c the npm image."""
-    archives = {name: images.archive(name) for name in ("python", "npm")}
-    layout = {"a": ["python"], "b": ["python", "npm"], "c": ["npm"]}
+    """Engines a, b, c: python on a and b, npm on b and c, and on c the layers image (built
+    FROM python: it carries python's idna 3.4 in a base layer)."""
+    archives = {name: images.archive(name) for name in ("python", "npm", "layers")}
+    layout = {"a": ["python"], "b": ["python", "npm"], "c": ["npm", "layers"]}
     engines = {name: PrivateEngine(f"fleet-{name}") for name in layout}
     try:
         for name, engine in engines.items():
@@ -62,11 +64,11 @@ def test_sync_inventories_every_host_and_scans_each_image_once(
     _add(store, fleet)
     results = {r.host: r for r in api.sync_fleet(store)}
     assert all(r.ok for r in results.values())
-    assert {h: r.containers for h, r in results.items()} == {"a": 3, "b": 6, "c": 3}
-    assert {h: r.images for h, r in results.items()} == {"a": 1, "b": 2, "c": 1}
-    # two distinct image IDs in the fleet: each scanned once, wherever it was first found
-    assert sum(r.scanned for r in results.values()) == 2
-    assert len(store.image_ids()) == 2
+    assert {h: r.containers for h, r in results.items()} == {"a": 3, "b": 6, "c": 6}
+    assert {h: r.images for h, r in results.items()} == {"a": 1, "b": 2, "c": 2}
+    # three distinct image IDs in the fleet: each scanned once, wherever it was first found
+    assert sum(r.scanned for r in results.values()) == 3
+    assert len(store.image_ids()) == 3
     running = store.fleet.objects("container")
     states = sorted((host, seen.name, seen.state) for host, seen, _ in running)
     assert ("a", "python-0", "running") in states and ("c", "npm-stopped", "created") in states
@@ -122,8 +124,64 @@ def test_cli_reports_a_dead_host_and_syncs_the_others(
     assert result.returncode == 2
     assert "ghost: failed" in result.stderr and "1 of 4 hosts failed: ghost" in result.stderr
     assert "a: 3 containers, 1 images, 0 volumes" in result.stdout
+    assert "c: 6 containers, 2 images" in result.stdout
     listing = hc("hosts", "list").stdout
     assert "ghost" in listing and "never" in listing and "cannot reach" in listing
+
+
+def test_affected_lists_exactly_the_containers_with_the_vulnerable_package(
+    store: Store, fleet: dict[str, PrivateEngine]
+) -> None:
+    """idna 3.4 (CVE-2024-3651) is in the python image (hosts a, b) and, through its base,
+    in the layers image (host c); the npm image does not carry it."""
+    api.import_vulnerabilities(store, vuln_path("feeds", "PyPI-all.zip"))
+    _add(store, fleet)
+    api.sync_fleet(store)
+    rows = api.affected(store, "CVE-2024-3651")
+    places = {(r.host, r.container, r.package, r.version, r.fixed_version) for r in rows}
+    assert places == {
+        (host, f"{image}-{suffix}", "idna", "3.4", "3.7")
+        for host, image in (("a", "python"), ("b", "python"), ("c", "layers"))
+        for suffix in ("0", "1", "stopped")
+    }
+    states = {(r.host, r.container): r.state for r in rows}
+    assert states[("a", "python-0")] == "running" and states[("c", "layers-stopped")] == "created"
+    layers = next(r for r in rows if r.host == "c")
+    python = next(r for r in rows if r.host == "a")
+    assert layers.base_image == python.image and python.base_image is None
+    # the advisory id finds the same containers
+    by_advisory = {(r.host, r.container) for r in api.affected(store, "PYSEC-2024-60")}
+    assert by_advisory == {(h, c) for h, c, *_ in places}
+
+
+def test_affected_by_package_range_and_package_spread(
+    store: Store, fleet: dict[str, PrivateEngine]
+) -> None:
+    from hullcheck.errors import UsageError
+    from hullcheck.fleet.queries import package_spread
+
+    _add(store, fleet)
+    api.sync_fleet(store)
+    below = api.affected(store, package="idna", below="3.7", ecosystem="PyPI")
+    assert {(r.host, r.image) for r in below} == {
+        (r.host, r.image)
+        for r in api.affected(store, package="idna", below="3.5", ecosystem="PyPI")
+    }
+    assert len(below) == 9 and not api.affected(
+        store, package="idna", below="3.4", ecosystem="PyPI"
+    )
+    # Debian packages by source name, with dpkg rules: every image carries Debian 12's glibc
+    libc = api.affected(store, package="glibc", below="2.36-9+deb12u99", ecosystem="Debian")
+    assert {r.host for r in libc} == {"a", "b", "c"} and {r.package for r in libc} >= {"libc6"}
+    assert not api.affected(store, package="glibc", below="2.36-9+deb12u99", ecosystem="Ubuntu")
+    with pytest.raises(UsageError, match="unknown ecosystem"):
+        api.affected(store, package="idna", below="3.7", ecosystem="Pip")
+    with pytest.raises(UsageError, match="--below 3..7"):
+        api.affected(store, package="idna", below="3..7", ecosystem="PyPI")
+    spread = package_spread(store, "idna")
+    assert [(s.version, s.images, s.containers, s.hosts) for s in spread] == [
+        ("3.4", 2, 9, ("a", "b", "c"))
+    ]
 
 
 def test_a_host_that_dies_keeps_what_was_stored(

@@ -14,6 +14,7 @@ from hullcheck import __version__
 from hullcheck.cli.db import db_app
 from hullcheck.cli.fleet import fleet_app
 from hullcheck.cli.hosts import hosts_app
+from hullcheck.cli.query import affected_command, packages_command
 from hullcheck.cli.sbom import sbom_command
 from hullcheck.cli.scan import scan_command
 from hullcheck.errors import EXIT_INPUT, HullcheckError
@@ -32,6 +33,8 @@ app.command("scan")(scan_command)
 app.add_typer(db_app, name="db")
 app.add_typer(hosts_app, name="hosts")
 app.add_typer(fleet_app, name="fleet")
+app.command("affected")(affected_command)
+app.command("packages")(packages_command)
 
 _state = {"debug": False}
 

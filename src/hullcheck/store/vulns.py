@@ -17,7 +17,9 @@ from typing import Any
 from sqlalchemy import (
     Connection,
     Engine,
+    Text,
     and_,
+    cast,
     delete,
     func,
     insert,
@@ -290,6 +292,22 @@ class VulnRepository:
             for batch in _batches(rows, _BATCH):
                 connection.exec_driver_sql(statement, batch)
 
+    def findings_of(self, vuln_id: str) -> list[Any]:
+        """Stored finding rows about ``vuln_id``: by id, advisory, or a record's alias."""
+        ids = {vuln_id}
+        with self.engine.connect() as connection:
+            aliased = connection.execute(
+                select(VulnRecordRow.id).where(
+                    cast(VulnRecordRow.aliases, Text).like(f'%"{_escape_like(vuln_id)}"%', "\\")
+                )
+            ).scalars()
+            ids.update(aliased)
+            terms = [FindingRow.vuln_id.in_(sorted(ids))] + [
+                cast(FindingRow.advisories, Text).like(f'%"{_escape_like(i)}"%', "\\")
+                for i in sorted(ids)
+            ]
+            return list(connection.execute(select(FindingRow).where(or_(*terms))).all())
+
     def finding_counts(self) -> dict[str, dict[str, int]]:
         """Per stored image: counts of findings by severity."""
         with self.engine.connect() as connection:
@@ -302,6 +320,10 @@ class VulnRepository:
         for image_id, severity, count in rows:
             counts.setdefault(image_id, {})[severity] = int(count)
         return counts
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def _aware(value: datetime.datetime | None) -> datetime.datetime | None:

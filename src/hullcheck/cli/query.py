@@ -1,0 +1,114 @@
+"""``hullcheck affected`` and ``hullcheck packages``: fleet-wide questions, from the store."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Sequence
+
+import typer
+
+from hullcheck.cli.options import emit
+
+_DB = typer.Option(None, "--db", envvar="HULLCHECK_DB", help="SQLAlchemy URL of the store.")
+_FORMAT = typer.Option("table", "--format", "-f", help="table or json.")
+
+
+def affected_command(
+    vulnerability: str | None = typer.Argument(
+        None, help="CVE, GHSA, DSA, USN … id (a finding's id, alias or advisory)."
+    ),
+    package: str | None = typer.Option(None, "--package", help="Binary or source package."),
+    below: str | None = typer.Option(None, "--below", help="Versions strictly below this."),
+    ecosystem: str | None = typer.Option(
+        None, "--ecosystem", help="Whose version rules: Debian, Ubuntu, Alpine, PyPI, npm …"
+    ),
+    output_format: str = _FORMAT,
+    db: str | None = _DB,
+) -> None:
+    """Hosts, containers and images carrying a vulnerability or a package version."""
+    from hullcheck import api
+
+    _check(output_format)
+    store = api.open_store(db)
+    try:
+        rows = api.affected(store, vulnerability, package=package, below=below, ecosystem=ecosystem)
+    finally:
+        store.close()
+    if output_format == "json":
+        emit(json.dumps([dataclasses.asdict(r) for r in rows], indent=2) + "\n", None)
+        return
+    headers = ("HOST", "CONTAINER", "STATE", "IMAGE", "PACKAGE", "INSTALLED", "FIXED", "FROM")
+    table = [
+        (
+            r.host,
+            r.container or "(no container)",
+            r.state or "",
+            r.image,
+            r.package,
+            r.version,
+            r.fixed_version or ("" if vulnerability is None else "unfixed"),
+            r.base_image or "",
+        )
+        for r in rows
+    ]
+    hosts = len({r.host for r in rows})
+    containers = len([r for r in rows if r.container])
+    what = vulnerability or f"{package} < {below} ({ecosystem})"
+    _print(f"{what}: {containers} containers on {hosts} hosts", headers, table)
+
+
+def packages_command(
+    name: str = typer.Argument(..., help="Package name (binary or source)."),
+    output_format: str = _FORMAT,
+    db: str | None = _DB,
+) -> None:
+    """Every version of a package in the fleet, and where it runs."""
+    from hullcheck import api
+    from hullcheck.fleet.queries import package_spread
+
+    _check(output_format)
+    store = api.open_store(db)
+    try:
+        rows = package_spread(store, name)
+    finally:
+        store.close()
+    if output_format == "json":
+        emit(json.dumps([dataclasses.asdict(r) for r in rows], indent=2) + "\n", None)
+        return
+    headers = ("NAME", "VERSION", "TYPE", "DISTRO", "IMAGES", "CONTAINERS", "HOSTS")
+    table = [
+        (
+            r.name,
+            r.version,
+            r.type,
+            r.distro or "",
+            str(r.images),
+            str(r.containers),
+            ", ".join(r.hosts),
+        )
+        for r in rows
+    ]
+    _print(f"{name}: {len(rows)} versions", headers, table)
+
+
+def _check(output_format: str) -> None:
+    from hullcheck.errors import UsageError
+
+    if output_format not in ("table", "json"):
+        raise UsageError(f"unknown format {output_format!r}", hint="choose one of: table, json")
+
+
+def _print(headline: str, headers: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    for column in headers:
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(*row)
+    console = Console(width=160)
+    console.print(headline, markup=False)
+    if rows:
+        console.print(table)

@@ -1,0 +1,210 @@
+"""Fleet-wide questions: who is affected by a vulnerability or a package version, and which
+versions of a package run where.
+
+Answers come from the store alone (inventory of the last sync, stored SBOMs and findings):
+no engine is asked. Each affected package is attributed to its image's base image when one
+is stored: the smallest stored image whose layers are a prefix of the image's layers and
+include the layer that brought the package in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import or_, select
+
+from hullcheck.errors import UsageError
+from hullcheck.store import Store
+from hullcheck.store.models import ImageLayerRow, ImageRow, PackageRow
+from hullcheck.vulndb import versions
+from hullcheck.vulndb.ecosystems import ECOSYSTEMS, family
+
+
+@dataclass(frozen=True, slots=True)
+class Affected:
+    """One container (or an image no container uses) carrying an affected package."""
+
+    host: str
+    container: str | None
+    """Container name; ``None`` for an image present on the host without a container."""
+    state: str | None
+    """``running``, ``exited``, ``created`` …"""
+    image_id: str
+    image: str
+    """The image's first tag, or its short ID."""
+    package: str
+    version: str
+    fixed_version: str | None
+    vulnerability: str | None
+    """The finding's id, for queries by vulnerability."""
+    severity: str | None
+    base_image: str | None
+    """The stored image the package came from, when it is a base of this one."""
+
+
+@dataclass(frozen=True, slots=True)
+class VersionSpread:
+    """One version of a package and where it runs."""
+
+    name: str
+    version: str
+    type: str
+    distro: str | None
+    images: int
+    containers: int
+    hosts: tuple[str, ...]
+
+
+def affected_by_vulnerability(store: Store, vuln_id: str) -> list[Affected]:
+    """Every container (and unused image) whose image has a finding about ``vuln_id``."""
+    rows = store.vulns.findings_of(vuln_id)
+    hits = [
+        (r.image_id, r.package_name, r.package_version, r.fixed_version, r.vuln_id, r.severity)
+        for r in rows
+    ]
+    return _placed(store, hits)
+
+
+def affected_by_range(store: Store, package: str, below: str, ecosystem: str) -> list[Affected]:
+    """Containers whose images hold ``package`` (binary or source name) below ``below``."""
+    known = family(ecosystem)
+    if known is None:
+        names = ", ".join(e.name for e in ECOSYSTEMS)
+        raise UsageError(f"unknown ecosystem {ecosystem!r}", hint=f"one of: {names}")
+    try:
+        versions.parse(known.scheme, below)
+    except versions.InvalidVersion as exc:
+        raise UsageError(f"--below {below}: {exc}") from None
+    hits: list[Hit] = []
+    for row in _package_rows(store, package):
+        if not _in_ecosystem(row, known.name):
+            continue
+        try:
+            if versions.compare(known.scheme, row.version, below) < 0:
+                hits.append((row.image_id, row.name, row.version, below, None, None))
+        except versions.InvalidVersion:
+            continue
+    return _placed(store, hits)
+
+
+def package_spread(store: Store, name: str) -> list[VersionSpread]:
+    """Every version of ``name`` (binary or source) in stored images, and where it runs."""
+    rows = _package_rows(store, name)
+    containers = _containers_by_image(store, {r.image_id for r in rows})
+    spread: dict[tuple[str, str, str, str | None], tuple[set[str], set[str], set[str]]] = {}
+    for row in rows:
+        key = (row.name, row.version, row.type, row.distro)
+        images, names, hosts = spread.setdefault(key, (set(), set(), set()))
+        images.add(row.image_id)
+        for host, container, _ in containers.get(row.image_id, []):
+            names.add(f"{host}/{container}")
+            hosts.add(host)
+    return [
+        VersionSpread(n, v, t, d, len(i), len(c), tuple(sorted(h)))
+        for (n, v, t, d), (i, c, h) in sorted(spread.items())
+    ]
+
+
+def _package_rows(store: Store, name: str) -> list[PackageRow]:
+    engine = store.vulns.engine
+    query = select(PackageRow).where(or_(PackageRow.name == name, PackageRow.source_name == name))
+    with engine.connect() as connection:
+        return list(connection.execute(query).all())  # type: ignore[arg-type]  # Row of PackageRow
+
+
+def _in_ecosystem(row: PackageRow, ecosystem: str) -> bool:
+    from hullcheck.vulndb.ecosystems import ecosystem_of
+
+    return ecosystem_of(row.distro, row.type) == ecosystem
+
+
+def _containers_by_image(
+    store: Store, image_ids: Iterable[str]
+) -> dict[str, list[tuple[str, str, str | None]]]:
+    wanted = set(image_ids)
+    found: dict[str, list[tuple[str, str, str | None]]] = {}
+    for host, seen, _ in store.fleet.objects("container"):
+        if seen.image_id in wanted:
+            found.setdefault(seen.image_id, []).append(
+                (host, seen.name or seen.object_id, seen.state)
+            )
+    return found
+
+
+Hit = tuple[str, str, str, str | None, str | None, str | None]
+"""(image ID, package, installed version, fixed version, vulnerability, severity)"""
+
+
+def _placed(store: Store, hits: Sequence[Hit]) -> list[Affected]:
+    image_ids = {h[0] for h in hits}
+    containers = _containers_by_image(store, image_ids)
+    hosts_with_image: dict[str, set[str]] = {}
+    for host, seen, _ in store.fleet.objects("image"):
+        hosts_with_image.setdefault(seen.object_id, set()).add(host)
+    names, bases = _image_names(store, image_ids)
+    result = []
+    for image_id, package, version, fixed, vuln, severity in hits:
+        places = containers.get(image_id, [])
+        used_on = {host for host, _, _ in places}
+        rows: list[tuple[str, str | None, str | None]] = list(places)
+        rows += [
+            (host, None, None) for host in sorted(hosts_with_image.get(image_id, set()) - used_on)
+        ]
+        for host, container, state in rows:
+            result.append(
+                Affected(
+                    host=host,
+                    container=container,
+                    state=state,
+                    image_id=image_id,
+                    image=names.get(image_id, image_id[7:19]),
+                    package=package,
+                    version=version,
+                    fixed_version=fixed,
+                    vulnerability=vuln,
+                    severity=severity,
+                    base_image=bases.get((image_id, package)),
+                )
+            )
+    result.sort(key=lambda a: (a.host, a.container or "", a.image, a.package))
+    return result
+
+
+def _image_names(
+    store: Store, image_ids: set[str]
+) -> tuple[dict[str, str], dict[tuple[str, str], str]]:
+    """Tags of the images, and per (image, package) the stored base image it came from."""
+    engine = store.vulns.engine
+    with engine.connect() as connection:
+        tags = dict(connection.execute(select(ImageRow.id, ImageRow.repo_tags)).all())
+        layers: dict[str, list[str]] = {}
+        for image_id, _, diff_id in connection.execute(
+            select(ImageLayerRow.image_id, ImageLayerRow.idx, ImageLayerRow.diff_id).order_by(
+                ImageLayerRow.image_id, ImageLayerRow.idx
+            )
+        ):
+            layers.setdefault(image_id, []).append(diff_id)
+        introduced = connection.execute(
+            select(PackageRow.image_id, PackageRow.name, PackageRow.introduced_by).where(
+                PackageRow.image_id.in_(sorted(image_ids))
+            )
+        ).all()
+    names = {i: (tags.get(i) or [i[7:19]])[0] for i in image_ids}
+    bases: dict[tuple[str, str], str] = {}
+    for image_id, package, layer in introduced:
+        own = layers.get(image_id, [])
+        if layer not in own:
+            continue
+        needed = own.index(layer) + 1
+        candidates = [
+            (len(other), other_id)
+            for other_id, other in layers.items()
+            if other_id != image_id
+            and needed <= len(other) < len(own)
+            and own[: len(other)] == other
+        ]
+        if candidates:
+            base_id = min(candidates)[1]
+            bases[(image_id, package)] = (tags.get(base_id) or [base_id[7:19]])[0]
+    return names, bases
