@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, TypeVar
 
 import typer
 
 from hullcheck.cli.options import emit
+
+if TYPE_CHECKING:
+    from hullcheck.store import Store
+
+T = TypeVar("T")
 
 _DB = typer.Option(None, "--db", envvar="HULLCHECK_DB", help="SQLAlchemy URL of the store.")
 _FORMAT = typer.Option("table", "--format", "-f", help="table or json.")
@@ -29,14 +35,14 @@ def affected_command(
     """Hosts, containers and images carrying a vulnerability or a package version."""
     from hullcheck import api
 
-    _check(output_format)
-    store = api.open_store(db)
-    try:
-        rows = api.affected(store, vulnerability, package=package, below=below, ecosystem=ecosystem)
-    finally:
-        store.close()
-    if output_format == "json":
-        emit(json.dumps([dataclasses.asdict(r) for r in rows], indent=2) + "\n", None)
+    rows = _query(
+        db,
+        output_format,
+        lambda store: api.affected(
+            store, vulnerability, package=package, below=below, ecosystem=ecosystem
+        ),
+    )
+    if rows is None:
         return
     headers = ("HOST", "CONTAINER", "STATE", "IMAGE", "PACKAGE", "INSTALLED", "FIXED", "FROM")
     table = [
@@ -64,17 +70,10 @@ def packages_command(
     db: str | None = _DB,
 ) -> None:
     """Every version of a package in the fleet, and where it runs."""
-    from hullcheck import api
     from hullcheck.fleet.queries import package_spread
 
-    _check(output_format)
-    store = api.open_store(db)
-    try:
-        rows = package_spread(store, name)
-    finally:
-        store.close()
-    if output_format == "json":
-        emit(json.dumps([dataclasses.asdict(r) for r in rows], indent=2) + "\n", None)
+    rows = _query(db, output_format, lambda store: package_spread(store, name))
+    if rows is None:
         return
     headers = ("NAME", "VERSION", "TYPE", "DISTRO", "IMAGES", "CONTAINERS", "HOSTS")
     table = [
@@ -92,11 +91,22 @@ def packages_command(
     _print(f"{name}: {len(rows)} versions", headers, table)
 
 
-def _check(output_format: str) -> None:
+def _query(db: str | None, output_format: str, ask: Callable[[Store], list[T]]) -> list[T] | None:
+    """Run a query on the store; print JSON and return ``None`` for ``--format json``."""
+    from hullcheck import api
     from hullcheck.errors import UsageError
 
     if output_format not in ("table", "json"):
         raise UsageError(f"unknown format {output_format!r}", hint="choose one of: table, json")
+    store = api.open_store(db)
+    try:
+        rows = ask(store)
+    finally:
+        store.close()
+    if output_format == "json":
+        emit(json.dumps([dataclasses.asdict(r) for r in rows], indent=2) + "\n", None)  # type: ignore[call-overload]  # rows are dataclasses
+        return None
+    return rows
 
 
 def _print(headline: str, headers: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> None:
