@@ -125,6 +125,10 @@ def test_cli_reports_a_dead_host_and_syncs_the_others(
     assert "ghost: failed" in result.stderr and "1 of 4 hosts failed: ghost" in result.stderr
     assert "a: 3 containers, 1 images, 0 volumes" in result.stdout
     assert "c: 6 containers, 2 images" in result.stdout
+    hygiene = hc("fleet", "report")
+    assert hygiene.returncode == 0 and "rogue: " in hygiene.stdout and "no-owner" in hygiene.stdout
+    bad_age = hc("fleet", "report", "--older-than", "a week")
+    assert bad_age.returncode == 2 and "'a week' is not a duration" in bad_age.stderr
     listing = hc("hosts", "list").stdout
     assert "ghost" in listing and "never" in listing and "cannot reach" in listing
 
@@ -182,6 +186,73 @@ def test_affected_by_package_range_and_package_spread(
     assert [(s.version, s.images, s.containers, s.hosts) for s in spread] == [
         ("3.4", 2, 9, ("a", "b", "c"))
     ]
+
+
+def test_hygiene_report_from_the_inventory(store: Store, fleet: dict[str, PrivateEngine]) -> None:
+    """Rogue containers, stopped ones, a dangling image, an unused volume and network on a."""
+    import datetime
+
+    from hullcheck.fleet.hygiene import Settings, report
+
+    tag = uuid.uuid4().hex[:8]
+    client = fleet["a"].client()
+    image = client.containers.get("python-0").image.id
+    socket = fleet["a"].socket
+    made = [
+        client.containers.create(image, ["sleep", "1"], name=f"priv-{tag}", privileged=True),
+        client.containers.create(image, ["sleep", "1"], name=f"hostnet-{tag}", network_mode="host"),
+        client.containers.create(
+            image,
+            ["sleep", "1"],
+            name=f"sock-{tag}",
+            network_mode="none",
+            volumes={socket: {"bind": "/var/run/docker.sock", "mode": "ro"}},
+            cap_add=["NET_ADMIN"],
+            labels={"owner": "team-a", "com.docker.compose.project": "shop"},
+        ),
+    ]
+    exited = client.containers.run(
+        image, ["true"], name=f"done-{tag}", network_mode="none", detach=True
+    )
+    exited.wait()
+    made.append(exited)
+    dangling = exited.commit()  # an image without a tag
+    volume = client.volumes.create(f"unused-{tag}")
+    network = client.networks.create(f"unused-{tag}", driver="bridge")
+    try:
+        _add(store, fleet)
+        api.sync_fleet(store, ["a"], scan=False)
+        items = report(store, Settings(older_than=datetime.timedelta(0)))
+        found = {(i.kind, i.object) for i in items if i.host == "a"}
+        assert ("privileged", f"priv-{tag}") in found
+        assert ("host-namespace", f"hostnet-{tag}") in found
+        assert ("docker-socket", f"sock-{tag}") in found
+        assert ("added-capabilities", f"sock-{tag}") in found
+        assert ("no-owner", f"sock-{tag}") not in found and (
+            "unmanaged",
+            f"sock-{tag}",
+        ) not in found
+        assert ("no-owner", "python-0") in found and ("unmanaged", "python-0") in found
+        assert ("stopped-container", f"done-{tag}") in found
+        assert ("stopped-container", "python-0") not in found  # running
+        assert ("dangling-image", dangling.id[7:19]) in found
+        assert ("unused-volume", f"unused-{tag}") in found
+        assert ("unused-network", f"unused-{tag}") in found
+        assert ("containers-per-image", next(iter(client.images.get(image).tags))) in found
+        size = next(i.reclaim_bytes for i in items if i.kind == "dangling-image")
+        assert size is not None and size > 0
+        # a week's threshold leaves the fresh exited container alone
+        recent = report(store, Settings(older_than=datetime.timedelta(days=7)))
+        assert ("stopped-container", f"done-{tag}") not in {(i.kind, i.object) for i in recent}
+        strict = report(store, Settings(allowed_registries=("registry.example.com",)))
+        assert any(i.kind == "unapproved-registry" and "docker.io" in i.detail for i in strict)
+    finally:
+        for container in made:
+            container.remove(force=True)
+        client.images.remove(dangling.id, force=True)
+        volume.remove()
+        network.remove()
+        client.close()
 
 
 def test_a_host_that_dies_keeps_what_was_stored(

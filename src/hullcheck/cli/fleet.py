@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 import typer
 
 from hullcheck.errors import EngineError
+
+if TYPE_CHECKING:
+    from hullcheck.fleet.hygiene import Item
 
 fleet_app = typer.Typer(help="Inventory of all hosts at once.", no_args_is_help=True)
 
@@ -45,3 +49,63 @@ def sync_command(
             f"{len(failed)} of {len(results)} hosts failed: {', '.join(failed)}",
             hint="the other hosts were synced; `hullcheck hosts list` shows the errors",
         )
+
+
+@fleet_app.command("report")
+def report_command(
+    older_than: str = typer.Option(
+        "7d", "--older-than", help="Stopped containers older than this are garbage (7d, 12h)."
+    ),
+    allowed_registry: list[str] = typer.Option(
+        [], "--allowed-registry", help="Registry images may come from (repeatable)."
+    ),
+    owner_label: str = typer.Option("owner", "--owner-label", help="Label naming the owner."),
+    output_format: str = typer.Option("table", "--format", "-f", help="table or json."),
+    db: str | None = typer.Option(
+        None, "--db", envvar="HULLCHECK_DB", help="SQLAlchemy URL of the store."
+    ),
+) -> None:
+    """Garbage (with bytes to reclaim), sprawl and rogue containers, from the last sync."""
+    import dataclasses
+    import json
+
+    from hullcheck import api
+    from hullcheck.cli.options import emit, parse_duration
+    from hullcheck.errors import UsageError
+    from hullcheck.fleet.hygiene import Settings, report
+
+    if output_format not in ("table", "json"):
+        raise UsageError(f"unknown format {output_format!r}", hint="choose one of: table, json")
+    settings = Settings(parse_duration(older_than), tuple(allowed_registry), owner_label)
+    store = api.open_store(db)
+    try:
+        items = report(store, settings)
+    finally:
+        store.close()
+    if output_format == "json":
+        emit(json.dumps([dataclasses.asdict(i) for i in items], indent=2) + "\n", None)
+        return
+    _print_report(items)
+
+
+def _print_report(items: list[Item]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(width=160)
+    for section in ("garbage", "sprawl", "rogue"):
+        rows = [i for i in items if i.section == section]
+        reclaim = sum(i.reclaim_bytes or 0 for i in rows)
+        title = f"{section}: {len(rows)}"
+        if section == "garbage":
+            title += f" · {reclaim / 1024**2:.1f} MiB to reclaim from images"
+        console.print(title, markup=False)
+        if not rows:
+            continue
+        table = Table(box=None, pad_edge=False, header_style="bold")
+        for column in ("HOST", "KIND", "OBJECT", "DETAIL", "BYTES"):
+            table.add_column(column, overflow="fold")
+        for item in rows:
+            size = "" if item.reclaim_bytes is None else str(item.reclaim_bytes)
+            table.add_row(item.host, item.kind, item.object, item.detail, size)
+        console.print(table)

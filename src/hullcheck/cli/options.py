@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import os
 import re
 import sys
@@ -32,3 +33,15 @@ def emit(text: str, path: str | None) -> None:
         os.replace(temporary, path)
     except OSError as exc:
         raise UsageError(f"{path}: cannot write ({exc.strerror})") from None
+
+
+_DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
+_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_duration(text: str) -> datetime.timedelta:
+    """``7d``, ``12h``, ``30m`` → a time span."""
+    match = _DURATION.match(text)
+    if match is None:
+        raise UsageError(f"{text!r} is not a duration", hint="use a number with s, m, h, d or w")
+    return datetime.timedelta(seconds=int(match.group(1)) * _SECONDS[match.group(2)])
