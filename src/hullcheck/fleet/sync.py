@@ -55,18 +55,23 @@ def collect(host: Host) -> dict[str, list[Seen]]:
         client.close()
 
 
+def _timed_collect(host: Host) -> tuple[dict[str, list[Seen]], float]:
+    started = time.perf_counter()
+    seen = collect(host)
+    return seen, time.perf_counter() - started
+
+
 def sync(store: Store, hosts: Sequence[Host], *, scan: Scanner | None = None) -> list[HostSync]:
     """Sync ``hosts``; with ``scan``, make the SBOM of every image ID not stored yet."""
     results: dict[str, HostSync] = {}
     inventories: dict[str, dict[str, list[Seen]]] = {}
-    started = time.perf_counter()
     workers = max(1, min(MAX_WORKERS, len(hosts)))
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = {pool.submit(collect, host): host for host in hosts}
+        futures = {pool.submit(_timed_collect, host): host for host in hosts}
         for future in as_completed(futures):
             host = futures[future]
             try:
-                seen = future.result()
+                seen, seconds = future.result()
             except HullcheckError as exc:
                 store.fleet.record_failure(host.name, str(exc))
                 results[host.name] = HostSync(host.name, False, error=str(exc))
@@ -81,7 +86,7 @@ def sync(store: Store, hosts: Sequence[Host], *, scan: Scanner | None = None) ->
                 volumes=len(seen["volume"]),
                 networks=len(seen["network"]),
                 gone=gone,
-                seconds=time.perf_counter() - started,
+                seconds=seconds,
             )
     if scan is not None:
         _scan_new_images(store, hosts, inventories, results, scan)

@@ -46,4 +46,4 @@ class HostSync:
     error: str | None = None
     """Why the host failed, starting with the host."""
     seconds: float = 0.0
-    """Wall time of the host's sync."""
+    """Seconds spent reading the host's engine."""
