@@ -29,9 +29,10 @@ lint: venv
 	$(VENV)/bin/ruff check src tests bench
 	$(VENV)/bin/mypy
 
-bench: setup  ## SBOM benchmark side by side with Syft, then the vulnerability database
+bench: setup  ## SBOM side by side with Syft, the vulnerability database, fleet sync
 	$(PY) -m bench.sbom
 	$(PY) -m bench.vuln
+	$(PY) -m bench.fleet
 
 clean:
 	rm -rf $(VENV) build dist .mypy_cache .ruff_cache .pytest_cache

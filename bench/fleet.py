@@ -1,0 +1,70 @@
+"""`make bench`, part 3: `fleet sync` of one real engine with many running containers.
+
+Starts a private engine, runs N small containers (`sleep infinity` in the Debian test image,
+no network), then times: the engine's own API (list + inspect of every container, images,
+volumes, networks — the floor any sync pays), a cold sync into an empty SQLite store (with
+the image scanned once), and an incremental sync. Targets (issue 4): cold < 30 s and
+incremental < 5 s for 500 containers.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+import sys
+import tempfile
+import time
+
+from tests.infra.engine import PrivateEngine
+from tests.infra.images import ImageFactory
+
+from bench.sbom import machine
+from hullcheck import api
+from hullcheck.engine import EngineClient
+
+CONTAINERS = int(os.environ.get("BENCH_CONTAINERS", "500"))
+
+
+def _timed(action: object) -> float:
+    start = time.perf_counter()
+    action()  # type: ignore[operator]
+    return time.perf_counter() - start
+
+
+def main() -> int:
+    engine = PrivateEngine("bench-fleet")
+    engine.start()
+    try:
+        client = engine.client()
+        tag = ImageFactory(client).debian()
+        running = [c for c in client.containers.list(all=True) if c.name.startswith("bench-")]
+        for index in range(len(running), CONTAINERS):
+            client.containers.run(
+                tag, ["sleep", "infinity"], detach=True, network_mode="none", name=f"bench-{index}"
+            )
+        for container in client.containers.list(all=True, filters={"status": "exited"}):
+            container.start()
+        client.close()
+        raw = EngineClient(engine.host, 120)
+        engine_api = _timed(lambda: (raw.containers(), raw.images(), raw.volumes(), raw.networks()))
+        raw.close()
+        work = tempfile.mkdtemp(prefix="hc-bench-fleet-")
+        store = api.open_store(f"sqlite:///{work}/fleet.db")
+        api.add_host(store, api.Host("bench", engine.host, timeout=120))
+        cold = _timed(lambda: api.sync_fleet(store))
+        incremental = _timed(lambda: api.sync_fleet(store))
+        store.close()
+    finally:
+        engine.stop()
+    now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    print(f"\nFleet sync benchmark · {now} · {machine()}\n")
+    print("| task | containers | time | target |")
+    print("|---|---|---|---|")
+    print(f"| engine API alone (list + inspect all) | {CONTAINERS} | {engine_api:.1f} s | — |")
+    print(f"| fleet sync, cold (incl. one image scan) | {CONTAINERS} | {cold:.1f} s | < 30 s |")
+    print(f"| fleet sync, incremental | {CONTAINERS} | {incremental:.1f} s | < 5 s |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
