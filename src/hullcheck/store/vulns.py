@@ -6,7 +6,6 @@ runs on SQLite and PostgreSQL.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime
 import json
 import zlib
@@ -52,18 +51,24 @@ _KEYED_CHUNK = 150
 
 
 @dataclass(frozen=True, slots=True)
-class FeedInfo:
-    """What is known of a feed or imported file from its last import."""
+class FeedSource:
+    """Where an import comes from: a feed download or a file."""
 
     name: str
-    url: str | None
-    etag: str | None
-    last_modified: str | None
-    sha256: str | None
-    size: int | None
-    records: int
-    skipped: int
-    updated_at: datetime.datetime
+    url: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    sha256: str | None = None
+    size: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FeedInfo(FeedSource):
+    """A source as stored by its last import, with what that import held."""
+
+    records: int = 0
+    skipped: int = 0
+    updated_at: datetime.datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,23 +106,21 @@ class VulnRepository:
     # -- writing ----------------------------------------------------------------------------
     def replace(
         self,
-        feed: FeedInfo,
+        feed: FeedSource,
         records: Iterable[tuple[Record, bytes]],
         *,
-        whole_source: bool,
         skipped: Callable[[], int] = lambda: 0,
     ) -> int:
-        """Store ``records`` (each with its raw JSON) as coming from ``feed``, atomically.
+        """Store ``records`` (each with its raw JSON) as the whole state of ``feed``, atomically.
 
-        With ``whole_source`` every record this feed brought before and does not bring now is
-        removed (an ``all.zip`` is the feed's complete state); otherwise records are upserted.
+        Every record this source brought before and does not bring now is removed (an
+        ``all.zip`` is the feed's complete state); ``skipped`` is asked once all are read.
         """
         now = _now()
         count = 0
         try:
             with self.engine.begin() as connection:
-                if whole_source:
-                    _delete_source(connection, feed.name)
+                _delete_source(connection, feed.name)
                 for items in _batches(records, _BATCH):
                     batch = list({record.id: (record, raw) for record, raw in items}.values())
                     _delete_ids(connection, [record.id for record, _ in batch])
@@ -131,7 +134,7 @@ class VulnRepository:
                     count += len(batch)
                 connection.execute(delete(VulnFeedRow).where(VulnFeedRow.name == feed.name))
                 values = {
-                    **dataclasses.asdict(feed),
+                    **{k: getattr(feed, k) for k in FeedSource.__dataclass_fields__},
                     "records": count,
                     "skipped": skipped(),
                     "updated_at": now,
@@ -150,18 +153,18 @@ class VulnRepository:
 
     # -- reading ----------------------------------------------------------------------------
     def feed(self, name: str) -> FeedInfo | None:
-        with self.engine.connect() as connection:
-            row = connection.execute(
-                select(VulnFeedRow).where(VulnFeedRow.name == name)
-            ).one_or_none()
-        if row is None:
-            return None
-        return FeedInfo(**{k: getattr(row, k) for k in FeedInfo.__dataclass_fields__})
+        found = self.feeds(name)
+        return found[0] if found else None
 
-    def feeds(self) -> list[FeedInfo]:
+    def feeds(self, name: str | None = None) -> list[FeedInfo]:
+        """Stored sources (all, or the one called ``name``)."""
+        query = select(VulnFeedRow).order_by(VulnFeedRow.name)
+        if name is not None:
+            query = query.where(VulnFeedRow.name == name)
         with self.engine.connect() as connection:
-            rows = connection.execute(select(VulnFeedRow).order_by(VulnFeedRow.name)).all()
-        return [FeedInfo(**{k: getattr(r, k) for k in FeedInfo.__dataclass_fields__}) for r in rows]
+            rows = connection.execute(query).all()
+        fields = FeedInfo.__dataclass_fields__
+        return [FeedInfo(**{k: getattr(r, k) for k in fields}) for r in rows]
 
     def candidates(self, queries: Iterable[Query]) -> dict[Query, list[tuple[str, Affected]]]:
         """The affected entries that may apply to each lookup.
@@ -223,14 +226,6 @@ class VulnRepository:
                     result[row.id] = _record_info(row)
         return result
 
-    def document(self, record_id: str) -> dict[str, Any] | None:
-        """The record as it was imported."""
-        with self.engine.connect() as connection:
-            raw = connection.execute(
-                select(VulnRecordRow.document).where(VulnRecordRow.id == record_id)
-            ).scalar()
-        return json.loads(zlib.decompress(raw)) if raw is not None else None
-
     def snapshot(self) -> DbSnapshot:
         with self.engine.connect() as connection:
             count, newest = connection.execute(
@@ -242,27 +237,18 @@ class VulnRepository:
     def status(self) -> list[EcosystemStatus]:
         """Records and newest import per ecosystem family (``Debian``, ``PyPI`` …)."""
         with self.engine.connect() as connection:
-            pairs = connection.execute(
-                select(VulnAffectedRow.eco_key, VulnAffectedRow.record_id).distinct()
+            rows = connection.execute(
+                select(VulnAffectedRow.eco_key, VulnRecordRow.id, VulnRecordRow.imported_at)
+                .join(VulnRecordRow, VulnRecordRow.id == VulnAffectedRow.record_id)
+                .distinct()
             ).all()
-            newest = dict(
-                connection.execute(
-                    select(VulnRecordRow.source, func.max(VulnRecordRow.imported_at)).group_by(
-                        VulnRecordRow.source
-                    )
-                ).all()
-            )
-            sources: dict[str, str] = dict(
-                connection.execute(select(VulnRecordRow.id, VulnRecordRow.source)).all()
-            )
-        families: dict[str, set[str]] = {}
-        for key, record_id in pairs:
-            families.setdefault(str(key).split(":", 1)[0], set()).add(record_id)
-        result = []
-        for name, ids in sorted(families.items()):
-            times = {_aware(newest.get(sources[i])) for i in ids if i in sources}
-            result.append(EcosystemStatus(name, len(ids), max(filter(None, times), default=None)))
-        return result
+        families: dict[str, dict[str, datetime.datetime | None]] = {}
+        for key, record_id, imported_at in rows:
+            families.setdefault(str(key).split(":", 1)[0], {})[record_id] = _aware(imported_at)
+        return [
+            EcosystemStatus(name, len(ids), max(filter(None, ids.values()), default=None))
+            for name, ids in sorted(families.items())
+        ]
 
     def ecosystems_in_use(self) -> list[str]:
         """OSV ecosystems of the packages in stored SBOMs (``Debian``, ``PyPI`` …)."""

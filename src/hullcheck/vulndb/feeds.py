@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import contextlib
-import datetime
 import hashlib
 import json
 import os
@@ -25,7 +24,7 @@ import httpx
 
 from hullcheck.errors import FeedError, HullcheckError
 from hullcheck.paths import cache_dir
-from hullcheck.store.vulns import FeedInfo, VulnRepository
+from hullcheck.store.vulns import FeedSource, VulnRepository
 from hullcheck.vulndb.importer import ImportResult, import_path
 
 DEFAULT_BASE_URL = "https://osv-vulnerabilities.storage.googleapis.com"
@@ -107,8 +106,7 @@ def _update_one(
     digest, size = _check_zip(part, url)
     os.replace(part, final)
     _remove(meta)
-    now = datetime.datetime.now(datetime.UTC)
-    feed = FeedInfo(name, url, etag, last_modified, digest, size, 0, 0, now)
+    feed = FeedSource(name, url, etag, last_modified, digest, size)
     return FeedUpdate(ecosystem, url, "updated", result=import_path(repository, final, feed=feed))
 
 

@@ -8,7 +8,6 @@ stored in one transaction, so a failure leaves the previous database untouched.
 
 from __future__ import annotations
 
-import datetime
 import json
 import os
 import zipfile
@@ -17,7 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from hullcheck.errors import FeedError
-from hullcheck.store.vulns import FeedInfo, VulnRepository
+from hullcheck.store.vulns import FeedSource, VulnRepository
 from hullcheck.vulndb.osv import Record, RecordError, parse_record
 
 MAX_RECORD_BYTES = 16 * 1024 * 1024
@@ -148,20 +147,13 @@ def _load(name: str, raw: bytes) -> object:
 
 
 def import_path(
-    repository: VulnRepository, path: str, *, feed: FeedInfo | None = None
+    repository: VulnRepository, path: str, *, feed: FeedSource | None = None
 ) -> ImportResult:
-    """Import every record under ``path``; an ``all.zip`` feed replaces its earlier state."""
-    source = feed.name if feed is not None else f"file:{os.path.basename(os.path.abspath(path))}"
-    result = ImportResult(source=source)
+    """Import every record under ``path``; it replaces what the same source brought before."""
     if feed is None:
-        now = datetime.datetime.now(datetime.UTC)
-        feed = FeedInfo(source, None, None, None, None, _size(path), 0, 0, now)
+        name = f"file:{os.path.basename(os.path.abspath(path))}"
+        feed = FeedSource(name, size=os.path.getsize(path) if os.path.isfile(path) else None)
+    result = ImportResult(source=feed.name)
     records = parse_documents(documents(path), result)
-    result.records = repository.replace(
-        feed, records, whole_source=True, skipped=lambda: result.skipped
-    )
+    result.records = repository.replace(feed, records, skipped=lambda: result.skipped)
     return result
-
-
-def _size(path: str) -> int | None:
-    return os.path.getsize(path) if os.path.isfile(path) else None
