@@ -91,7 +91,7 @@ def affected_by_range(store: Store, package: str, below: str, ecosystem: str) ->
 def package_spread(store: Store, name: str) -> list[VersionSpread]:
     """Every version of ``name`` (binary or source) in stored images, and where it runs."""
     rows = _package_rows(store, name)
-    containers = _containers_by_image(store, {r.image_id for r in rows})
+    containers, _ = _where(store, {r.image_id for r in rows})
     spread: dict[tuple[str, str, str, str | None], tuple[set[str], set[str], set[str]]] = {}
     for row in rows:
         key = (row.name, row.version, row.type, row.distro)
@@ -119,17 +119,19 @@ def _in_ecosystem(row: PackageRow, ecosystem: str) -> bool:
     return ecosystem_of(row.distro, row.type) == ecosystem
 
 
-def _containers_by_image(
+def _where(
     store: Store, image_ids: Iterable[str]
-) -> dict[str, list[tuple[str, str, str | None]]]:
-    wanted = set(image_ids)
-    found: dict[str, list[tuple[str, str, str | None]]] = {}
-    for host, seen, _ in store.fleet.objects("container"):
-        if seen.image_id in wanted:
-            found.setdefault(seen.image_id, []).append(
-                (host, seen.name or seen.object_id, seen.state)
-            )
-    return found
+) -> tuple[dict[str, list[tuple[str, str, str | None]]], dict[str, set[str]]]:
+    """Per image ID: its containers (host, name, state), and the hosts that hold the image."""
+    containers: dict[str, list[tuple[str, str, str | None]]] = {}
+    hosts: dict[str, set[str]] = {}
+    for place in store.fleet.placements(image_ids):
+        if place.kind == "container":
+            name = place.name or place.object_id
+            containers.setdefault(place.image_id, []).append((place.host, name, place.state))
+        else:
+            hosts.setdefault(place.image_id, set()).add(place.host)
+    return containers, hosts
 
 
 Hit = tuple[str, str, str, str | None, str | None, str | None]
@@ -138,10 +140,7 @@ Hit = tuple[str, str, str, str | None, str | None, str | None]
 
 def _placed(store: Store, hits: Sequence[Hit]) -> list[Affected]:
     image_ids = {h[0] for h in hits}
-    containers = _containers_by_image(store, image_ids)
-    hosts_with_image: dict[str, set[str]] = {}
-    for host, seen, _ in store.fleet.objects("image"):
-        hosts_with_image.setdefault(seen.object_id, set()).add(host)
+    containers, hosts_with_image = _where(store, image_ids)
     names, bases = _image_names(store, image_ids)
     result = []
     for image_id, package, version, fixed, vuln, severity in hits:

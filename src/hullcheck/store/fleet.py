@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime
 import json
 import zlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +17,7 @@ from hullcheck.model import Host
 from hullcheck.store.models import HostRow, InventoryRow
 
 KINDS = ("container", "image", "volume", "network")
+_CHUNK = 400
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +29,19 @@ class Seen:
     image_id: str | None
     state: str | None
     data: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Placement:
+    """Where an image is: a container running it, or the image itself on a host."""
+
+    host: str
+    kind: str
+    """``container`` or ``image``."""
+    name: str | None
+    object_id: str
+    state: str | None
+    image_id: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,6 +187,26 @@ class FleetRepository:
                 update(HostRow).where(HostRow.name == name).values(synced_at=now, last_error=None)
             )
         return gone
+
+    def placements(self, image_ids: Iterable[str]) -> list[Placement]:
+        """Present containers and images with these image IDs, without their documents."""
+        wanted = sorted(set(image_ids))
+        table = InventoryRow
+        found: list[Placement] = []
+        with self.engine.connect() as connection:
+            for start in range(0, len(wanted), _CHUNK):
+                query = select(
+                    table.host, table.kind, table.name, table.object_id, table.state, table.image_id
+                ).where(
+                    table.image_id.in_(wanted[start : start + _CHUNK]),
+                    table.kind.in_(("container", "image")),
+                    table.gone_at.is_(None),
+                )
+                found.extend(
+                    Placement(r.host, r.kind, r.name, r.object_id, r.state, str(r.image_id))
+                    for r in connection.execute(query)
+                )
+        return found
 
     def objects(
         self, kind: str, *, host: str | None = None, present: bool = True
