@@ -241,13 +241,11 @@ def add_host(store: Store, host: Host) -> None:
             f"{host.url}: not an engine address",
             hint="use unix:///var/run/docker.sock, tcp://HOST:2376 or ssh://USER@HOST",
         )
-    for path in (host.tls_ca, host.tls_cert, host.tls_key):
-        if path is not None and not os.path.isfile(path):
+    from hullcheck.engine.client import tls_files
+
+    for path in tls_files(host) or ():
+        if not os.path.isfile(path):
             raise UsageError(f"{path}: no such file (TLS for {host.name})")
-    if (host.tls_ca or host.tls_cert or host.tls_key) and not (
-        host.tls_ca and host.tls_cert and host.tls_key
-    ):
-        raise UsageError(f"{host.name}: TLS needs --tls-ca, --tls-cert and --tls-key together")
     store.fleet.add_host(host)
 
 

@@ -6,7 +6,7 @@ import os
 from collections.abc import Iterator
 from typing import Any
 
-from hullcheck.errors import EngineError, SourceError
+from hullcheck.errors import EngineError, SourceError, UsageError
 from hullcheck.model import Host
 
 DEFAULT_TIMEOUT = 60.0
@@ -160,11 +160,15 @@ def connect(host: str | None = None, timeout: float = DEFAULT_TIMEOUT) -> Engine
     return EngineClient(host, timeout)
 
 
+def tls_files(host: Host) -> tuple[str, str, str] | None:
+    """(CA, certificate, key) of a host, ``None`` without TLS; all three or none."""
+    if not (host.tls_ca or host.tls_cert or host.tls_key):
+        return None
+    if not (host.tls_ca and host.tls_cert and host.tls_key):
+        raise UsageError(f"{host.name}: TLS needs --tls-ca, --tls-cert and --tls-key together")
+    return host.tls_ca, host.tls_cert, host.tls_key
+
+
 def connect_host(host: Host) -> EngineClient:
     """Open a client for a fleet host, with its TLS files and timeout."""
-    tls = None
-    if host.tls_ca or host.tls_cert or host.tls_key:
-        if not (host.tls_ca and host.tls_cert and host.tls_key):
-            raise EngineError(f"{host.name}: TLS needs the CA, the client certificate and key")
-        tls = (host.tls_ca, host.tls_cert, host.tls_key)
-    return EngineClient(host.url, host.timeout, tls=tls)
+    return EngineClient(host.url, host.timeout, tls=tls_files(host))
