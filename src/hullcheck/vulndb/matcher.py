@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from hullcheck.model import Finding, FixStatus, Package, Severity
@@ -23,7 +23,7 @@ from hullcheck.store.vulns import RecordInfo, VulnRepository
 from hullcheck.vulndb import versions
 from hullcheck.vulndb.ecosystems import Query, family, query_for
 from hullcheck.vulndb.osv import Affected
-from hullcheck.vulndb.ranges import Verdict, evaluate, fixed_at_or_below
+from hullcheck.vulndb.ranges import Verdict, evaluate, fixed_at_or_below, highest_fix
 
 _CVE = re.compile(r"^(?:[A-Z]+-)?(CVE-\d{4}-\d+)$")
 
@@ -195,8 +195,7 @@ def _finding(
     )
     scored = [i.rating for i in infos if i.rating.score is not None]
     best = max(scored, key=lambda r: r.score or 0.0, default=None)
-    fixes = [h.verdict.fixed for h in group]
-    fixed = None if any(f is None for f in fixes) else _highest(query.scheme, fixes)
+    fixed = highest_fix(query.scheme, (h.verdict.fixed for h in group))
     main = next((i for i in infos if i.id == key), infos[0])
     return Finding(
         id=key,
@@ -212,11 +211,3 @@ def _finding(
         summary=main.summary or next((i.summary for i in infos if i.summary), None),
         url=main.url or next((i.url for i in infos if i.url), None),
     )
-
-
-def _highest(scheme: str, fixes: Iterable[str | None]) -> str | None:
-    best: str | None = None
-    for fix in fixes:
-        if fix is not None and (best is None or versions.compare(scheme, fix, best) > 0):
-            best = fix
-    return best

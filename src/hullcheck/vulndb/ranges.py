@@ -9,6 +9,7 @@ above. A version listed in ``versions`` is affected whatever the ranges say.
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from hullcheck.vulndb import versions
@@ -30,20 +31,25 @@ def evaluate(affected: Affected, version: str) -> Verdict | None:
     Raises :class:`versions.InvalidVersion` when the version cannot be read in the scheme.
     """
     installed = versions.parse(affected.scheme, version)
-    best: Verdict | None = None
-    for item in affected.ranges:
-        verdict = _in_range(affected.scheme, item, installed)
-        if verdict is not None and (best is None or _later_fix(affected.scheme, verdict, best)):
-            best = verdict
-    if best is None and version in affected.versions:
-        return Verdict(fixed=None)
+    verdicts = [
+        verdict
+        for item in affected.ranges
+        if (verdict := _in_range(affected.scheme, item, installed)) is not None
+    ]
+    if verdicts:
+        return Verdict(highest_fix(affected.scheme, (v.fixed for v in verdicts)))
+    return Verdict(fixed=None) if version in affected.versions else None
+
+
+def highest_fix(scheme: str, fixes: Iterable[str | None]) -> str | None:
+    """The fix that ends every one of several affected verdicts: ``None`` if any has none."""
+    best: str | None = None
+    for fix in fixes:
+        if fix is None:
+            return None
+        if best is None or versions.compare(scheme, fix, best) > 0:
+            best = fix
     return best
-
-
-def _later_fix(scheme: str, new: Verdict, old: Verdict) -> bool:
-    if old.fixed is None or new.fixed is None:
-        return old.fixed is not None and new.fixed is None
-    return versions.compare(scheme, new.fixed, old.fixed) > 0
 
 
 def _in_range(scheme: str, item: Range, installed: versions.Comparable) -> Verdict | None:
