@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import datetime
 import sys
+from typing import TYPE_CHECKING
 
 import typer
 
 from hullcheck.errors import FeedError
+
+if TYPE_CHECKING:
+    from hullcheck.vulndb.importer import ImportResult
 
 db_app = typer.Typer(
     help="The offline vulnerability database (OSV feeds).",
@@ -124,10 +128,7 @@ def status_command(db: str | None = _DB) -> None:
     console.print(sources)
 
 
-def _imported(result: object) -> str:
-    from hullcheck.vulndb.importer import ImportResult
-
-    assert isinstance(result, ImportResult)
+def _imported(result: ImportResult) -> str:
     text = f"{result.records} records imported"
     if result.skipped:
         reasons = ", ".join(f"{n} {why}" for why, n in result.reasons.most_common())
