@@ -7,6 +7,7 @@ stored for it before untouched. Objects that vanished since the last sync are ma
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -123,11 +124,8 @@ def _scan_new_images(
                     store.fleet.record_failure(name, f"{name}: {exc}")
                     continue
                 done.add(image_id)
-                old = results[name]
-                results[name] = HostSync(**{**_fields(old), "scanned": old.scanned + 1})
+                results[name] = dataclasses.replace(
+                    results[name], scanned=results[name].scanned + 1
+                )
         finally:
             client.close()
-
-
-def _fields(result: HostSync) -> dict[str, Any]:
-    return {k: getattr(result, k) for k in HostSync.__dataclass_fields__}
