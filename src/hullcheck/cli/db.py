@@ -92,10 +92,8 @@ def import_command(
 @db_app.command("status")
 def status_command(db: str | None = _DB) -> None:
     """Records per ecosystem, last update and age; the feeds and files they came from."""
-    from rich.console import Console
-    from rich.table import Table
-
     from hullcheck import api
+    from hullcheck.cli.tables import console, print_table
 
     store = api.open_store(db)
     try:
@@ -103,29 +101,26 @@ def status_command(db: str | None = _DB) -> None:
     finally:
         store.close()
     now = datetime.datetime.now(datetime.UTC)
-    console = Console(width=160)
+    out = console()
     if not ecosystems:
-        console.print("the vulnerability database is empty: run `hullcheck db update`")
+        out.print("the vulnerability database is empty: run `hullcheck db update`")
         return
-    table = Table(box=None, pad_edge=False, header_style="bold")
-    for column in ("ECOSYSTEM", "RECORDS", "UPDATED", "AGE"):
-        table.add_column(column)
-    for item in ecosystems:
-        updated = item.updated_at
-        table.add_row(
+    rows = [
+        (
             item.ecosystem,
             str(item.records),
-            updated.strftime("%Y-%m-%d %H:%M UTC") if updated else "",
-            _age(now - updated) if updated else "",
+            item.updated_at.strftime("%Y-%m-%d %H:%M UTC") if item.updated_at else "",
+            _age(now - item.updated_at) if item.updated_at else "",
         )
-    console.print(table)
-    sources = Table(box=None, pad_edge=False, header_style="bold")
-    for column in ("SOURCE", "RECORDS", "SKIPPED", "SHA256"):
-        sources.add_column(column)
-    for feed in feeds:
-        sources.add_row(feed.name, str(feed.records), str(feed.skipped), (feed.sha256 or "")[:16])
-    console.print()
-    console.print(sources)
+        for item in ecosystems
+    ]
+    print_table(("ECOSYSTEM", "RECORDS", "UPDATED", "AGE"), rows, out=out, overflow="ellipsis")
+    sources = [
+        (feed.name, str(feed.records), str(feed.skipped), (feed.sha256 or "")[:16])
+        for feed in feeds
+    ]
+    out.print()
+    print_table(("SOURCE", "RECORDS", "SKIPPED", "SHA256"), sources, out=out, overflow="ellipsis")
 
 
 def _imported(result: ImportResult) -> str:

@@ -89,23 +89,33 @@ def report_command(
 
 
 def _print_report(items: list[Item]) -> None:
-    from rich.console import Console
-    from rich.table import Table
+    from hullcheck.cli.tables import console, print_table
 
-    console = Console(width=160)
+    out = console()
     for section in ("garbage", "sprawl", "rogue"):
         rows = [i for i in items if i.section == section]
         reclaim = sum(i.reclaim_bytes or 0 for i in rows)
         title = f"{section}: {len(rows)}"
         if section == "garbage":
             title += f" · {reclaim / 1024**2:.1f} MiB to reclaim from images"
-        console.print(title, markup=False)
-        if not rows:
-            continue
-        table = Table(box=None, pad_edge=False, header_style="bold")
-        for column in ("HOST", "KIND", "OBJECT", "DETAIL", "BYTES"):
-            table.add_column(column, overflow="fold")
-        for item in rows:
-            size = "" if item.reclaim_bytes is None else str(item.reclaim_bytes)
-            table.add_row(item.host, item.kind, item.object, item.detail, size)
-        console.print(table)
+        table = [
+            (
+                i.host,
+                i.kind,
+                i.object,
+                i.detail,
+                "" if i.reclaim_bytes is None else str(i.reclaim_bytes),
+            )
+            for i in rows
+        ]
+        print_table(
+            ("HOST", "KIND", "OBJECT", "DETAIL", "BYTES"),
+            table,
+            headline=title,
+            out=out,
+            skip_empty=True,
+        )
+
+
+def _bytes(size: int | None) -> str:
+    return "" if size is None else str(size)

@@ -48,26 +48,22 @@ def remove_command(name: str = typer.Argument(...), db: str | None = _DB) -> Non
 @hosts_app.command("list")
 def list_command(db: str | None = _DB) -> None:
     """Hosts, their last sync and what it found."""
-    from rich.console import Console
-    from rich.table import Table
-
     from hullcheck import api
+    from hullcheck.cli.tables import print_table
 
     store = api.open_store(db)
     try:
         status = store.fleet.status()
     finally:
         store.close()
-    table = Table(box=None, pad_edge=False, header_style="bold")
-    for column in ("HOST", "URL", "SYNCED", "CONTAINERS", "IMAGES", "VOLUMES", "NETWORKS", "OK"):
-        table.add_column(column, overflow="fold")
+    rows = []
     for item in status:
         synced = item.synced_at.strftime("%Y-%m-%d %H:%M") if item.synced_at else "never"
         counts = [str(item.counts.get(k, 0)) for k in ("container", "image", "volume", "network")]
         ok = "error" if item.last_error else ("yes" if item.synced_at else "")
-        table.add_row(item.host.name, item.host.url, synced, *counts, ok)
-    console = Console(width=160)
-    console.print(table)
+        rows.append((item.host.name, item.host.url, synced, *counts, ok))
+    headers = ("HOST", "URL", "SYNCED", "CONTAINERS", "IMAGES", "VOLUMES", "NETWORKS", "OK")
+    console = print_table(headers, rows)
     for item in status:
         if item.last_error:
             console.print(f"{item.host.name}: last error: {item.last_error}", markup=False)

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, TypeVar
 import typer
 
 from hullcheck.cli.options import emit
+from hullcheck.cli.tables import print_table
 
 if TYPE_CHECKING:
     from hullcheck.store import Store
@@ -110,15 +111,4 @@ def _query(db: str | None, output_format: str, ask: Callable[[Store], list[T]]) 
 
 
 def _print(headline: str, headers: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table(box=None, pad_edge=False, header_style="bold")
-    for column in headers:
-        table.add_column(column, overflow="fold")
-    for row in rows:
-        table.add_row(*row)
-    console = Console(width=160)
-    console.print(headline, markup=False)
-    if rows:
-        console.print(table)
+    print_table(headers, rows, headline=headline, skip_empty=True)

@@ -104,23 +104,22 @@ def _severity(text: str | None) -> Severity | None:
 
 
 def _rematch(db: str | None) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
     from hullcheck import api
+    from hullcheck.cli.tables import print_table
 
     store = api.open_store(db)
     try:
         results = api.rematch_stored(store)
     finally:
         store.close()
-    table = Table(box=None, pad_edge=False, header_style="bold")
     levels = [s.value for s in reversed(Severity)]
-    for column in ("IMAGE", "TAGS", *(level.upper() for level in levels)):
-        table.add_column(column)
-    for item in results:
-        counts = [str(item.counts.get(level, 0)) for level in levels]
-        table.add_row(item.image_id[7:19], ", ".join(item.repo_tags), *counts)
-    console = Console(width=160)
-    console.print(f"{len(results)} stored images rematched")
-    console.print(table)
+    rows = [
+        (i.image_id[7:19], ", ".join(i.repo_tags), *(str(i.counts.get(v, 0)) for v in levels))
+        for i in results
+    ]
+    print_table(
+        ("IMAGE", "TAGS", *(v.upper() for v in levels)),
+        rows,
+        headline=f"{len(results)} stored images rematched",
+        overflow="ellipsis",
+    )
