@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from hullcheck.cli.options import DB_OPTION, QUIET_OPTION
 from hullcheck.errors import FeedError
 
 if TYPE_CHECKING:
@@ -17,8 +18,6 @@ db_app = typer.Typer(
     help="The offline vulnerability database (OSV feeds).",
     no_args_is_help=True,
 )
-
-_DB = typer.Option(None, "--db", envvar="HULLCHECK_DB", help="SQLAlchemy URL of the store.")
 
 
 @db_app.command("update")
@@ -36,8 +35,8 @@ def update_command(
         envvar="HULLCHECK_OSV_URL",
         help="Base URL of an OSV mirror serving ECOSYSTEM/all.zip (default: OSV's bucket).",
     ),
-    db: str | None = _DB,
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    db: str | None = DB_OPTION,
+    quiet: bool = QUIET_OPTION,
 ) -> None:
     """Download the OSV feeds (conditional, resumable) and import them."""
     from hullcheck import api
@@ -73,7 +72,7 @@ def import_command(
     paths: list[str] = typer.Argument(
         ..., help="all.zip files, directories of records, or single JSON/YAML records."
     ),
-    db: str | None = _DB,
+    db: str | None = DB_OPTION,
 ) -> None:
     """Import OSV records from files (air-gapped use); each path is one transaction."""
     from hullcheck import api
@@ -90,7 +89,7 @@ def import_command(
 
 
 @db_app.command("status")
-def status_command(db: str | None = _DB) -> None:
+def status_command(db: str | None = DB_OPTION) -> None:
     """Records per ecosystem, last update and age; the feeds and files they came from."""
     from hullcheck import api
     from hullcheck.cli.tables import console, print_table

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from hullcheck.cli.options import DB_OPTION
 from hullcheck.errors import EngineError
 
 if TYPE_CHECKING:
@@ -19,9 +20,7 @@ fleet_app = typer.Typer(help="Inventory of all hosts at once.", no_args_is_help=
 def sync_command(
     host: list[str] = typer.Option([], "--host", help="Only these hosts (repeatable)."),
     no_scan: bool = typer.Option(False, "--no-scan", help="Inventory only; no image SBOMs."),
-    db: str | None = typer.Option(
-        None, "--db", envvar="HULLCHECK_DB", help="SQLAlchemy URL of the store."
-    ),
+    db: str | None = DB_OPTION,
 ) -> None:
     """Read containers, images, volumes and networks of every host concurrently; make the
     SBOM of every image ID not stored yet (once fleet-wide). A failing host is reported and
@@ -61,9 +60,7 @@ def report_command(
     ),
     owner_label: str = typer.Option("owner", "--owner-label", help="Label naming the owner."),
     output_format: str = typer.Option("table", "--format", "-f", help="table or json."),
-    db: str | None = typer.Option(
-        None, "--db", envvar="HULLCHECK_DB", help="SQLAlchemy URL of the store."
-    ),
+    db: str | None = DB_OPTION,
 ) -> None:
     """Garbage (with bytes to reclaim), sprawl and rogue containers, from the last sync."""
     import dataclasses

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import typer
 
-hosts_app = typer.Typer(help="The Docker hosts hullcheck watches.", no_args_is_help=True)
+from hullcheck.cli.options import DB_OPTION
 
-_DB = typer.Option(None, "--db", envvar="HULLCHECK_DB", help="SQLAlchemy URL of the store.")
+hosts_app = typer.Typer(help="The Docker hosts hullcheck watches.", no_args_is_help=True)
 
 
 @hosts_app.command("add")
@@ -19,7 +19,7 @@ def add_command(
     tls_cert: str | None = typer.Option(None, "--tls-cert", help="Client certificate."),
     tls_key: str | None = typer.Option(None, "--tls-key", help="Client key."),
     timeout: float = typer.Option(30.0, "--timeout", help="Seconds per engine request."),
-    db: str | None = _DB,
+    db: str | None = DB_OPTION,
 ) -> None:
     """Register a Docker host."""
     from hullcheck import api
@@ -33,7 +33,7 @@ def add_command(
 
 
 @hosts_app.command("remove")
-def remove_command(name: str = typer.Argument(...), db: str | None = _DB) -> None:
+def remove_command(name: str = typer.Argument(...), db: str | None = DB_OPTION) -> None:
     """Forget a host and its inventory."""
     from hullcheck import api
 
@@ -46,7 +46,7 @@ def remove_command(name: str = typer.Argument(...), db: str | None = _DB) -> Non
 
 
 @hosts_app.command("list")
-def list_command(db: str | None = _DB) -> None:
+def list_command(db: str | None = DB_OPTION) -> None:
     """Hosts, their last sync and what it found."""
     from hullcheck import api
     from hullcheck.cli.tables import print_table

@@ -7,7 +7,17 @@ import os
 import re
 import sys
 
+import typer
+
 from hullcheck.errors import UsageError
+
+# Options several commands take, declared once.
+DB_OPTION = typer.Option(None, "--db", envvar="HULLCHECK_DB", help="SQLAlchemy URL of the store.")
+NO_CACHE_OPTION = typer.Option(False, "--no-cache", help="Read every layer again.")
+MAX_LAYER_SIZE_OPTION = typer.Option(
+    "32G", "--max-layer-size", help="Refuse layers larger than this uncompressed."
+)
+QUIET_OPTION = typer.Option(False, "--quiet", "-q", help="No progress bar.")
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?\s*$", re.IGNORECASE)
 _UNITS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 import typer
 
-from hullcheck.cli.options import emit
+from hullcheck.cli.options import DB_OPTION, emit
 from hullcheck.cli.tables import print_table
 
 if TYPE_CHECKING:
@@ -17,7 +17,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-_DB = typer.Option(None, "--db", envvar="HULLCHECK_DB", help="SQLAlchemy URL of the store.")
 _FORMAT = typer.Option("table", "--format", "-f", help="table or json.")
 
 
@@ -31,7 +30,7 @@ def affected_command(
         None, "--ecosystem", help="Whose version rules: Debian, Ubuntu, Alpine, PyPI, npm …"
     ),
     output_format: str = _FORMAT,
-    db: str | None = _DB,
+    db: str | None = DB_OPTION,
 ) -> None:
     """Hosts, containers and images carrying a vulnerability or a package version."""
     from hullcheck import api
@@ -68,7 +67,7 @@ def affected_command(
 def packages_command(
     name: str = typer.Argument(..., help="Package name (binary or source)."),
     output_format: str = _FORMAT,
-    db: str | None = _DB,
+    db: str | None = DB_OPTION,
 ) -> None:
     """Every version of a package in the fleet, and where it runs."""
     from hullcheck.fleet.queries import package_spread

@@ -6,7 +6,14 @@ import sys
 
 import typer
 
-from hullcheck.cli.options import emit, parse_size
+from hullcheck.cli.options import (
+    DB_OPTION,
+    MAX_LAYER_SIZE_OPTION,
+    NO_CACHE_OPTION,
+    QUIET_OPTION,
+    emit,
+    parse_size,
+)
 from hullcheck.cli.progress import LayerBar
 
 
@@ -20,15 +27,11 @@ def sbom_command(
         "table", "--format", "-f", help="table, json, cyclonedx-json or spdx-json."
     ),
     output: str | None = typer.Option(None, "--output", "-o", help="Write to this file."),
-    db: str | None = typer.Option(
-        None, "--db", envvar="HULLCHECK_DB", help="SQLAlchemy URL of the store."
-    ),
-    no_cache: bool = typer.Option(False, "--no-cache", help="Read every layer again."),
+    db: str | None = DB_OPTION,
+    no_cache: bool = NO_CACHE_OPTION,
     no_store: bool = typer.Option(False, "--no-store", help="Neither read nor write the store."),
-    max_layer_size: str = typer.Option(
-        "32G", "--max-layer-size", help="Refuse layers larger than this uncompressed."
-    ),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    max_layer_size: str = MAX_LAYER_SIZE_OPTION,
+    quiet: bool = QUIET_OPTION,
 ) -> None:
     """List every package in an image: name, version, type, source package, layer."""
     from hullcheck import api

@@ -7,7 +7,14 @@ import sys
 
 import typer
 
-from hullcheck.cli.options import emit, parse_size
+from hullcheck.cli.options import (
+    DB_OPTION,
+    MAX_LAYER_SIZE_OPTION,
+    NO_CACHE_OPTION,
+    QUIET_OPTION,
+    emit,
+    parse_size,
+)
 from hullcheck.errors import EXIT_FINDINGS, UsageError
 from hullcheck.model import Severity
 
@@ -42,14 +49,10 @@ def scan_command(
     stored: bool = typer.Option(
         False, "--stored", help="Rematch every stored SBOM against the current database."
     ),
-    db: str | None = typer.Option(
-        None, "--db", envvar="HULLCHECK_DB", help="SQLAlchemy URL of the store."
-    ),
-    no_cache: bool = typer.Option(False, "--no-cache", help="Read every layer again."),
-    max_layer_size: str = typer.Option(
-        "32G", "--max-layer-size", help="Refuse layers larger than this uncompressed."
-    ),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    db: str | None = DB_OPTION,
+    no_cache: bool = NO_CACHE_OPTION,
+    max_layer_size: str = MAX_LAYER_SIZE_OPTION,
+    quiet: bool = QUIET_OPTION,
 ) -> None:
     """List the known vulnerabilities of an image; with --fail-on, act as a CI gate."""
     from hullcheck import api
