@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 
@@ -212,11 +214,21 @@ def test_hygiene_report_from_the_inventory(store: Store, fleet: dict[str, Privat
         ),
     ]
     exited = client.containers.run(
-        image, ["true"], name=f"done-{tag}", network_mode="none", detach=True
+        image,
+        ["sh", "-c", "head -c 100000 /dev/urandom > /tmp/blob"],
+        name=f"done-{tag}",
+        network_mode="none",
+        detach=True,
     )
     exited.wait()
     made.append(exited)
     dangling = exited.commit()  # an image without a tag
+    relabelled_tag = f"relabelled-{tag}:1"
+    relabelled, _ = client.images.build(
+        fileobj=io.BytesIO(f"FROM {image}\nLABEL org.example.rebuild={tag}\n".encode()),
+        tag=relabelled_tag,
+        network_mode="none",
+    )
     volume = client.volumes.create(f"unused-{tag}")
     network = client.networks.create(f"unused-{tag}", driver="bridge")
     try:
@@ -239,8 +251,16 @@ def test_hygiene_report_from_the_inventory(store: Store, fleet: dict[str, Privat
         assert ("unused-volume", f"unused-{tag}") in found
         assert ("unused-network", f"unused-{tag}") in found
         assert ("containers-per-image", next(iter(client.images.get(image).tags))) in found
-        size = next(i.reclaim_bytes for i in items if i.kind == "dangling-image")
-        assert size is not None and size > 0
+        # the committed image shares every layer of python's but its own: only that is freed
+        base_size = client.images.get(image).attrs["Size"]
+        reclaim = next(i.reclaim_bytes for i in items if i.kind == "dangling-image")
+        assert reclaim == client.images.get(dangling.id).attrs["Size"] - base_size
+        assert 100_000 <= reclaim < 200_000
+        # a rebuild with another label has the very same layers: a near-duplicate, frees nothing
+        near = {i.object: i for i in items if i.kind == "near-duplicate"}
+        assert set(near) == {relabelled_tag, next(iter(client.images.get(image).tags))}
+        unused = {i.object: i.reclaim_bytes for i in items if i.kind == "unused-image"}
+        assert unused[relabelled_tag] == 0
         # a week's threshold leaves the fresh exited container alone
         recent = report(store, Settings(older_than=datetime.timedelta(days=7)))
         assert ("stopped-container", f"done-{tag}") not in {(i.kind, i.object) for i in recent}
@@ -250,8 +270,59 @@ def test_hygiene_report_from_the_inventory(store: Store, fleet: dict[str, Privat
         for container in made:
             container.remove(force=True)
         client.images.remove(dangling.id, force=True)
+        client.images.remove(relabelled.id, force=True)
         volume.remove()
         network.remove()
+        client.close()
+
+
+def test_idle_waste_from_two_syncs_of_resource_samples(
+    store: Store, fleet: dict[str, PrivateEngine]
+) -> None:
+    """``sleep`` containers are idle between two syncs; a busy loop is not; a 256 MiB limit
+    over a sleeping process is memory held for nothing."""
+    import datetime
+
+    from hullcheck.fleet.hygiene import Settings, report
+
+    tag = uuid.uuid4().hex[:8]
+    client = fleet["a"].client()
+    image = client.containers.get("python-0").image.id
+    busy = client.containers.run(
+        image,
+        ["sh", "-c", "while :; do :; done"],
+        name=f"busy-{tag}",
+        network_mode="none",
+        nano_cpus=100_000_000,  # a tenth of a core: busy, without starving the test machine
+        detach=True,
+    )
+    reserved = client.containers.run(
+        image,
+        ["sleep", "infinity"],
+        name=f"reserved-{tag}",
+        network_mode="none",
+        mem_limit="256m",
+        detach=True,
+    )
+    try:
+        _add(store, fleet)
+        first = api.sync_fleet(store, ["a"], scan=False)
+        assert first[0].samples == 4  # python-0, python-1, busy, reserved
+        settings = Settings(min_idle_span=datetime.timedelta(seconds=1))
+        # one sample per container: nothing can be judged idle yet
+        assert not [i for i in report(store, settings) if i.kind == "idle-container"]
+        time.sleep(3)
+        api.sync_fleet(store, ["a"], scan=False)
+        items = report(store, settings)
+        idle = {i.object for i in items if i.kind == "idle-container"}
+        assert idle == {"python-0", "python-1", f"reserved-{tag}"}
+        memory = [i for i in items if i.kind == "unused-memory"]
+        assert [i.object for i in memory] == [f"reserved-{tag}"]
+        assert memory[0].reclaim_bytes is not None
+        assert 200 * 1024**2 < memory[0].reclaim_bytes <= 256 * 1024**2
+    finally:
+        busy.remove(force=True)
+        reserved.remove(force=True)
         client.close()
 
 

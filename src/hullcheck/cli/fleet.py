@@ -59,10 +59,15 @@ def report_command(
         [], "--allowed-registry", help="Registry images may come from (repeatable)."
     ),
     owner_label: str = typer.Option("owner", "--owner-label", help="Label naming the owner."),
+    idle_window: str = typer.Option(
+        "7d", "--idle-window", help="Judge idleness on the samples of this last stretch."
+    ),
+    old_image: str = typer.Option("180d", "--old-image", help="Images built before this are old."),
     output_format: str = typer.Option("table", "--format", "-f", help="table or json."),
     db: str | None = DB_OPTION,
 ) -> None:
-    """Garbage (with bytes to reclaim), sprawl and rogue containers, from the last sync."""
+    """Garbage (with bytes to reclaim), sprawl, rogue containers and idle waste, from the
+    stored inventory; no engine is asked. Idleness needs two syncs at least a minute apart."""
     import dataclasses
     import json
 
@@ -73,7 +78,13 @@ def report_command(
 
     if output_format not in ("table", "json"):
         raise UsageError(f"unknown format {output_format!r}", hint="choose one of: table, json")
-    settings = Settings(parse_duration(older_than), tuple(allowed_registry), owner_label)
+    settings = Settings(
+        older_than=parse_duration(older_than),
+        allowed_registries=tuple(allowed_registry),
+        owner_label=owner_label,
+        idle_window=parse_duration(idle_window),
+        old_image=parse_duration(old_image),
+    )
     store = api.open_store(db)
     try:
         items = report(store, settings)
@@ -89,12 +100,14 @@ def _print_report(items: list[Item]) -> None:
     from hullcheck.cli.tables import console, print_table
 
     out = console()
-    for section in ("garbage", "sprawl", "rogue"):
+    for section in ("garbage", "sprawl", "rogue", "idle"):
         rows = [i for i in items if i.section == section]
         reclaim = sum(i.reclaim_bytes or 0 for i in rows)
         title = f"{section}: {len(rows)}"
         if section == "garbage":
             title += f" · {reclaim / 1024**2:.1f} MiB to reclaim from images"
+        elif section == "idle":
+            title += f" · {reclaim / 1024**2:.1f} MiB of memory held"
         table = [
             (
                 i.host,
@@ -112,7 +125,3 @@ def _print_report(items: list[Item]) -> None:
             out=out,
             skip_empty=True,
         )
-
-
-def _bytes(size: int | None) -> str:
-    return "" if size is None else str(size)

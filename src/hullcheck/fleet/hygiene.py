@@ -1,7 +1,8 @@
-"""``fleet report``: garbage, sprawl and rogue containers, computed from the stored inventory.
+"""``fleet report``: garbage, sprawl, rogue containers and idle waste, from the stored inventory.
 
 Nothing here asks an engine (so nothing blocks one the way ``docker system df`` can): the
-answers come from the inspect documents of the last sync.
+answers come from the summaries of the last sync's inspect documents and from the resource
+samples syncs took (idleness needs two samples at least a minute apart).
 
 Rogue rules are an explicit list, each with a stable name and a version; a rule sees one
 container's inspect document and the report's settings and returns a reason or ``None``.
@@ -14,6 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from hullcheck.fleet.inventory import parse_time
+from hullcheck.model import Sample
 from hullcheck.store import Store
 
 DOCKER_SOCKETS = ("/var/run/docker.sock", "/run/docker.sock")
@@ -36,6 +39,22 @@ class Settings:
     """Registries images may come from (``docker.io``, ``registry.example.com``); empty: any."""
     owner_label: str = "owner"
     """Label that names who owns a container."""
+    containers_per_image: int = 1
+    """More containers than this of one image on one host is sprawl."""
+    image_versions: int = 1
+    """More image IDs than this under one repository on one host is sprawl."""
+    old_image: datetime.timedelta = datetime.timedelta(days=180)
+    """Images built longer ago than this are listed as old."""
+    idle_window: datetime.timedelta = datetime.timedelta(days=7)
+    """Samples taken within this much of now judge idleness (first against last)."""
+    min_idle_span: datetime.timedelta = datetime.timedelta(minutes=1)
+    """A container needs samples at least this far apart to be judged idle."""
+    idle_cpu: float = 0.001
+    """At most this many cores busy on average (0.1 % of one) is no CPU."""
+    idle_net: float = 1.0
+    """At most this many bytes per second received and sent is no network."""
+    memory_used_ratio: float = 0.1
+    """Using less than this share of the memory limit or reservation is unused memory."""
     now: datetime.datetime = field(default_factory=lambda: datetime.datetime.now(datetime.UTC))
 
 
@@ -44,7 +63,7 @@ class Item:
     """One object the report lists."""
 
     section: str
-    """``garbage``, ``sprawl`` or ``rogue``."""
+    """``garbage``, ``sprawl``, ``rogue`` or ``idle``."""
     kind: str
     """``exited-container``, ``dangling-image``, ``privileged`` …"""
     host: str
@@ -52,7 +71,7 @@ class Item:
     """Container, image, volume or network name (or short ID)."""
     detail: str
     reclaim_bytes: int | None = None
-    """What removing it would free, when the inventory tells."""
+    """What removing it would free (memory for idle containers), when the inventory tells."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,7 +151,7 @@ def image_registry(reference: str) -> str:
 
 
 def report(store: Store, settings: Settings | None = None) -> list[Item]:
-    """Garbage, sprawl and rogue containers of every host, from the last sync."""
+    """Garbage, sprawl, rogue containers and idle waste of every host, from the last sync."""
     settings = settings or Settings()
     containers = store.fleet.objects("container")
     images = store.fleet.objects("image")
@@ -141,25 +160,17 @@ def report(store: Store, settings: Settings | None = None) -> list[Item]:
     items += _garbage_images(containers, images)
     items += _garbage_volumes(containers, store.fleet.objects("volume"))
     items += _garbage_networks(containers, store.fleet.objects("network"))
-    items += _sprawl(containers, images)
+    items += _sprawl(containers, images, settings)
     for host, seen, _ in containers:
         for rule in ROGUE_RULES:
             reason = rule.check(seen.data, settings)
             if reason is not None:
                 items.append(Item("rogue", rule.name, host, seen.name or seen.object_id, reason))
+    items += _idle(containers, store.fleet.samples(settings.now - settings.idle_window), settings)
     return items
 
 
 Objects = list[tuple[str, Any, datetime.datetime | None]]
-
-
-def _time(text: Any) -> datetime.datetime | None:
-    if not isinstance(text, str) or text.startswith("0001-"):
-        return None
-    try:
-        return datetime.datetime.fromisoformat(text[:26].rstrip("Z") + "+00:00")
-    except ValueError:
-        return None
 
 
 def _garbage_containers(containers: Objects, settings: Settings) -> list[Item]:
@@ -168,7 +179,7 @@ def _garbage_containers(containers: Objects, settings: Settings) -> list[Item]:
         state = seen.data.get("State") or {}
         if state.get("Status") not in ("exited", "dead", "created"):
             continue
-        finished = _time(state.get("FinishedAt")) or _time(seen.data.get("Created"))
+        finished = parse_time(state.get("FinishedAt")) or parse_time(seen.data.get("Created"))
         if finished is None or settings.now - finished < settings.older_than:
             continue
         age = (settings.now - finished).days
@@ -180,17 +191,61 @@ def _garbage_containers(containers: Objects, settings: Settings) -> list[Item]:
 
 
 def _garbage_images(containers: Objects, images: Objects) -> list[Item]:
+    """Dangling and unused images, each with the bytes only it holds on its host."""
     used = {(host, seen.image_id) for host, seen, _ in containers}
+    unique = _unique_bytes(images)
     items = []
     for host, seen, _ in images:
-        size = seen.data.get("Size")
         tags = seen.data.get("RepoTags") or []
         name = tags[0] if tags else seen.object_id[7:19]
+        reclaim = unique.get((host, seen.object_id))
         if not tags:
-            items.append(Item("garbage", "dangling-image", host, name, "no tag", size))
+            items.append(Item("garbage", "dangling-image", host, name, "no tag", reclaim))
         elif (host, seen.object_id) not in used:
-            items.append(Item("garbage", "unused-image", host, name, "no container uses it", size))
+            items.append(
+                Item("garbage", "unused-image", host, name, "no container uses it", reclaim)
+            )
     return items
+
+
+def _layers(seen: Any) -> tuple[str, ...]:
+    return tuple((seen.data.get("RootFS") or {}).get("Layers") or ())
+
+
+def _unique_bytes(images: Objects) -> dict[tuple[str, str], int | None]:
+    """Per (host, image): what removing only that image frees.
+
+    The engine reports each image's full size, shared layers included. An image whose layers
+    another image on the host also starts with frees nothing; otherwise it frees its size less
+    the size of the largest image on the host whose layers it starts with (its base).
+    """
+    sizes: dict[tuple[str, tuple[str, ...]], int] = {}
+    prefixes: set[tuple[str, tuple[str, ...]]] = set()
+    for host, seen, _ in images:
+        layers = _layers(seen)
+        size = seen.data.get("Size")
+        if isinstance(size, int):
+            key = (host, layers)
+            sizes[key] = max(size, sizes.get(key, 0))
+        for end in range(1, len(layers)):
+            prefixes.add((host, layers[:end]))
+    counts: dict[tuple[str, tuple[str, ...]], int] = {}
+    for host, seen, _ in images:
+        counts[(host, _layers(seen))] = counts.get((host, _layers(seen)), 0) + 1
+    unique: dict[tuple[str, str], int | None] = {}
+    for host, seen, _ in images:
+        layers = _layers(seen)
+        size = seen.data.get("Size")
+        if not isinstance(size, int) or not layers:
+            unique[(host, seen.object_id)] = None
+        elif (host, layers) in prefixes or counts[(host, layers)] > 1:
+            unique[(host, seen.object_id)] = 0
+        else:
+            base = max(
+                (sizes.get((host, layers[:end]), 0) for end in range(1, len(layers))), default=0
+            )
+            unique[(host, seen.object_id)] = max(0, size - base)
+    return unique
 
 
 def _garbage_volumes(containers: Objects, volumes: Objects) -> list[Item]:
@@ -220,13 +275,15 @@ def _garbage_networks(containers: Objects, networks: Objects) -> list[Item]:
     ]
 
 
-def _sprawl(containers: Objects, images: Objects) -> list[Item]:
+def _image_name(seen: Any) -> str:
+    return str((seen.data.get("RepoTags") or [seen.object_id[7:19]])[0])
+
+
+def _sprawl(containers: Objects, images: Objects, settings: Settings) -> list[Item]:
     per_image: dict[tuple[str, str], int] = {}
     for host, seen, _ in containers:
         per_image[(host, seen.image_id)] = per_image.get((host, seen.image_id), 0) + 1
-    names = {
-        (h, s.object_id): (s.data.get("RepoTags") or [s.object_id[7:19]])[0] for h, s, _ in images
-    }
+    names = {(h, s.object_id): _image_name(s) for h, s, _ in images}
     items = [
         Item(
             "sprawl",
@@ -236,7 +293,7 @@ def _sprawl(containers: Objects, images: Objects) -> list[Item]:
             f"{n} containers",
         )
         for (host, image), n in sorted(per_image.items())
-        if n > 1
+        if n > settings.containers_per_image
     ]
     repositories: dict[tuple[str, str], set[str]] = {}
     for host, seen, _ in images:
@@ -246,6 +303,110 @@ def _sprawl(containers: Objects, images: Objects) -> list[Item]:
     items += [
         Item("sprawl", "image-versions", host, repository, f"{len(ids)} image versions")
         for (host, repository), ids in sorted(repositories.items())
-        if len(ids) > 1
+        if len(ids) > settings.image_versions
     ]
+    for host, seen, _ in images:
+        created = parse_time(seen.data.get("Created"))
+        if created is not None and settings.now - created > settings.old_image:
+            age = (settings.now - created).days
+            items.append(
+                Item("sprawl", "old-image", host, _image_name(seen), f"built {age} days ago")
+            )
+    items += _near_duplicates(images)
     return items
+
+
+def _near_duplicates(images: Objects) -> list[Item]:
+    """Images with the very same layers under different IDs, fleet-wide: the same files
+    rebuilt with another config (labels, build date, entrypoint)."""
+    by_layers: dict[tuple[str, ...], dict[str, tuple[str, Any]]] = {}
+    for host, seen, _ in images:
+        layers = _layers(seen)
+        if layers:
+            by_layers.setdefault(layers, {}).setdefault(seen.object_id, (host, seen))
+    items = []
+    for group in by_layers.values():
+        if len(group) < 2:
+            continue
+        ordered = sorted(group.values(), key=lambda hs: _image_name(hs[1]))
+        for host, seen in ordered:
+            others = ", ".join(_image_name(o) for _, o in ordered if o is not seen)
+            items.append(
+                Item(
+                    "sprawl",
+                    "near-duplicate",
+                    host,
+                    _image_name(seen),
+                    f"same layers as {others} (only the image config differs)",
+                )
+            )
+    return items
+
+
+def _idle(
+    containers: Objects,
+    spans: dict[tuple[str, str], tuple[Sample, Sample]],
+    settings: Settings,
+) -> list[Item]:
+    """Running containers with no CPU and no network between their first and last sample of
+    the window, and memory reserved far beyond what they use."""
+    items = []
+    for host, seen, _ in containers:
+        if seen.state != "running":
+            continue
+        name = seen.name or seen.object_id
+        span = spans.get((host, seen.object_id))
+        if span is None:
+            continue
+        first, last = span
+        elapsed = (last.taken_at - first.taken_at).total_seconds()
+        if elapsed >= settings.min_idle_span.total_seconds():
+            cpu = _delta(first.cpu_ns, last.cpu_ns)
+            moved = _delta(first.net_rx, last.net_rx) + _delta(first.net_tx, last.net_tx)
+            if cpu / 1e9 / elapsed <= settings.idle_cpu and moved / elapsed <= settings.idle_net:
+                items.append(
+                    Item(
+                        "idle",
+                        "idle-container",
+                        host,
+                        name,
+                        f"{cpu / 1e6:.0f} ms CPU and {moved} bytes of network in {_span(elapsed)}",
+                        last.memory_bytes,
+                    )
+                )
+        config = seen.data.get("HostConfig") or {}
+        reserved = max(int(config.get("Memory") or 0), int(config.get("MemoryReservation") or 0))
+        used = last.memory_bytes
+        if reserved and used is not None and used < reserved * settings.memory_used_ratio:
+            items.append(
+                Item(
+                    "idle",
+                    "unused-memory",
+                    host,
+                    name,
+                    f"reserves {_mib(reserved)}, uses {_mib(used)}",
+                    reserved - used,
+                )
+            )
+    return items
+
+
+def _delta(before: int | None, after: int | None) -> int:
+    """Growth of a counter; a restart resets it, and then what it counted since is the growth."""
+    if after is None:
+        return 0
+    if before is None or after < before:
+        return after
+    return after - before
+
+
+def _span(seconds: float) -> str:
+    if seconds >= 86400:
+        return f"{seconds / 86400:.1f} days"
+    if seconds >= 3600:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds:.0f} s"
+
+
+def _mib(size: int) -> str:
+    return f"{size / 1024**2:.0f} MiB"

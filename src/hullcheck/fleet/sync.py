@@ -11,11 +11,13 @@ import dataclasses
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
 from typing import Any
 
 from hullcheck.engine import EngineClient, connect_host
 from hullcheck.errors import HullcheckError
-from hullcheck.model import Host, HostSync
+from hullcheck.fleet.inventory import sample, summary
+from hullcheck.model import Host, HostSync, Sample
 from hullcheck.store import Store
 from hullcheck.store.fleet import Seen
 
@@ -25,7 +27,20 @@ Scanner = Callable[[Store, str, EngineClient], None]
 """Makes and stores the SBOM (and findings) of one image ID, read through ``client``."""
 
 
+@dataclass(frozen=True, slots=True)
+class Inventory:
+    """What one host's engine told a sync."""
+
+    objects: dict[str, list[Seen]]
+    """By kind: ``container``, ``image``, ``volume``, ``network``."""
+    samples: list[Sample]
+    """One per running container."""
+    seconds: float
+    """Time spent asking the engine."""
+
+
 def _seen(kind: str, document: dict[str, Any]) -> Seen:
+    brief = summary(kind, document)
     if kind == "container":
         return Seen(
             document["Id"],
@@ -33,51 +48,57 @@ def _seen(kind: str, document: dict[str, Any]) -> Seen:
             document.get("Image"),
             (document.get("State") or {}).get("Status"),
             document,
+            brief,
         )
     if kind == "image":
         tags = document.get("RepoTags") or []
-        return Seen(document["Id"], tags[0] if tags else None, document["Id"], None, document)
+        return Seen(
+            document["Id"], tags[0] if tags else None, document["Id"], None, document, brief
+        )
     if kind == "volume":
-        return Seen(document["Name"], document["Name"], None, None, document)
-    return Seen(document["Id"], document.get("Name"), None, None, document)
+        return Seen(document["Name"], document["Name"], None, None, document, brief)
+    return Seen(document["Id"], document.get("Name"), None, None, document, brief)
 
 
-def collect(host: Host) -> dict[str, list[Seen]]:
-    """One host's inventory, read from its engine."""
+def collect(host: Host, *, samples: bool = True) -> Inventory:
+    """One host's inventory, read from its engine, with a resource sample of every running
+    container unless told not to."""
+    started = time.perf_counter()
     client = connect_host(host)
     try:
-        return {
-            "container": [_seen("container", d) for d in client.containers()],
+        containers = [_seen("container", d) for d in client.containers()]
+        objects = {
+            "container": containers,
             "image": [_seen("image", d) for d in client.images()],
             "volume": [_seen("volume", d) for d in client.volumes()],
             "network": [_seen("network", d) for d in client.networks()],
         }
+        running = [c.object_id for c in containers if c.state == "running"]
+        read = [sample(s["id"], s) for s in client.stats(running)] if samples else []
     finally:
         client.close()
+    return Inventory(objects, read, time.perf_counter() - started)
 
 
-def _timed_collect(host: Host) -> tuple[dict[str, list[Seen]], float]:
-    started = time.perf_counter()
-    seen = collect(host)
-    return seen, time.perf_counter() - started
-
-
-def sync(store: Store, hosts: Sequence[Host], *, scan: Scanner | None = None) -> list[HostSync]:
+def sync(
+    store: Store, hosts: Sequence[Host], *, scan: Scanner | None = None, samples: bool = True
+) -> list[HostSync]:
     """Sync ``hosts``; with ``scan``, make the SBOM of every image ID not stored yet."""
     results: dict[str, HostSync] = {}
     inventories: dict[str, dict[str, list[Seen]]] = {}
     workers = max(1, min(MAX_WORKERS, len(hosts)))
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = {pool.submit(_timed_collect, host): host for host in hosts}
+        futures = {pool.submit(collect, host, samples=samples): host for host in hosts}
         for future in as_completed(futures):
             host = futures[future]
             try:
-                seen, seconds = future.result()
+                inventory = future.result()
             except HullcheckError as exc:
                 store.fleet.record_failure(host.name, str(exc))
                 results[host.name] = HostSync(host.name, False, error=str(exc))
                 continue
-            gone = store.fleet.save_inventory(host.name, seen)
+            seen = inventory.objects
+            gone = store.fleet.save_inventory(host.name, seen, inventory.samples)
             inventories[host.name] = seen
             results[host.name] = HostSync(
                 host.name,
@@ -87,7 +108,8 @@ def sync(store: Store, hosts: Sequence[Host], *, scan: Scanner | None = None) ->
                 volumes=len(seen["volume"]),
                 networks=len(seen["network"]),
                 gone=gone,
-                seconds=seconds,
+                samples=len(inventory.samples),
+                seconds=inventory.seconds,
             )
     if scan is not None:
         _scan_new_images(store, hosts, inventories, results, scan)

@@ -1,6 +1,6 @@
 """The one data model of hullcheck: frozen dataclasses, no I/O."""
 
-from hullcheck.model.fleet import Host, HostSync
+from hullcheck.model.fleet import Host, HostSync, Sample
 from hullcheck.model.image import Distro, ImageInfo, LayerInfo
 from hullcheck.model.sbom import Location, Package, PackageType, Sbom, ScanWarning, SourceInfo
 from hullcheck.model.vuln import DbSnapshot, Finding, FixStatus, ScanReport, Severity, Suppressed
@@ -12,6 +12,7 @@ __all__ = [
     "FixStatus",
     "Host",
     "HostSync",
+    "Sample",
     "ImageInfo",
     "LayerInfo",
     "Location",

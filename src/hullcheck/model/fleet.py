@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 from dataclasses import dataclass
 
 
@@ -41,9 +42,30 @@ class HostSync:
     """Networks present."""
     gone: int = 0
     """Objects seen before and now missing (marked gone, not deleted)."""
+    samples: int = 0
+    """Running containers whose resource counters were read."""
     scanned: int = 0
     """Images whose SBOM was made by this sync (each image ID once fleet-wide)."""
     error: str | None = None
     """Why the host failed, starting with the host."""
     seconds: float = 0.0
     """Seconds spent reading the host's engine."""
+
+
+@dataclass(frozen=True, slots=True)
+class Sample:
+    """One-shot resource counters of a running container (cumulative since it started)."""
+
+    container_id: str
+    taken_at: datetime.datetime
+    """The engine's clock when it read the counters."""
+    cpu_ns: int | None
+    """CPU time used, nanoseconds."""
+    memory_bytes: int | None
+    """Memory in use, page cache that can be dropped left out (as ``docker stats`` shows)."""
+    memory_limit: int | None
+    """Limit the kernel enforces (the host's memory when the container has none)."""
+    net_rx: int | None
+    net_tx: int | None
+    block_read: int | None
+    block_write: int | None

@@ -13,11 +13,13 @@ from sqlalchemy import Engine, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from hullcheck.errors import UsageError
-from hullcheck.model import Host
-from hullcheck.store.models import HostRow, InventoryRow
+from hullcheck.model import Host, Sample
+from hullcheck.store.models import HostRow, InventoryRow, SampleRow
 
 KINDS = ("container", "image", "volume", "network")
 _CHUNK = 400
+SAMPLE_RETENTION = datetime.timedelta(days=35)
+"""Resource samples older than this are dropped when a host's next samples are stored."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +31,9 @@ class Seen:
     image_id: str | None
     state: str | None
     data: dict[str, Any]
+    """The engine's inspect document, or its summary when read back for a report."""
+    summary: dict[str, Any] | None = None
+    """The fields reports read (``hullcheck.fleet.inventory.summary``), when writing."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,11 +134,23 @@ class FleetRepository:
         with self.engine.begin() as connection:
             connection.execute(update(HostRow).where(HostRow.name == name).values(last_error=error))
 
-    def save_inventory(self, name: str, seen: dict[str, list[Seen]]) -> int:
-        """Store one host's complete inventory; returns how many objects went missing."""
+    def save_inventory(
+        self, name: str, seen: dict[str, list[Seen]], samples: Sequence[Sample] = ()
+    ) -> int:
+        """Store one host's complete inventory and resource samples in one transaction;
+        returns how many objects went missing."""
         now = _now()
         gone = 0
         with self.engine.begin() as connection:
+            if samples:
+                connection.execute(
+                    delete(SampleRow).where(
+                        SampleRow.host == name, SampleRow.taken_at < now - SAMPLE_RETENTION
+                    )
+                )
+                connection.execute(
+                    insert(SampleRow), [{"host": name, **_sample_values(s)} for s in samples]
+                )
             for kind in KINDS:
                 objects = {item.object_id: item for item in seen.get(kind, [])}
                 known = dict(
@@ -209,30 +226,91 @@ class FleetRepository:
         return found
 
     def objects(
-        self, kind: str, *, host: str | None = None, present: bool = True
+        self, kind: str, *, host: str | None = None, present: bool = True, full: bool = False
     ) -> list[tuple[str, Seen, datetime.datetime | None]]:
-        """``(host, object, gone_at)`` of one kind; only present ones unless told."""
-        query = select(InventoryRow).where(InventoryRow.kind == kind)
+        """``(host, object, gone_at)`` of one kind; only present ones unless told.
+
+        Each object's ``data`` is its summary; ``full=True`` reads whole inspect documents.
+        """
+        from hullcheck.fleet.inventory import summary
+
+        table = InventoryRow
+        query = select(
+            table.host,
+            table.object_id,
+            table.name,
+            table.image_id,
+            table.state,
+            table.gone_at,
+            table.data if full else table.summary,
+        ).where(table.kind == kind)
         if host is not None:
-            query = query.where(InventoryRow.host == host)
+            query = query.where(table.host == host)
         if present:
-            query = query.where(InventoryRow.gone_at.is_(None))
+            query = query.where(table.gone_at.is_(None))
+        found = []
         with self.engine.connect() as connection:
-            rows = connection.execute(query.order_by(InventoryRow.host, InventoryRow.name)).all()
-        return [
-            (
-                row.host,
-                Seen(
-                    row.object_id,
-                    row.name,
-                    row.image_id,
-                    row.state,
-                    json.loads(zlib.decompress(row.data)),
-                ),
-                row.gone_at,
-            )
-            for row in rows
-        ]
+            for row in connection.execute(query.order_by(table.host, table.name)):
+                stored: Any = row[6]
+                if full:
+                    data = json.loads(zlib.decompress(stored))
+                elif stored is not None:
+                    data = json.loads(stored)
+                else:  # stored before summaries existed
+                    document = connection.execute(
+                        select(table.data).where(
+                            table.host == row[0], table.kind == kind, table.object_id == row[1]
+                        )
+                    ).scalar_one()
+                    data = summary(kind, json.loads(zlib.decompress(document)))
+                found.append((row[0], Seen(row[1], row[2], row[3], row[4], data), row[5]))
+        return found
+
+    def samples(
+        self, since: datetime.datetime, host: str | None = None
+    ) -> dict[tuple[str, str], tuple[Sample, Sample]]:
+        """Per (host, container): its first and last sample taken since ``since``."""
+        query = select(SampleRow).where(SampleRow.taken_at >= since)
+        if host is not None:
+            query = query.where(SampleRow.host == host)
+        spans: dict[tuple[str, str], tuple[Sample, Sample]] = {}
+        with self.engine.connect() as connection:
+            for row in connection.execute(query.order_by(SampleRow.taken_at, SampleRow.id)):
+                key = (row.host, row.container_id)
+                taken = _aware(row.taken_at)
+                item = Sample(
+                    row.container_id,
+                    taken,
+                    row.cpu_ns,
+                    row.memory_bytes,
+                    row.memory_limit,
+                    row.net_rx,
+                    row.net_tx,
+                    row.block_read,
+                    row.block_write,
+                )
+                first = spans.get(key)
+                spans[key] = (first[0] if first else item, item)
+        return spans
+
+
+def _aware(moment: datetime.datetime) -> datetime.datetime:
+    """SQLite hands datetimes back naive; they were stored in UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=datetime.UTC)
+
+
+def _sample_values(sample: Sample) -> dict[str, Any]:
+    return {
+        "container_id": sample.container_id,
+        "taken_at": sample.taken_at,
+        "cpu_ns": sample.cpu_ns,
+        "memory_bytes": sample.memory_bytes,
+        "memory_limit": sample.memory_limit,
+        "net_rx": sample.net_rx,
+        "net_tx": sample.net_tx,
+        "block_read": sample.block_read,
+        "block_write": sample.block_write,
+    }
 
 
 def _values(item: Seen) -> dict[str, Any]:
@@ -241,6 +319,7 @@ def _values(item: Seen) -> dict[str, Any]:
         "image_id": item.image_id,
         "state": item.state,
         "data": zlib.compress(json.dumps(item.data).encode(), 6),
+        "summary": None if item.summary is None else json.dumps(item.summary),
     }
 
 

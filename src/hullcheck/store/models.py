@@ -22,6 +22,7 @@ from hullcheck.store.schema import SCHEMA_REVISION
 
 __all__ = [
     "SCHEMA_REVISION",
+    "ActionRow",
     "Base",
     "FindingRow",
     "HostRow",
@@ -30,6 +31,7 @@ __all__ = [
     "InventoryRow",
     "LayerScanRow",
     "PackageRow",
+    "SampleRow",
     "VulnAffectedRow",
     "VulnFeedRow",
     "VulnRecordRow",
@@ -224,5 +226,51 @@ class InventoryRow(Base):
     last_seen: Mapped[datetime.datetime] = mapped_column(DateTime(timezone=True))
     gone_at: Mapped[datetime.datetime | None] = mapped_column(DateTime(timezone=True))
     data: Mapped[bytes] = mapped_column(LargeBinary)
+    summary: Mapped[str | None] = mapped_column(Text)
+    """The fields reports read (JSON, same shape as ``data``); ``None`` on rows from 0003."""
 
     __table_args__ = (Index("ix_inventory_kind", "kind", "gone_at"),)
+
+
+class SampleRow(Base):
+    """One-shot resource counters of a running container, as one sync read them.
+
+    Counters are cumulative (CPU time, bytes moved), so two samples give usage over the time
+    between them.
+    """
+
+    __tablename__ = "samples"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    host: Mapped[str] = mapped_column(ForeignKey("hosts.name", ondelete="CASCADE"))
+    container_id: Mapped[str] = mapped_column(String(255))
+    taken_at: Mapped[datetime.datetime] = mapped_column(DateTime(timezone=True))
+    cpu_ns: Mapped[int | None] = mapped_column(BigInteger)
+    memory_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    memory_limit: Mapped[int | None] = mapped_column(BigInteger)
+    net_rx: Mapped[int | None] = mapped_column(BigInteger)
+    net_tx: Mapped[int | None] = mapped_column(BigInteger)
+    block_read: Mapped[int | None] = mapped_column(BigInteger)
+    block_write: Mapped[int | None] = mapped_column(BigInteger)
+
+    __table_args__ = (Index("ix_samples_container", "host", "container_id", "taken_at"),)
+
+
+class ActionRow(Base):
+    """Something hullcheck did to an engine (``prune --apply``), with who, why and how it went."""
+
+    __tablename__ = "actions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime.datetime] = mapped_column(DateTime(timezone=True))
+    actor: Mapped[str] = mapped_column(String(255))
+    command: Mapped[str] = mapped_column(String(64))
+    host: Mapped[str] = mapped_column(String(128))
+    kind: Mapped[str] = mapped_column(String(32))
+    object_id: Mapped[str] = mapped_column(String(255))
+    name: Mapped[str | None] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(Text)
+    outcome: Mapped[str] = mapped_column(String(16))
+    """``removed``, ``refused`` (the engine or a re-check said no) or ``failed``."""
+    detail: Mapped[str | None] = mapped_column(Text)
+    reclaim_bytes: Mapped[int | None] = mapped_column(BigInteger)
+
+    __table_args__ = (Index("ix_actions_at", "at"),)

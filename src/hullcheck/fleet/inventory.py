@@ -1,0 +1,167 @@
+"""What a sync keeps of the engine's documents: the full inspect document, a summary of the
+fields reports read, and resource samples parsed from ``/containers/{id}/stats``.
+
+A summary is a projection of the inspect document (same keys, same nesting, fewer of them),
+so code written against the engine's documents — hygiene rules among them — reads either.
+Reports read summaries only: a fleet of 100,000 containers is summarised in megabytes, where
+the inspect documents are gigabytes.
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+from hullcheck.model import Sample
+
+Spec = dict[str, Any]
+"""``{key: True}`` keeps a value; ``{key: {…}}`` keeps part of a mapping; ``{key: [{…}]}``
+keeps part of every mapping of a list; ``{key: {"*": …}}`` keeps every key of a mapping."""
+
+_CONTAINER: Spec = {
+    "Id": True,
+    "Name": True,
+    "Created": True,
+    "Image": True,
+    "RestartCount": True,
+    "State": {
+        "Status": True,
+        "ExitCode": True,
+        "StartedAt": True,
+        "FinishedAt": True,
+        "OOMKilled": True,
+        "Health": {"Status": True},
+    },
+    "Config": {"Image": True, "Labels": True, "User": True},
+    "HostConfig": {
+        "Privileged": True,
+        "NetworkMode": True,
+        "PidMode": True,
+        "IpcMode": True,
+        "UsernsMode": True,
+        "CapAdd": True,
+        "Memory": True,
+        "MemoryReservation": True,
+        "NanoCpus": True,
+        "CpuQuota": True,
+        "RestartPolicy": True,
+        "ReadonlyRootfs": True,
+    },
+    "Mounts": [{"Type": True, "Name": True, "Source": True, "Destination": True, "RW": True}],
+    "NetworkSettings": {"Networks": {"*": {"NetworkID": True}}},
+}
+_IMAGE: Spec = {
+    "Id": True,
+    "RepoTags": True,
+    "RepoDigests": True,
+    "Created": True,
+    "Size": True,
+    "RootFS": {"Layers": True},
+    "Config": {"Labels": True},
+}
+_VOLUME: Spec = {
+    "Name": True,
+    "Driver": True,
+    "Labels": True,
+    "CreatedAt": True,
+    "Scope": True,
+    "Mountpoint": True,
+}
+_NETWORK: Spec = {
+    "Id": True,
+    "Name": True,
+    "Driver": True,
+    "Labels": True,
+    "Created": True,
+    "Scope": True,
+    "Internal": True,
+}
+SPECS: dict[str, Spec] = {
+    "container": _CONTAINER,
+    "image": _IMAGE,
+    "volume": _VOLUME,
+    "network": _NETWORK,
+}
+
+
+def summary(kind: str, document: dict[str, Any]) -> dict[str, Any]:
+    """The part of an inspect document that reports read."""
+    return _project(document, SPECS[kind])
+
+
+def _project(value: dict[str, Any], spec: Spec) -> dict[str, Any]:
+    kept: dict[str, Any] = {}
+    every = spec.get("*")
+    for key, item in value.items():
+        rule = spec.get(key, every)
+        if rule is None or item is None:
+            continue
+        if rule is True:
+            kept[key] = item
+        elif isinstance(rule, dict) and isinstance(item, dict):
+            kept[key] = _project(item, rule)
+        elif isinstance(rule, list) and isinstance(item, list):
+            kept[key] = [_project(entry, rule[0]) for entry in item if isinstance(entry, dict)]
+    return kept
+
+
+def sample(container_id: str, stats: dict[str, Any]) -> Sample:
+    """Counters of one ``stats?stream=false&one-shot=true`` answer (cgroup v1 or v2)."""
+    cpu = (stats.get("cpu_stats") or {}).get("cpu_usage") or {}
+    memory = stats.get("memory_stats") or {}
+    usage = memory.get("usage")
+    if isinstance(usage, int):
+        # what `docker stats` shows: page cache the kernel can drop is not "in use"
+        detail = memory.get("stats") or {}
+        cache = detail.get("inactive_file", detail.get("total_inactive_file", 0))
+        usage = max(0, usage - int(cache or 0))
+    networks = (stats.get("networks") or {}).values()
+    io = (stats.get("blkio_stats") or {}).get("io_service_bytes_recursive") or []
+    return Sample(
+        container_id=container_id,
+        taken_at=_engine_time(stats.get("read")),
+        cpu_ns=_int(cpu.get("total_usage")),
+        memory_bytes=usage if isinstance(usage, int) else None,
+        memory_limit=_int(memory.get("limit")),
+        net_rx=sum(int(n.get("rx_bytes") or 0) for n in networks),
+        net_tx=sum(int(n.get("tx_bytes") or 0) for n in networks),
+        block_read=sum(int(e.get("value") or 0) for e in io if _op(e) == "read"),
+        block_write=sum(int(e.get("value") or 0) for e in io if _op(e) == "write"),
+    )
+
+
+def _op(entry: dict[str, Any]) -> str:
+    return str(entry.get("op") or "").lower()
+
+
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) else None
+
+
+def _engine_time(text: Any) -> datetime.datetime:
+    parsed = parse_time(text)
+    return parsed or datetime.datetime.now(datetime.UTC)
+
+
+def parse_time(text: Any) -> datetime.datetime | None:
+    """An engine timestamp (RFC 3339 with nanoseconds); ``None`` for Go's zero time."""
+    if not isinstance(text, str) or not text or text.startswith("0001-"):
+        return None
+    head, _, rest = text.partition(".")
+    zone = ""
+    if rest:
+        digits = rest.rstrip("Z").split("+")[0].split("-")[0]
+        zone = rest[len(digits) :]
+        head += "." + digits[:6]
+    else:
+        for sign in ("Z", "+", "-"):
+            index = head.find(sign, 19)
+            if index > 0:
+                head, zone = head[:index], head[index:]
+                break
+    zone = "+00:00" if zone in ("", "Z") else zone
+    try:
+        parsed = datetime.datetime.fromisoformat(head + zone)
+    except ValueError:
+        return None
+    return parsed.astimezone(datetime.UTC)
