@@ -14,6 +14,7 @@ from hullcheck import __version__
 from hullcheck.cli.db import db_app
 from hullcheck.cli.fleet import fleet_app
 from hullcheck.cli.hosts import hosts_app
+from hullcheck.cli.prune import prune_command
 from hullcheck.cli.query import affected_command, packages_command
 from hullcheck.cli.sbom import sbom_command
 from hullcheck.cli.scan import scan_command
@@ -35,6 +36,7 @@ app.add_typer(hosts_app, name="hosts")
 app.add_typer(fleet_app, name="fleet")
 app.command("affected")(affected_command)
 app.command("packages")(packages_command)
+app.command("prune")(prune_command)
 
 _state = {"debug": False}
 

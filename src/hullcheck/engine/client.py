@@ -130,8 +130,60 @@ class EngineClient:
     def networks(self) -> list[dict[str, Any]]:
         return list(self._call("listing networks", self._api.networks) or [])
 
+    def inspect(self, kind: str, object_id: str) -> dict[str, Any] | None:
+        """The live inspect document of a container, image, volume or network; ``None`` when
+        it is gone."""
+        function = {
+            "container": self._api.inspect_container,
+            "image": self._api.inspect_image,
+            "volume": self._api.inspect_volume,
+            "network": self._api.inspect_network,
+        }[kind]
+        found: dict[str, Any] | None = self._call(
+            f"inspecting {kind} {object_id}", function, object_id
+        )
+        return found
+
+    def remove(self, kind: str, object_id: str) -> str | None:
+        """Remove one object the way ``docker rm``/``rmi``/``volume rm``/``network rm`` do
+        without force (anonymous volumes of a container stay); the engine's refusal (in use,
+        running) is returned, not raised."""
+        import docker
+
+        function: Any = {
+            "container": lambda: self._api.remove_container(object_id),
+            "image": lambda: self._api.remove_image(object_id),
+            "volume": lambda: self._api.remove_volume(object_id),
+            "network": lambda: self._api.remove_network(object_id),
+        }[kind]
+        try:
+            self._call(f"removing {kind} {object_id}", _raise_refusals(function))
+        except _Refused as refused:
+            return str(refused)
+        except docker.errors.NotFound:
+            return None
+        return None
+
     def close(self) -> None:
         self._api.close()
+
+
+class _Refused(Exception):
+    """The engine answered that it will not (409 Conflict, 403 Forbidden)."""
+
+
+def _raise_refusals(function: Any) -> Any:
+    def call() -> Any:
+        import docker
+
+        try:
+            return function()
+        except docker.errors.APIError as exc:
+            if exc.status_code in (403, 409):
+                raise _Refused(_reason(exc)) from None
+            raise
+
+    return call
 
 
 def _preflight(host: str, timeout: float) -> None:

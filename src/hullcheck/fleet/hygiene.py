@@ -72,6 +72,8 @@ class Item:
     detail: str
     reclaim_bytes: int | None = None
     """What removing it would free (memory for idle containers), when the inventory tells."""
+    object_id: str | None = None
+    """Full ID (a volume's name) of the container, image, volume or network listed."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,22 +157,50 @@ def report(store: Store, settings: Settings | None = None) -> list[Item]:
     settings = settings or Settings()
     containers = store.fleet.objects("container")
     images = store.fleet.objects("image")
-    items: list[Item] = []
-    items += _garbage_containers(containers, settings)
-    items += _garbage_images(containers, images)
-    items += _garbage_volumes(containers, store.fleet.objects("volume"))
-    items += _garbage_networks(containers, store.fleet.objects("network"))
+    items = garbage(store, settings, containers, images)
     items += _sprawl(containers, images, settings)
     for host, seen, _ in containers:
         for rule in ROGUE_RULES:
             reason = rule.check(seen.data, settings)
             if reason is not None:
-                items.append(Item("rogue", rule.name, host, seen.name or seen.object_id, reason))
+                items.append(
+                    Item(
+                        "rogue",
+                        rule.name,
+                        host,
+                        seen.name or seen.object_id,
+                        reason,
+                        object_id=seen.object_id,
+                    )
+                )
     items += _idle(containers, store.fleet.samples(settings.now - settings.idle_window), settings)
     return items
 
 
 Objects = list[tuple[str, Any, datetime.datetime | None]]
+
+
+def garbage(
+    store: Store,
+    settings: Settings,
+    containers: Objects | None = None,
+    images: Objects | None = None,
+    volumes: Objects | None = None,
+    networks: Objects | None = None,
+) -> list[Item]:
+    """Stopped containers past ``older_than``, dangling and unused images, unused volumes and
+    networks. A volume any container mounts, running or not, is never garbage; neither is an
+    image any container runs."""
+    fleet = store.fleet
+    containers = fleet.objects("container") if containers is None else containers
+    images = fleet.objects("image") if images is None else images
+    volumes = fleet.objects("volume") if volumes is None else volumes
+    networks = fleet.objects("network") if networks is None else networks
+    items = _garbage_containers(containers, settings)
+    items += _garbage_images(containers, images)
+    items += _garbage_volumes(containers, volumes)
+    items += _garbage_networks(containers, networks)
+    return items
 
 
 def _garbage_containers(containers: Objects, settings: Settings) -> list[Item]:
@@ -185,7 +215,14 @@ def _garbage_containers(containers: Objects, settings: Settings) -> list[Item]:
         age = (settings.now - finished).days
         detail = f"{state.get('Status')} for {age} days (exit code {state.get('ExitCode')})"
         items.append(
-            Item("garbage", "stopped-container", host, seen.name or seen.object_id, detail)
+            Item(
+                "garbage",
+                "stopped-container",
+                host,
+                seen.name or seen.object_id,
+                detail,
+                object_id=seen.object_id,
+            )
         )
     return items
 
@@ -200,10 +237,20 @@ def _garbage_images(containers: Objects, images: Objects) -> list[Item]:
         name = tags[0] if tags else seen.object_id[7:19]
         reclaim = unique.get((host, seen.object_id))
         if not tags:
-            items.append(Item("garbage", "dangling-image", host, name, "no tag", reclaim))
+            items.append(
+                Item("garbage", "dangling-image", host, name, "no tag", reclaim, seen.object_id)
+            )
         elif (host, seen.object_id) not in used:
             items.append(
-                Item("garbage", "unused-image", host, name, "no container uses it", reclaim)
+                Item(
+                    "garbage",
+                    "unused-image",
+                    host,
+                    name,
+                    "no container uses it",
+                    reclaim,
+                    seen.object_id,
+                )
             )
     return items
 
@@ -256,7 +303,14 @@ def _garbage_volumes(containers: Objects, volumes: Objects) -> list[Item]:
         if mount.get("Type") == "volume"
     }
     return [
-        Item("garbage", "unused-volume", host, seen.object_id, "no container mounts it")
+        Item(
+            "garbage",
+            "unused-volume",
+            host,
+            seen.object_id,
+            "no container mounts it",
+            object_id=seen.object_id,
+        )
         for host, seen, _ in volumes
         if (host, seen.object_id) not in mounted
     ]
@@ -269,7 +323,14 @@ def _garbage_networks(containers: Objects, networks: Objects) -> list[Item]:
         for network in ((seen.data.get("NetworkSettings") or {}).get("Networks") or {})
     }
     return [
-        Item("garbage", "unused-network", host, seen.name or seen.object_id, "no container on it")
+        Item(
+            "garbage",
+            "unused-network",
+            host,
+            seen.name or seen.object_id,
+            "no container on it",
+            object_id=seen.object_id,
+        )
         for host, seen, _ in networks
         if seen.name not in DEFAULT_NETWORKS and (host, seen.name) not in attached
     ]
@@ -310,7 +371,14 @@ def _sprawl(containers: Objects, images: Objects, settings: Settings) -> list[It
         if created is not None and settings.now - created > settings.old_image:
             age = (settings.now - created).days
             items.append(
-                Item("sprawl", "old-image", host, _image_name(seen), f"built {age} days ago")
+                Item(
+                    "sprawl",
+                    "old-image",
+                    host,
+                    _image_name(seen),
+                    f"built {age} days ago",
+                    object_id=seen.object_id,
+                )
             )
     items += _near_duplicates(images)
     return items
@@ -338,6 +406,7 @@ def _near_duplicates(images: Objects) -> list[Item]:
                     host,
                     _image_name(seen),
                     f"same layers as {others} (only the image config differs)",
+                    object_id=seen.object_id,
                 )
             )
     return items
@@ -372,6 +441,7 @@ def _idle(
                         name,
                         f"{cpu / 1e6:.0f} ms CPU and {moved} bytes of network in {_span(elapsed)}",
                         last.memory_bytes,
+                        seen.object_id,
                     )
                 )
         config = seen.data.get("HostConfig") or {}
@@ -386,6 +456,7 @@ def _idle(
                     name,
                     f"reserves {_mib(reserved)}, uses {_mib(used)}",
                     reserved - used,
+                    seen.object_id,
                 )
             )
     return items

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import json
 import zlib
@@ -14,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from hullcheck.errors import UsageError
 from hullcheck.model import Host, Sample
-from hullcheck.store.models import HostRow, InventoryRow, SampleRow
+from hullcheck.store.models import ActionRow, HostRow, InventoryRow, SampleRow
 
 KINDS = ("container", "image", "volume", "network")
 _CHUNK = 400
@@ -47,6 +48,24 @@ class Placement:
     object_id: str
     state: str | None
     image_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    """Something hullcheck did to an engine, as recorded."""
+
+    at: datetime.datetime
+    actor: str
+    """``user@machine`` that ran the command."""
+    command: str
+    host: str
+    kind: str
+    object_id: str
+    name: str | None
+    reason: str
+    outcome: str
+    detail: str | None
+    reclaim_bytes: int | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,6 +223,51 @@ class FleetRepository:
                 update(HostRow).where(HostRow.name == name).values(synced_at=now, last_error=None)
             )
         return gone
+
+    def record_actions(self, actions: Sequence[Action]) -> None:
+        """Keep what was done; objects removed are marked gone in the inventory at once."""
+        if not actions:
+            return
+        with self.engine.begin() as connection:
+            connection.execute(
+                insert(ActionRow), [dataclasses.asdict(action) for action in actions]
+            )
+            for action in actions:
+                if action.outcome in ("removed", "gone"):
+                    connection.execute(
+                        update(InventoryRow)
+                        .where(
+                            InventoryRow.host == action.host,
+                            InventoryRow.kind == action.kind,
+                            InventoryRow.object_id == action.object_id,
+                            InventoryRow.gone_at.is_(None),
+                        )
+                        .values(gone_at=action.at)
+                    )
+
+    def actions(self, limit: int | None = None) -> list[Action]:
+        """Recorded actions, newest first."""
+        query = select(ActionRow).order_by(ActionRow.at.desc(), ActionRow.id.desc())
+        if limit is not None:
+            query = query.limit(limit)
+        with self.engine.connect() as connection:
+            rows = connection.execute(query).all()
+        return [
+            Action(
+                _aware(r.at),
+                r.actor,
+                r.command,
+                r.host,
+                r.kind,
+                r.object_id,
+                r.name,
+                r.reason,
+                r.outcome,
+                r.detail,
+                r.reclaim_bytes,
+            )
+            for r in rows
+        ]
 
     def placements(self, image_ids: Iterable[str]) -> list[Placement]:
         """Present containers and images with these image IDs, without their documents."""
