@@ -25,6 +25,8 @@ CACHE = os.environ.get(
 @dataclass
 class PrivateEngine:
     name: str
+    extra_args: tuple[str, ...] = ()
+    """More dockerd arguments (another ``-H`` listener with TLS, say)."""
     process: subprocess.Popen[bytes] | None = None
     log: IO[bytes] | None = None
 
@@ -67,6 +69,7 @@ class PrivateEngine:
                 "none",
                 "--iptables=false",
                 "--ip-masq=false",
+                *self.extra_args,
             ],
             stdout=log,
             stderr=subprocess.STDOUT,

@@ -34,7 +34,7 @@ class EngineClient:
             if tls is not None:
                 ca, cert, key = tls
                 tls_config = docker.tls.TLSConfig(client_cert=(cert, key), ca_cert=ca, verify=True)
-            self._api = docker.APIClient(
+            self._api = _api_class()(
                 base_url=self.host,
                 timeout=max(1, int(timeout)),
                 version="auto",
@@ -166,6 +166,31 @@ class EngineClient:
 
     def close(self) -> None:
         self._api.close()
+
+
+_API_CLASS: Any = None
+
+
+def _api_class() -> Any:
+    """docker-py's ``APIClient``, except that a host's own CA beats ``REQUESTS_CA_BUNDLE``.
+
+    requests lets ``REQUESTS_CA_BUNDLE``/``CURL_CA_BUNDLE`` override a session's ``verify``
+    (psf/requests#3829), so on a machine with either set — most corporate ones — every engine
+    behind a private CA would fail verification. The CA docker-py put on the session wins.
+    """
+    global _API_CLASS
+    if _API_CLASS is None:
+        import docker
+
+        class APIClient(docker.APIClient):  # type: ignore[misc]  # docker-py is untyped
+            def merge_environment_settings(self, *args: Any, **kwargs: Any) -> Any:
+                settings = super().merge_environment_settings(*args, **kwargs)
+                if isinstance(self.verify, str):
+                    settings["verify"] = self.verify
+                return settings
+
+        _API_CLASS = APIClient
+    return _API_CLASS
 
 
 class _Refused(Exception):
