@@ -15,9 +15,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from hullcheck._gc import paused
 from hullcheck.fleet.inventory import parse_time
-from hullcheck.model import Sample
 from hullcheck.store import Store
+from hullcheck.store.fleet import Usage
 
 DOCKER_SOCKETS = ("/var/run/docker.sock", "/run/docker.sock")
 DEFAULT_NETWORKS = ("bridge", "host", "none")
@@ -152,6 +153,7 @@ def image_registry(reference: str) -> str:
     return "docker.io"
 
 
+@paused()
 def report(store: Store, settings: Settings | None = None) -> list[Item]:
     """Garbage, sprawl, rogue containers and idle waste of every host, from the last sync."""
     settings = settings or Settings()
@@ -173,7 +175,7 @@ def report(store: Store, settings: Settings | None = None) -> list[Item]:
                         object_id=seen.object_id,
                     )
                 )
-    items += _idle(containers, store.fleet.samples(settings.now - settings.idle_window), settings)
+    items += _idle(containers, store.fleet.usage(settings.now - settings.idle_window), settings)
     return items
 
 
@@ -213,7 +215,7 @@ def _garbage_containers(containers: Objects, settings: Settings) -> list[Item]:
         if finished is None or settings.now - finished < settings.older_than:
             continue
         age = (settings.now - finished).days
-        detail = f"{state.get('Status')} for {age} days (exit code {state.get('ExitCode')})"
+        detail = f"{state.get('Status')} for {age} days (exit code {state.get('ExitCode', 0)})"
         items.append(
             Item(
                 "garbage",
@@ -413,62 +415,53 @@ def _near_duplicates(images: Objects) -> list[Item]:
 
 
 def _idle(
-    containers: Objects,
-    spans: dict[tuple[str, str], tuple[Sample, Sample]],
-    settings: Settings,
+    containers: Objects, usage: dict[tuple[str, str], Usage], settings: Settings
 ) -> list[Item]:
     """Running containers with no CPU and no network between their first and last sample of
     the window, and memory reserved far beyond what they use."""
     items = []
+    shortest = settings.min_idle_span.total_seconds()
     for host, seen, _ in containers:
         if seen.state != "running":
             continue
-        name = seen.name or seen.object_id
-        span = spans.get((host, seen.object_id))
-        if span is None:
+        used = usage.get((host, seen.object_id))
+        if used is None:
             continue
-        first, last = span
-        elapsed = (last.taken_at - first.taken_at).total_seconds()
-        if elapsed >= settings.min_idle_span.total_seconds():
-            cpu = _delta(first.cpu_ns, last.cpu_ns)
-            moved = _delta(first.net_rx, last.net_rx) + _delta(first.net_tx, last.net_tx)
-            if cpu / 1e9 / elapsed <= settings.idle_cpu and moved / elapsed <= settings.idle_net:
-                items.append(
-                    Item(
-                        "idle",
-                        "idle-container",
-                        host,
-                        name,
-                        f"{cpu / 1e6:.0f} ms CPU and {moved} bytes of network in {_span(elapsed)}",
-                        last.memory_bytes,
-                        seen.object_id,
-                    )
+        name = seen.name or seen.object_id
+        elapsed = used.seconds
+        if (
+            elapsed >= shortest
+            and used.cpu_ns / 1e9 / elapsed <= settings.idle_cpu
+            and used.network_bytes / elapsed <= settings.idle_net
+        ):
+            items.append(
+                Item(
+                    "idle",
+                    "idle-container",
+                    host,
+                    name,
+                    f"{used.cpu_ns / 1e6:.0f} ms CPU and {used.network_bytes} bytes of network "
+                    f"in {_span(elapsed)}",
+                    used.memory_bytes,
+                    seen.object_id,
                 )
+            )
         config = seen.data.get("HostConfig") or {}
         reserved = max(int(config.get("Memory") or 0), int(config.get("MemoryReservation") or 0))
-        used = last.memory_bytes
-        if reserved and used is not None and used < reserved * settings.memory_used_ratio:
+        memory = used.memory_bytes
+        if reserved and memory is not None and memory < reserved * settings.memory_used_ratio:
             items.append(
                 Item(
                     "idle",
                     "unused-memory",
                     host,
                     name,
-                    f"reserves {_mib(reserved)}, uses {_mib(used)}",
-                    reserved - used,
+                    f"reserves {_mib(reserved)}, uses {_mib(memory)}",
+                    reserved - memory,
                     seen.object_id,
                 )
             )
     return items
-
-
-def _delta(before: int | None, after: int | None) -> int:
-    """Growth of a counter; a restart resets it, and then what it counted since is the growth."""
-    if after is None:
-        return 0
-    if before is None or after < before:
-        return after
-    return after - before
 
 
 def _span(seconds: float) -> str:

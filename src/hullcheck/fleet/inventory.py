@@ -19,10 +19,7 @@ Spec = dict[str, Any]
 keeps part of every mapping of a list; ``{key: {"*": …}}`` keeps every key of a mapping."""
 
 _CONTAINER: Spec = {
-    "Id": True,
-    "Name": True,
     "Created": True,
-    "Image": True,
     "RestartCount": True,
     "State": {
         "Status": True,
@@ -44,14 +41,13 @@ _CONTAINER: Spec = {
         "MemoryReservation": True,
         "NanoCpus": True,
         "CpuQuota": True,
-        "RestartPolicy": True,
+        "RestartPolicy": {"Name": True},
         "ReadonlyRootfs": True,
     },
     "Mounts": [{"Type": True, "Name": True, "Source": True, "Destination": True, "RW": True}],
-    "NetworkSettings": {"Networks": {"*": {"NetworkID": True}}},
+    "NetworkSettings": {"Networks": {"*": {}}},
 }
 _IMAGE: Spec = {
-    "Id": True,
     "RepoTags": True,
     "RepoDigests": True,
     "Created": True,
@@ -60,7 +56,6 @@ _IMAGE: Spec = {
     "Config": {"Labels": True},
 }
 _VOLUME: Spec = {
-    "Name": True,
     "Driver": True,
     "Labels": True,
     "CreatedAt": True,
@@ -68,8 +63,6 @@ _VOLUME: Spec = {
     "Mountpoint": True,
 }
 _NETWORK: Spec = {
-    "Id": True,
-    "Name": True,
     "Driver": True,
     "Labels": True,
     "Created": True,
@@ -85,7 +78,13 @@ SPECS: dict[str, Spec] = {
 
 
 def summary(kind: str, document: dict[str, Any]) -> dict[str, Any]:
-    """The part of an inspect document that reports read."""
+    """The part of an inspect document that reports read.
+
+    IDs and names are left out (the inventory row has them as columns), and so are empty
+    values — ``None``, ``""``, ``0``, ``false``, empty lists and mappings — which readers take
+    as their default: a summary is a few hundred bytes, so a report reads 100,000 of them in
+    well under a second.
+    """
     return _project(document, SPECS[kind])
 
 
@@ -94,14 +93,19 @@ def _project(value: dict[str, Any], spec: Spec) -> dict[str, Any]:
     every = spec.get("*")
     for key, item in value.items():
         rule = spec.get(key, every)
-        if rule is None or item is None:
+        if rule is None:
             continue
         if rule is True:
-            kept[key] = item
+            if item or item is True:
+                kept[key] = item
         elif isinstance(rule, dict) and isinstance(item, dict):
-            kept[key] = _project(item, rule)
+            inner = _project(item, rule)
+            if inner or rule is every:  # keys of a ``*`` mapping are the facts (network names)
+                kept[key] = inner
         elif isinstance(rule, list) and isinstance(item, list):
-            kept[key] = [_project(entry, rule[0]) for entry in item if isinstance(entry, dict)]
+            entries = [_project(entry, rule[0]) for entry in item if isinstance(entry, dict)]
+            if entries:
+                kept[key] = entries
     return kept
 
 

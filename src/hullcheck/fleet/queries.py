@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import or_, select
 
+from hullcheck._gc import paused
 from hullcheck.errors import UsageError
 from hullcheck.store import Store
 from hullcheck.store.models import ImageLayerRow, ImageRow, PackageRow
@@ -56,6 +57,7 @@ class VersionSpread:
     hosts: tuple[str, ...]
 
 
+@paused()
 def affected_by_vulnerability(store: Store, vuln_id: str) -> list[Affected]:
     """Every container (and unused image) whose image has a finding about ``vuln_id``."""
     rows = store.vulns.findings_of(vuln_id)
@@ -66,6 +68,7 @@ def affected_by_vulnerability(store: Store, vuln_id: str) -> list[Affected]:
     return _placed(store, hits)
 
 
+@paused()
 def affected_by_range(store: Store, package: str, below: str, ecosystem: str) -> list[Affected]:
     """Containers whose images hold ``package`` (binary or source name) below ``below``."""
     known = family(ecosystem)
@@ -88,6 +91,7 @@ def affected_by_range(store: Store, package: str, below: str, ecosystem: str) ->
     return _placed(store, hits)
 
 
+@paused()
 def package_spread(store: Store, name: str) -> list[VersionSpread]:
     """Every version of ``name`` (binary or source) in stored images, and where it runs."""
     rows = _package_rows(store, name)
@@ -134,6 +138,9 @@ def _where(
     return containers, hosts
 
 
+_CHUNK = 400
+"""IDs per ``IN (…)`` list."""
+
 Hit = tuple[str, str, str, str | None, str | None, str | None]
 """(image ID, package, installed version, fixed version, vulnerability, severity)"""
 
@@ -141,7 +148,7 @@ Hit = tuple[str, str, str, str | None, str | None, str | None]
 def _placed(store: Store, hits: Sequence[Hit]) -> list[Affected]:
     image_ids = {h[0] for h in hits}
     containers, hosts_with_image = _where(store, image_ids)
-    names, bases = _image_names(store, image_ids)
+    names, bases = _image_names(store, hits)
     result = []
     for image_id, package, version, fixed, vuln, severity in hits:
         places = containers.get(image_id, [])
@@ -171,39 +178,55 @@ def _placed(store: Store, hits: Sequence[Hit]) -> list[Affected]:
 
 
 def _image_names(
-    store: Store, image_ids: set[str]
+    store: Store, hits: Sequence[Hit]
 ) -> tuple[dict[str, str], dict[tuple[str, str], str]]:
-    """Tags of the images, and per (image, package) the stored base image it came from."""
+    """Tags of the hit images, and per (image, package) the stored base image it came from:
+    the stored image with the fewest layers that are a prefix of the image's own layers and
+    include the layer that brought the package in."""
+    image_ids = sorted({h[0] for h in hits})
+    packages = sorted({h[1] for h in hits})
     engine = store.vulns.engine
+    layers: dict[str, list[str]] = {}
+    introduced: list[tuple[str, str, str | None]] = []
     with engine.connect() as connection:
-        tags = dict(connection.execute(select(ImageRow.id, ImageRow.repo_tags)).all())
-        layers: dict[str, list[str]] = {}
         for image_id, _, diff_id in connection.execute(
             select(ImageLayerRow.image_id, ImageLayerRow.idx, ImageLayerRow.diff_id).order_by(
                 ImageLayerRow.image_id, ImageLayerRow.idx
             )
         ):
             layers.setdefault(image_id, []).append(diff_id)
-        introduced = connection.execute(
-            select(PackageRow.image_id, PackageRow.name, PackageRow.introduced_by).where(
-                PackageRow.image_id.in_(sorted(image_ids))
-            )
-        ).all()
-    names = {i: (tags.get(i) or [i[7:19]])[0] for i in image_ids}
+        for start in range(0, len(image_ids), _CHUNK):
+            chunk = image_ids[start : start + _CHUNK]
+            introduced += connection.execute(
+                select(PackageRow.image_id, PackageRow.name, PackageRow.introduced_by).where(
+                    PackageRow.image_id.in_(chunk), PackageRow.name.in_(packages)
+                )
+            ).all()
+    by_layers: dict[tuple[str, ...], str] = {}
+    for other_id, other in sorted(layers.items()):
+        by_layers.setdefault(tuple(other), other_id)
     bases: dict[tuple[str, str], str] = {}
     for image_id, package, layer in introduced:
         own = layers.get(image_id, [])
         if layer not in own:
             continue
-        needed = own.index(layer) + 1
-        candidates = [
-            (len(other), other_id)
-            for other_id, other in layers.items()
-            if other_id != image_id
-            and needed <= len(other) < len(own)
-            and own[: len(other)] == other
-        ]
-        if candidates:
-            base_id = min(candidates)[1]
-            bases[(image_id, package)] = (tags.get(base_id) or [base_id[7:19]])[0]
-    return names, bases
+        for end in range(own.index(layer) + 1, len(own)):
+            base_id = by_layers.get(tuple(own[:end]))
+            if base_id is not None:
+                bases[(image_id, package)] = base_id
+                break
+    tags = _tags(store, set(image_ids) | set(bases.values()))
+    names = {i: (tags.get(i) or [i[7:19]])[0] for i in image_ids}
+    return names, {key: (tags.get(b) or [b[7:19]])[0] for key, b in bases.items()}
+
+
+def _tags(store: Store, image_ids: set[str]) -> dict[str, list[str]]:
+    wanted = sorted(image_ids)
+    tags: dict[str, list[str]] = {}
+    with store.vulns.engine.connect() as connection:
+        for start in range(0, len(wanted), _CHUNK):
+            query = select(ImageRow.id, ImageRow.repo_tags).where(
+                ImageRow.id.in_(wanted[start : start + _CHUNK])
+            )
+            tags.update((row[0], list(row[1] or [])) for row in connection.execute(query))
+    return tags

@@ -4,18 +4,25 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-import json
 import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, delete, func, insert, select, update
+import orjson
+from sqlalchemy import Engine, bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased
 
 from hullcheck.errors import UsageError
 from hullcheck.model import Host, Sample
-from hullcheck.store.models import ActionRow, HostRow, InventoryRow, SampleRow
+from hullcheck.store.models import (
+    ActionRow,
+    HostRow,
+    InventoryDocumentRow,
+    InventoryRow,
+    SampleRow,
+)
 
 KINDS = ("container", "image", "volume", "network")
 _CHUNK = 400
@@ -48,6 +55,20 @@ class Placement:
     object_id: str
     state: str | None
     image_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """A running container's resource use between two samples."""
+
+    seconds: float
+    """Time between the first and the last sample."""
+    cpu_ns: int
+    """CPU time used in that time."""
+    network_bytes: int
+    """Bytes received and sent in that time."""
+    memory_bytes: int | None
+    """Memory in use at the last sample."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +136,9 @@ class FleetRepository:
 
     def remove_host(self, name: str) -> None:
         with self.engine.begin() as connection:
+            connection.execute(
+                delete(InventoryDocumentRow).where(InventoryDocumentRow.host == name)
+            )
             connection.execute(delete(InventoryRow).where(InventoryRow.host == name))
             gone = connection.execute(delete(HostRow).where(HostRow.name == name)).rowcount
         if not gone:
@@ -164,7 +188,8 @@ class FleetRepository:
             if samples:
                 connection.execute(
                     delete(SampleRow).where(
-                        SampleRow.host == name, SampleRow.taken_at < now - SAMPLE_RETENTION
+                        SampleRow.host == name,
+                        SampleRow.taken_at < (now - SAMPLE_RETENTION).timestamp(),
                     )
                 )
                 connection.execute(
@@ -191,18 +216,38 @@ class FleetRepository:
                         )
                         .values(gone_at=now)
                     )
-                fresh = [i for i in objects if i not in known]
-                for object_id, item in objects.items():
-                    if object_id in known:
-                        connection.execute(
-                            update(InventoryRow)
-                            .where(
-                                InventoryRow.host == name,
-                                InventoryRow.kind == kind,
-                                InventoryRow.object_id == object_id,
-                            )
-                            .values(_values(item) | {"last_seen": now, "gone_at": None})
+                present = [i for i in objects if i in known]
+                if present:
+                    key = (
+                        (InventoryRow.host == name)
+                        & (InventoryRow.kind == kind)
+                        & (InventoryRow.object_id == bindparam("oid"))
+                    )
+                    connection.execute(
+                        update(InventoryRow)
+                        .where(key)
+                        .values(
+                            name=bindparam("n"),
+                            image_id=bindparam("i"),
+                            state=bindparam("s"),
+                            summary=bindparam("sm"),
+                            last_seen=now,
+                            gone_at=None,
+                        ),
+                        [_changes(objects[i]) for i in present],
+                    )
+                    documents = InventoryDocumentRow
+                    connection.execute(
+                        update(documents)
+                        .where(
+                            (documents.host == name)
+                            & (documents.kind == kind)
+                            & (documents.object_id == bindparam("oid"))
                         )
+                        .values(data=bindparam("d")),
+                        [{"oid": i, "d": _document(objects[i])} for i in present],
+                    )
+                fresh = [i for i in objects if i not in known]
                 if fresh:
                     connection.execute(
                         insert(InventoryRow),
@@ -214,8 +259,19 @@ class FleetRepository:
                                 "first_seen": now,
                                 "last_seen": now,
                                 "gone_at": None,
-                                **_values(objects[i]),
+                                "name": objects[i].name,
+                                "image_id": objects[i].image_id,
+                                "state": objects[i].state,
+                                "summary": _summary_text(objects[i]),
                             }
+                            for i in fresh
+                        ],
+                    )
+                    connection.execute(
+                        insert(InventoryDocumentRow),
+                        [
+                            {"host": name, "kind": kind, "object_id": i}
+                            | {"data": _document(objects[i])}
                             for i in fresh
                         ],
                     )
@@ -299,6 +355,7 @@ class FleetRepository:
         from hullcheck.fleet.inventory import summary
 
         table = InventoryRow
+        documents = InventoryDocumentRow
         query = select(
             table.host,
             table.object_id,
@@ -306,56 +363,100 @@ class FleetRepository:
             table.image_id,
             table.state,
             table.gone_at,
-            table.data if full else table.summary,
+            documents.data if full else table.summary,
         ).where(table.kind == kind)
+        if full:
+            query = query.join(
+                documents,
+                (documents.host == table.host)
+                & (documents.kind == table.kind)
+                & (documents.object_id == table.object_id),
+            )
         if host is not None:
             query = query.where(table.host == host)
         if present:
             query = query.where(table.gone_at.is_(None))
         found = []
+        loads = orjson.loads
         with self.engine.connect() as connection:
-            for row in connection.execute(query.order_by(table.host, table.name)):
+            for row in connection.execute(query.order_by(table.host, table.name)).all():
                 stored: Any = row[6]
                 if full:
-                    data = json.loads(zlib.decompress(stored))
+                    data = loads(zlib.decompress(stored))
                 elif stored is not None:
-                    data = json.loads(stored)
+                    data = loads(stored)
                 else:  # stored before summaries existed
                     document = connection.execute(
-                        select(table.data).where(
-                            table.host == row[0], table.kind == kind, table.object_id == row[1]
+                        select(documents.data).where(
+                            documents.host == row[0],
+                            documents.kind == kind,
+                            documents.object_id == row[1],
                         )
                     ).scalar_one()
-                    data = summary(kind, json.loads(zlib.decompress(document)))
+                    data = summary(kind, loads(zlib.decompress(document)))
                 found.append((row[0], Seen(row[1], row[2], row[3], row[4], data), row[5]))
         return found
 
-    def samples(
+    def usage(
         self, since: datetime.datetime, host: str | None = None
-    ) -> dict[tuple[str, str], tuple[Sample, Sample]]:
-        """Per (host, container): its first and last sample taken since ``since``."""
-        query = select(SampleRow).where(SampleRow.taken_at >= since)
+    ) -> dict[tuple[str, str], Usage]:
+        """Per (host, container): what its counters grew by between its first and last sample
+        taken since ``since`` (one row per container, computed by the database)."""
+        table = SampleRow
+        window = select(
+            table.host,
+            table.container_id,
+            func.min(table.taken_at).label("t0"),
+            func.max(table.taken_at).label("t1"),
+        ).where(table.taken_at >= since.timestamp())
         if host is not None:
-            query = query.where(SampleRow.host == host)
-        spans: dict[tuple[str, str], tuple[Sample, Sample]] = {}
+            window = window.where(table.host == host)
+        span = window.group_by(table.host, table.container_id).subquery()
+        first, last = aliased(SampleRow), aliased(SampleRow)
+        query = (
+            select(
+                span.c.host,
+                span.c.container_id,
+                span.c.t1 - span.c.t0,
+                first.cpu_ns,
+                last.cpu_ns,
+                first.net_rx + first.net_tx,
+                last.net_rx + last.net_tx,
+                last.memory_bytes,
+            )
+            .join(
+                first,
+                (first.host == span.c.host)
+                & (first.container_id == span.c.container_id)
+                & (first.taken_at == span.c.t0),
+            )
+            .join(
+                last,
+                (last.host == span.c.host)
+                & (last.container_id == span.c.container_id)
+                & (last.taken_at == span.c.t1),
+            )
+        )
         with self.engine.connect() as connection:
-            for row in connection.execute(query.order_by(SampleRow.taken_at, SampleRow.id)):
-                key = (row.host, row.container_id)
-                taken = _aware(row.taken_at)
-                item = Sample(
-                    row.container_id,
-                    taken,
-                    row.cpu_ns,
-                    row.memory_bytes,
-                    row.memory_limit,
-                    row.net_rx,
-                    row.net_tx,
-                    row.block_read,
-                    row.block_write,
-                )
-                first = spans.get(key)
-                spans[key] = (first[0] if first else item, item)
-        return spans
+            rows = connection.execute(query).all()
+        return {
+            (row[0], row[1]): Usage(
+                float(row[2]),
+                _growth(row[3], row[4]),
+                _growth(row[5], row[6]),
+                row[7],
+            )
+            for row in rows
+        }
+
+
+def _growth(before: int | None, after: int | None) -> int:
+    """Growth of a counter; a restart resets it, and then what it counted since is the growth."""
+    if after is None:
+        return 0
+    if before is None or after < before:
+        return int(after)
+    return int(after - before)
 
 
 def _aware(moment: datetime.datetime) -> datetime.datetime:
@@ -366,7 +467,7 @@ def _aware(moment: datetime.datetime) -> datetime.datetime:
 def _sample_values(sample: Sample) -> dict[str, Any]:
     return {
         "container_id": sample.container_id,
-        "taken_at": sample.taken_at,
+        "taken_at": sample.taken_at.timestamp(),
         "cpu_ns": sample.cpu_ns,
         "memory_bytes": sample.memory_bytes,
         "memory_limit": sample.memory_limit,
@@ -377,13 +478,22 @@ def _sample_values(sample: Sample) -> dict[str, Any]:
     }
 
 
-def _values(item: Seen) -> dict[str, Any]:
+def _document(item: Seen) -> bytes:
+    return zlib.compress(orjson.dumps(item.data), 6)
+
+
+def _summary_text(item: Seen) -> str | None:
+    return None if item.summary is None else orjson.dumps(item.summary).decode()
+
+
+def _changes(item: Seen) -> dict[str, Any]:
+    """Bind values of one known object's inventory row, for an executemany update."""
     return {
-        "name": item.name,
-        "image_id": item.image_id,
-        "state": item.state,
-        "data": zlib.compress(json.dumps(item.data).encode(), 6),
-        "summary": None if item.summary is None else json.dumps(item.summary),
+        "oid": item.object_id,
+        "n": item.name,
+        "i": item.image_id,
+        "s": item.state,
+        "sm": _summary_text(item),
     }
 
 

@@ -10,6 +10,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     LargeBinary,
@@ -28,11 +29,13 @@ __all__ = [
     "HostRow",
     "ImageLayerRow",
     "ImageRow",
+    "InventoryDocumentRow",
     "InventoryRow",
     "LayerScanRow",
     "PackageRow",
     "SampleRow",
     "VulnAffectedRow",
+    "VulnAliasRow",
     "VulnFeedRow",
     "VulnRecordRow",
 ]
@@ -150,6 +153,18 @@ class VulnAffectedRow(Base):
     __table_args__ = (Index("ix_vuln_affected_key", "eco_key", "name", "fixed_key"),)
 
 
+class VulnAliasRow(Base):
+    """One alias (or upstream id) of a record: how ``affected CVE-…`` finds a GHSA or DSA."""
+
+    __tablename__ = "vuln_aliases"
+    record_id: Mapped[str] = mapped_column(
+        ForeignKey("vuln_records.id", ondelete="CASCADE"), primary_key=True
+    )
+    alias: Mapped[str] = mapped_column(String(128), primary_key=True)
+
+    __table_args__ = (Index("ix_vuln_aliases_alias", "alias"),)
+
+
 class VulnFeedRow(Base):
     """One feed or imported file: where it came from and what it held."""
 
@@ -208,7 +223,7 @@ class InventoryRow(Base):
     """One object (container, image, volume, network) seen on a host.
 
     Objects that vanish are marked ``gone_at``, never deleted: history outlives them.
-    ``data`` is the engine's own inspect document (zlib JSON).
+    The engine's own inspect document is in ``inventory_documents``; reports read ``summary``.
     """
 
     __tablename__ = "inventory"
@@ -225,11 +240,29 @@ class InventoryRow(Base):
     first_seen: Mapped[datetime.datetime] = mapped_column(DateTime(timezone=True))
     last_seen: Mapped[datetime.datetime] = mapped_column(DateTime(timezone=True))
     gone_at: Mapped[datetime.datetime | None] = mapped_column(DateTime(timezone=True))
-    data: Mapped[bytes] = mapped_column(LargeBinary)
     summary: Mapped[str | None] = mapped_column(Text)
-    """The fields reports read (JSON, same shape as ``data``); ``None`` on rows from 0003."""
+    """The fields reports read (JSON, a projection of the inspect document); ``None`` on rows
+    stored before revision 0004."""
 
     __table_args__ = (Index("ix_inventory_kind", "kind", "gone_at"),)
+
+
+class InventoryDocumentRow(Base):
+    """The engine's inspect document of an inventory object (zlib JSON), as last seen."""
+
+    __tablename__ = "inventory_documents"
+    host: Mapped[str] = mapped_column(String(128), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    object_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["host", "kind", "object_id"],
+            ["inventory.host", "inventory.kind", "inventory.object_id"],
+            ondelete="CASCADE",
+        ),
+    )
 
 
 class SampleRow(Base):
@@ -243,7 +276,8 @@ class SampleRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     host: Mapped[str] = mapped_column(ForeignKey("hosts.name", ondelete="CASCADE"))
     container_id: Mapped[str] = mapped_column(String(255))
-    taken_at: Mapped[datetime.datetime] = mapped_column(DateTime(timezone=True))
+    taken_at: Mapped[float] = mapped_column(Float)
+    """Seconds since the epoch, UTC (no text parsing when 100,000s are read)."""
     cpu_ns: Mapped[int | None] = mapped_column(BigInteger)
     memory_bytes: Mapped[int | None] = mapped_column(BigInteger)
     memory_limit: Mapped[int | None] = mapped_column(BigInteger)

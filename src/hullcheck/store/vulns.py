@@ -16,9 +16,7 @@ from typing import Any
 from sqlalchemy import (
     Connection,
     Engine,
-    Text,
     and_,
-    cast,
     delete,
     func,
     insert,
@@ -34,6 +32,7 @@ from hullcheck.store.models import (
     FindingRow,
     PackageRow,
     VulnAffectedRow,
+    VulnAliasRow,
     VulnFeedRow,
     VulnRecordRow,
 )
@@ -131,6 +130,13 @@ class VulnRepository:
                     rows = [_affected_row(r.id, a) for r, _ in batch for a in r.affected]
                     if rows:
                         connection.execute(insert(VulnAffectedRow), rows)
+                    aliases = [
+                        {"record_id": r.id, "alias": alias}
+                        for r, _ in batch
+                        for alias in sorted(set(r.aliases) | set(r.upstream))
+                    ]
+                    if aliases:
+                        connection.execute(insert(VulnAliasRow), aliases)
                     count += len(batch)
                 connection.execute(delete(VulnFeedRow).where(VulnFeedRow.name == feed.name))
                 values = {
@@ -279,20 +285,27 @@ class VulnRepository:
                 connection.exec_driver_sql(statement, batch)
 
     def findings_of(self, vuln_id: str) -> list[Any]:
-        """Stored finding rows about ``vuln_id``: by id, advisory, or a record's alias."""
+        """Stored finding rows about ``vuln_id``: by id, by advisory, or through an alias.
+
+        A finding is keyed by the vulnerability it is about (a CVE, or an advisory of its own);
+        the records merged into it alias that key. So ``vuln_id``, the records that alias it
+        and the aliases of a record ``vuln_id`` cover every finding that names it.
+        """
         ids = {vuln_id}
         with self.engine.connect() as connection:
-            aliased = connection.execute(
-                select(VulnRecordRow.id).where(
-                    cast(VulnRecordRow.aliases, Text).like(f'%"{_escape_like(vuln_id)}"%', "\\")
-                )
-            ).scalars()
-            ids.update(aliased)
-            terms = [FindingRow.vuln_id.in_(sorted(ids))] + [
-                cast(FindingRow.advisories, Text).like(f'%"{_escape_like(i)}"%', "\\")
-                for i in sorted(ids)
-            ]
-            return list(connection.execute(select(FindingRow).where(or_(*terms))).all())
+            ids.update(
+                connection.execute(
+                    select(VulnAliasRow.record_id).where(VulnAliasRow.alias == vuln_id)
+                ).scalars()
+            )
+            ids.update(
+                connection.execute(
+                    select(VulnAliasRow.alias).where(VulnAliasRow.record_id == vuln_id)
+                ).scalars()
+            )
+            return list(
+                connection.execute(select(FindingRow).where(FindingRow.vuln_id.in_(sorted(ids))))
+            )
 
     def finding_counts(self) -> dict[str, dict[str, int]]:
         """Per stored image: counts of findings by severity."""
@@ -332,6 +345,7 @@ def _batches(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
 def _delete_source(connection: Connection, source: str) -> None:
     ids = select(VulnRecordRow.id).where(VulnRecordRow.source == source).scalar_subquery()
     connection.execute(delete(VulnAffectedRow).where(VulnAffectedRow.record_id.in_(ids)))
+    connection.execute(delete(VulnAliasRow).where(VulnAliasRow.record_id.in_(ids)))
     connection.execute(delete(VulnRecordRow).where(VulnRecordRow.source == source))
 
 
@@ -339,6 +353,7 @@ def _delete_ids(connection: Connection, ids: list[str]) -> None:
     for start in range(0, len(ids), _LOOKUP_CHUNK):
         chunk = ids[start : start + _LOOKUP_CHUNK]
         connection.execute(delete(VulnAffectedRow).where(VulnAffectedRow.record_id.in_(chunk)))
+        connection.execute(delete(VulnAliasRow).where(VulnAliasRow.record_id.in_(chunk)))
         connection.execute(delete(VulnRecordRow).where(VulnRecordRow.id.in_(chunk)))
 
 
