@@ -249,15 +249,18 @@ def add_host(store: Store, host: Host) -> None:
     store.fleet.add_host(host)
 
 
-def sync_fleet(store: Store, names: Sequence[str] = (), *, scan: bool = True) -> list[HostSync]:
-    """Sync the named hosts (all when none): inventory, then every new image's SBOM."""
+def sync_fleet(
+    store: Store, names: Sequence[str] = (), *, scan: bool = True, samples: bool = True
+) -> list[HostSync]:
+    """Sync the named hosts (all when none): inventory and resource samples, then every new
+    image's SBOM."""
     from hullcheck.errors import UsageError
     from hullcheck.fleet.sync import sync
 
     hosts = store.fleet.hosts(names)
     if not hosts:
         raise UsageError("no hosts to sync", hint="hullcheck hosts add NAME URL")
-    return sync(store, hosts, scan=_scan_engine_image if scan else None)
+    return sync(store, hosts, scan=_scan_engine_image if scan else None, samples=samples)
 
 
 def _scan_engine_image(store: Store, image_id: str, client: EngineClient) -> None:

@@ -38,9 +38,17 @@ def fleet(images: Images) -> Iterator[dict[str, PrivateEngine]]:
             client = engine.client()
             for container in client.containers.list(all=True):
                 container.remove(force=True)
+            # what an earlier, interrupted run may have left: the engines start as laid out
+            for volume in client.volumes.list():
+                volume.remove(force=True)
+            for network in client.networks.list():
+                if network.name not in ("bridge", "host", "none"):
+                    network.remove()
+            wanted = set()
             for image in layout[name]:
                 with open(archives[image], "rb") as handle:
                     (loaded,) = client.images.load(handle.read())
+                wanted.add(loaded.id)
                 for index in range(2):
                     client.containers.run(
                         loaded.id,
@@ -51,6 +59,9 @@ def fleet(images: Images) -> Iterator[dict[str, PrivateEngine]]:
                         labels={LABEL: name},
                     )
                 client.containers.create(loaded.id, ["true"], name=f"{image}-stopped")
+            for leftover in client.images.list(all=True):
+                if leftover.id not in wanted:
+                    client.images.remove(leftover.id, force=True)
             client.close()
         yield engines
     finally:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+import pytest
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 
@@ -14,6 +15,7 @@ from hullcheck.store.models import SCHEMA_REVISION
 from tests.infra.layouts import oci_layout, tar_bytes
 
 FIXTURES = os.path.join(os.path.dirname(__file__), "..", "data", "fixtures")
+ENGINE = os.path.join(os.path.dirname(__file__), "..", "data", "engine")
 
 
 def test_schema_revision_is_the_alembic_head() -> None:
@@ -70,3 +72,75 @@ def test_a_store_of_the_previous_release_is_upgraded_in_place(tmp_path) -> None:
     assert len(store.image_ids()) == 1
     assert store.vulns.snapshot().records == 0
     store.close()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_a_fleet_store_of_revision_0003_is_upgraded_in_place(
+    backend: str, request: pytest.FixtureRequest, tmp_path: os.PathLike[str]
+) -> None:
+    """Inventory rows keep their documents (moved to their own table) and are summarised
+    when read; record aliases become rows that ``affected`` looks up."""
+    import datetime
+    import json
+    import zlib
+
+    from alembic import command
+    from sqlalchemy import create_engine, text
+
+    from hullcheck.fleet.inventory import summary
+
+    if backend == "postgres":
+        url = request.getfixturevalue("postgres").database()
+    else:
+        url = f"sqlite:///{os.path.join(os.fspath(tmp_path), 'fleet.db')}"
+    engine = create_engine(url)
+    with open(os.path.join(ENGINE, "container-stopped.json"), encoding="utf-8") as handle:
+        document = json.load(handle)
+    now = datetime.datetime(2026, 11, 1, tzinfo=datetime.UTC)
+    with engine.begin() as connection:
+        config = Config()
+        config.set_main_option("script_location", MIGRATIONS)
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0003")
+        connection.execute(
+            text(
+                "INSERT INTO hosts (name, url, timeout, added_at) "
+                "VALUES ('h', 'unix:///run/docker.sock', 30, :now)"
+            ),
+            {"now": now},
+        )
+        connection.execute(
+            text(
+                "INSERT INTO inventory (host, kind, object_id, name, image_id, state, "
+                "first_seen, last_seen, data) VALUES ('h', 'container', :id, 'web', :image, "
+                "'created', :now, :now, :data)"
+            ),
+            {
+                "id": document["Id"],
+                "image": document["Image"],
+                "now": now,
+                "data": zlib.compress(json.dumps(document).encode()),
+            },
+        )
+        connection.execute(
+            text(
+                "INSERT INTO vuln_records (id, source, aliases, upstream, related, severity, "
+                "imported_at, document) VALUES ('GHSA-xxxx', 'file:x', :aliases, '[]', '[]', "
+                "'high', :now, :doc)"
+            ),
+            {"aliases": '["CVE-2024-0001"]', "now": now, "doc": zlib.compress(b"{}")},
+        )
+    engine.dispose()
+    store = open_store(url)
+    try:
+        assert store.revision() == SCHEMA_REVISION
+        ((host, seen, gone),) = store.fleet.objects("container")
+        assert (host, seen.name, seen.state, gone) == ("h", "web", "created", None)
+        assert seen.data == summary("container", document)
+        ((_, full, _),) = store.fleet.objects("container", full=True)
+        assert full.data == document
+        with store.vulns.engine.connect() as connection:
+            aliases = connection.execute(text("SELECT record_id, alias FROM vuln_aliases")).all()
+        assert [tuple(a) for a in aliases] == [("GHSA-xxxx", "CVE-2024-0001")]
+    finally:
+        store.close()

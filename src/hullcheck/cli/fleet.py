@@ -20,16 +20,20 @@ fleet_app = typer.Typer(help="Inventory of all hosts at once.", no_args_is_help=
 def sync_command(
     host: list[str] = typer.Option([], "--host", help="Only these hosts (repeatable)."),
     no_scan: bool = typer.Option(False, "--no-scan", help="Inventory only; no image SBOMs."),
+    no_samples: bool = typer.Option(
+        False, "--no-samples", help="No resource samples (idle waste cannot be judged then)."
+    ),
     db: str | None = DB_OPTION,
 ) -> None:
-    """Read containers, images, volumes and networks of every host concurrently; make the
-    SBOM of every image ID not stored yet (once fleet-wide). A failing host is reported and
-    the others go on; what was stored for it before is kept."""
+    """Read containers, images, volumes and networks of every host concurrently, with a
+    one-shot resource sample of every running container; make the SBOM of every image ID not
+    stored yet (once fleet-wide). A failing host is reported and the others go on; what was
+    stored for it before is kept."""
     from hullcheck import api
 
     store = api.open_store(db)
     try:
-        results = api.sync_fleet(store, host, scan=not no_scan)
+        results = api.sync_fleet(store, host, scan=not no_scan, samples=not no_samples)
     finally:
         store.close()
     failed = []
@@ -41,7 +45,7 @@ def sync_command(
         typer.echo(
             f"{item.host}: {item.containers} containers, {item.images} images, "
             f"{item.volumes} volumes, {item.networks} networks, {item.gone} gone, "
-            f"{item.scanned} images scanned ({item.seconds:.1f} s)"
+            f"{item.samples} sampled, {item.scanned} images scanned ({item.seconds:.1f} s)"
         )
     if failed:
         raise EngineError(
@@ -68,7 +72,6 @@ def report_command(
 ) -> None:
     """Garbage (with bytes to reclaim), sprawl, rogue containers and idle waste, from the
     stored inventory; no engine is asked. Idleness needs two syncs at least a minute apart."""
-    import dataclasses
     import json
 
     from hullcheck import api
@@ -91,7 +94,7 @@ def report_command(
     finally:
         store.close()
     if output_format == "json":
-        emit(json.dumps([dataclasses.asdict(i) for i in items], indent=2) + "\n", None)
+        emit(json.dumps([i._asdict() for i in items], indent=2) + "\n", None)
         return
     _print_report(items)
 

@@ -13,12 +13,12 @@ from __future__ import annotations
 import datetime
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from hullcheck._gc import paused
 from hullcheck.fleet.inventory import parse_time
 from hullcheck.store import Store
-from hullcheck.store.fleet import Usage
+from hullcheck.store.fleet import Idle
 
 DOCKER_SOCKETS = ("/var/run/docker.sock", "/run/docker.sock")
 DEFAULT_NETWORKS = ("bridge", "host", "none")
@@ -59,9 +59,8 @@ class Settings:
     now: datetime.datetime = field(default_factory=lambda: datetime.datetime.now(datetime.UTC))
 
 
-@dataclass(frozen=True, slots=True)
-class Item:
-    """One object the report lists."""
+class Item(NamedTuple):
+    """One object the report lists (a named tuple: a report makes 100,000s of them)."""
 
     section: str
     """``garbage``, ``sprawl``, ``rogue`` or ``idle``."""
@@ -88,14 +87,15 @@ def _privileged(doc: dict[str, Any], _: Settings) -> str | None:
     return "runs privileged" if (doc.get("HostConfig") or {}).get("Privileged") else None
 
 
+_NAMESPACES = (("network", "NetworkMode"), ("pid", "PidMode"), ("ipc", "IpcMode"))
+
+
 def _host_namespaces(doc: dict[str, Any], _: Settings) -> str | None:
     config = doc.get("HostConfig") or {}
-    shared = [
-        name
-        for name, key in (("network", "NetworkMode"), ("pid", "PidMode"), ("ipc", "IpcMode"))
-        if config.get(key) == "host"
-    ]
-    return f"shares the host's {', '.join(shared)} namespace" if shared else None
+    if "host" not in (config.get("NetworkMode"), config.get("PidMode"), config.get("IpcMode")):
+        return None
+    shared = [name for name, key in _NAMESPACES if config.get(key) == "host"]
+    return f"shares the host's {', '.join(shared)} namespace"
 
 
 def _docker_socket(doc: dict[str, Any], _: Settings) -> str | None:
@@ -129,7 +129,7 @@ def _owner(doc: dict[str, Any], settings: Settings) -> str | None:
 
 def _manager(doc: dict[str, Any], _: Settings) -> str | None:
     labels = (doc.get("Config") or {}).get("Labels") or {}
-    if any(label in labels for label in KNOWN_MANAGERS):
+    if not labels.keys().isdisjoint(KNOWN_MANAGERS):
         return None
     return "not created by a known manager (Compose, a swarm stack, Kubernetes)"
 
@@ -161,21 +161,22 @@ def report(store: Store, settings: Settings | None = None) -> list[Item]:
     images = store.fleet.objects("image")
     items = garbage(store, settings, containers, images)
     items += _sprawl(containers, images, settings)
+    checks = [(rule.name, rule.check) for rule in ROGUE_RULES]
     for host, seen, _ in containers:
-        for rule in ROGUE_RULES:
-            reason = rule.check(seen.data, settings)
+        for name, check in checks:
+            reason = check(seen.data, settings)
             if reason is not None:
                 items.append(
                     Item(
                         "rogue",
-                        rule.name,
+                        name,
                         host,
                         seen.name or seen.object_id,
                         reason,
                         object_id=seen.object_id,
                     )
                 )
-    items += _idle(containers, store.fleet.usage(settings.now - settings.idle_window), settings)
+    items += _idle(store, containers, settings)
     return items
 
 
@@ -232,7 +233,14 @@ def _garbage_containers(containers: Objects, settings: Settings) -> list[Item]:
 def _garbage_images(containers: Objects, images: Objects) -> list[Item]:
     """Dangling and unused images, each with the bytes only it holds on its host."""
     used = {(host, seen.image_id) for host, seen, _ in containers}
-    unique = _unique_bytes(images)
+    unique = _unique_bytes(
+        images,
+        {
+            (host, seen.object_id)
+            for host, seen, _ in images
+            if not seen.data.get("RepoTags") or (host, seen.object_id) not in used
+        },
+    )
     items = []
     for host, seen, _ in images:
         tags = seen.data.get("RepoTags") or []
@@ -261,28 +269,31 @@ def _layers(seen: Any) -> tuple[str, ...]:
     return tuple((seen.data.get("RootFS") or {}).get("Layers") or ())
 
 
-def _unique_bytes(images: Objects) -> dict[tuple[str, str], int | None]:
-    """Per (host, image): what removing only that image frees.
+def _unique_bytes(
+    images: Objects, wanted: set[tuple[str, str]]
+) -> dict[tuple[str, str], int | None]:
+    """Per (host, image) of ``wanted``: what removing only that image frees.
 
     The engine reports each image's full size, shared layers included. An image whose layers
     another image on the host also starts with frees nothing; otherwise it frees its size less
     the size of the largest image on the host whose layers it starts with (its base).
     """
     sizes: dict[tuple[str, tuple[str, ...]], int] = {}
+    counts: dict[tuple[str, tuple[str, ...]], int] = {}
     prefixes: set[tuple[str, tuple[str, ...]]] = set()
     for host, seen, _ in images:
         layers = _layers(seen)
+        key = (host, layers)
+        counts[key] = counts.get(key, 0) + 1
         size = seen.data.get("Size")
         if isinstance(size, int):
-            key = (host, layers)
             sizes[key] = max(size, sizes.get(key, 0))
         for end in range(1, len(layers)):
             prefixes.add((host, layers[:end]))
-    counts: dict[tuple[str, tuple[str, ...]], int] = {}
-    for host, seen, _ in images:
-        counts[(host, _layers(seen))] = counts.get((host, _layers(seen)), 0) + 1
     unique: dict[tuple[str, str], int | None] = {}
     for host, seen, _ in images:
+        if (host, seen.object_id) not in wanted:
+            continue
         layers = _layers(seen)
         size = seen.data.get("Size")
         if not isinstance(size, int) or not layers:
@@ -414,26 +425,29 @@ def _near_duplicates(images: Objects) -> list[Item]:
     return items
 
 
-def _idle(
-    containers: Objects, usage: dict[tuple[str, str], Usage], settings: Settings
-) -> list[Item]:
+def _idle(store: Store, containers: Objects, settings: Settings) -> list[Item]:
     """Running containers with no CPU and no network between their first and last sample of
-    the window, and memory reserved far beyond what they use."""
-    items = []
-    shortest = settings.min_idle_span.total_seconds()
+    the window (the database picks them), and memory reserved far beyond what they use."""
+    since = settings.now - settings.idle_window
+    limits = Idle(settings.min_idle_span.total_seconds(), settings.idle_cpu, settings.idle_net)
+    idle = store.fleet.usage(since, idle=limits)
+    reserving = {}
     for host, seen, _ in containers:
         if seen.state != "running":
             continue
-        used = usage.get((host, seen.object_id))
-        if used is None:
+        config = seen.data.get("HostConfig") or {}
+        reserved = max(int(config.get("Memory") or 0), int(config.get("MemoryReservation") or 0))
+        if reserved:
+            reserving[(host, seen.object_id)] = reserved
+    memory = store.fleet.usage(since, containers=reserving) if reserving else {}
+    items = []
+    for host, seen, _ in containers:
+        key = (host, seen.object_id)
+        if seen.state != "running" or (key not in idle and key not in reserving):
             continue
         name = seen.name or seen.object_id
-        elapsed = used.seconds
-        if (
-            elapsed >= shortest
-            and used.cpu_ns / 1e9 / elapsed <= settings.idle_cpu
-            and used.network_bytes / elapsed <= settings.idle_net
-        ):
+        used = idle.get(key)
+        if used is not None:
             items.append(
                 Item(
                     "idle",
@@ -441,23 +455,23 @@ def _idle(
                     host,
                     name,
                     f"{used.cpu_ns / 1e6:.0f} ms CPU and {used.network_bytes} bytes of network "
-                    f"in {_span(elapsed)}",
+                    f"in {_span(used.seconds)}",
                     used.memory_bytes,
                     seen.object_id,
                 )
             )
-        config = seen.data.get("HostConfig") or {}
-        reserved = max(int(config.get("Memory") or 0), int(config.get("MemoryReservation") or 0))
-        memory = used.memory_bytes
-        if reserved and memory is not None and memory < reserved * settings.memory_used_ratio:
+        sampled = memory.get(key)
+        reserved = reserving.get(key, 0)
+        in_use = sampled.memory_bytes if sampled is not None else None
+        if reserved and in_use is not None and in_use < reserved * settings.memory_used_ratio:
             items.append(
                 Item(
                     "idle",
                     "unused-memory",
                     host,
                     name,
-                    f"reserves {_mib(reserved)}, uses {_mib(memory)}",
-                    reserved - memory,
+                    f"reserves {_mib(reserved)}, uses {_mib(in_use)}",
+                    reserved - in_use,
                     seen.object_id,
                 )
             )

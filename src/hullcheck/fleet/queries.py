@@ -12,12 +12,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 
 from hullcheck._gc import paused
 from hullcheck.errors import UsageError
 from hullcheck.store import Store
-from hullcheck.store.models import ImageLayerRow, ImageRow, PackageRow
+from hullcheck.store.models import ImageLayerRow, ImageRow, InventoryRow, PackageRow
 from hullcheck.vulndb import versions
 from hullcheck.vulndb.ecosystems import ECOSYSTEMS, family
 
@@ -93,20 +93,45 @@ def affected_by_range(store: Store, package: str, below: str, ecosystem: str) ->
 
 @paused()
 def package_spread(store: Store, name: str) -> list[VersionSpread]:
-    """Every version of ``name`` (binary or source) in stored images, and where it runs."""
-    rows = _package_rows(store, name)
-    containers, _ = _where(store, {r.image_id for r in rows})
-    spread: dict[tuple[str, str, str, str | None], tuple[set[str], set[str], set[str]]] = {}
-    for row in rows:
-        key = (row.name, row.version, row.type, row.distro)
-        images, names, hosts = spread.setdefault(key, (set(), set(), set()))
-        images.add(row.image_id)
-        for host, container, _ in containers.get(row.image_id, []):
-            names.add(f"{host}/{container}")
-            hosts.add(host)
+    """Every version of ``name`` (binary or source) in stored images, and where it runs.
+
+    Counted by the database: one row per version for the images, one per version and host
+    for the containers — never one per container.
+    """
+    p, i = PackageRow, InventoryRow
+    matching = (
+        select(p.name, p.version, p.type, p.distro, p.image_id)
+        .where(or_(p.name == name, p.source_name == name))
+        .distinct()
+        .subquery()
+    )
+    version = (matching.c.name, matching.c.version, matching.c.type, matching.c.distro)
+    per_image = select(*version, func.count()).group_by(*version)
+    per_host = (
+        select(*version, i.host, func.count())
+        .join(i, i.image_id == matching.c.image_id)
+        .where(i.kind == "container", i.gone_at.is_(None))
+        .group_by(*version, i.host)
+    )
+    with store.vulns.engine.connect() as connection:
+        images = {tuple(row[:4]): int(row[4]) for row in connection.execute(per_image)}
+        containers: dict[tuple[str, ...], int] = {}
+        hosts: dict[tuple[str, ...], set[str]] = {}
+        for row in connection.execute(per_host):
+            key = tuple(row[:4])
+            containers[key] = containers.get(key, 0) + int(row[5])
+            hosts.setdefault(key, set()).add(row[4])
     return [
-        VersionSpread(n, v, t, d, len(i), len(c), tuple(sorted(h)))
-        for (n, v, t, d), (i, c, h) in sorted(spread.items())
+        VersionSpread(
+            key[0],
+            key[1],
+            key[2],
+            key[3],
+            count,
+            containers.get(key, 0),
+            tuple(sorted(hosts.get(key, ()))),
+        )
+        for key, count in sorted(images.items(), key=lambda item: tuple(map(str, item[0])))
     ]
 
 

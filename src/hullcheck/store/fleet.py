@@ -7,10 +7,10 @@ import datetime
 import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
-from sqlalchemy import Engine, bindparam, delete, func, insert, select, update
+from sqlalchemy import Engine, bindparam, case, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
@@ -30,9 +30,8 @@ SAMPLE_RETENTION = datetime.timedelta(days=35)
 """Resource samples older than this are dropped when a host's next samples are stored."""
 
 
-@dataclass(frozen=True, slots=True)
-class Seen:
-    """One object as a sync found it."""
+class Seen(NamedTuple):
+    """One object as a sync found it (a named tuple: reports read 100,000s of them)."""
 
     object_id: str
     name: str | None
@@ -44,8 +43,7 @@ class Seen:
     """The fields reports read (``hullcheck.fleet.inventory.summary``), when writing."""
 
 
-@dataclass(frozen=True, slots=True)
-class Placement:
+class Placement(NamedTuple):
     """Where an image is: a container running it, or the image itself on a host."""
 
     host: str
@@ -57,8 +55,18 @@ class Placement:
     image_id: str
 
 
-@dataclass(frozen=True, slots=True)
-class Usage:
+class Idle(NamedTuple):
+    """Limits under which a running container counts as idle."""
+
+    min_seconds: float
+    """Samples at least this far apart."""
+    cpu_cores: float
+    """Average CPU use, in cores, at most."""
+    network_bytes_per_second: float
+    """Bytes received and sent per second, at most."""
+
+
+class Usage(NamedTuple):
     """A running container's resource use between two samples."""
 
     seconds: float
@@ -340,8 +348,8 @@ class FleetRepository:
                     table.gone_at.is_(None),
                 )
                 found.extend(
-                    Placement(r.host, r.kind, r.name, r.object_id, r.state, str(r.image_id))
-                    for r in connection.execute(query)
+                    Placement(r[0], r[1], r[2], r[3], r[4], str(r[5]))
+                    for r in connection.execute(query).all()
                 )
         return found
 
@@ -379,7 +387,7 @@ class FleetRepository:
         found = []
         loads = orjson.loads
         with self.engine.connect() as connection:
-            for row in connection.execute(query.order_by(table.host, table.name)).all():
+            for row in connection.execute(query).all():
                 stored: Any = row[6]
                 if full:
                     data = loads(zlib.decompress(stored))
@@ -395,13 +403,19 @@ class FleetRepository:
                     ).scalar_one()
                     data = summary(kind, loads(zlib.decompress(document)))
                 found.append((row[0], Seen(row[1], row[2], row[3], row[4], data), row[5]))
+        found.sort(key=_by_host_and_name)  # the same order on every database, without its sort
         return found
 
     def usage(
-        self, since: datetime.datetime, host: str | None = None
+        self,
+        since: datetime.datetime,
+        *,
+        idle: Idle | None = None,
+        containers: Iterable[tuple[str, str]] | None = None,
     ) -> dict[tuple[str, str], Usage]:
         """Per (host, container): what its counters grew by between its first and last sample
-        taken since ``since`` (one row per container, computed by the database)."""
+        taken since ``since``, computed by the database. With ``idle``, only the containers
+        under its limits; with ``containers``, only those."""
         table = SampleRow
         window = select(
             table.host,
@@ -409,21 +423,13 @@ class FleetRepository:
             func.min(table.taken_at).label("t0"),
             func.max(table.taken_at).label("t1"),
         ).where(table.taken_at >= since.timestamp())
-        if host is not None:
-            window = window.where(table.host == host)
         span = window.group_by(table.host, table.container_id).subquery()
         first, last = aliased(SampleRow), aliased(SampleRow)
+        elapsed = span.c.t1 - span.c.t0
+        cpu = _growth(first.cpu_ns, last.cpu_ns)
+        net = _growth(first.net_rx + first.net_tx, last.net_rx + last.net_tx)
         query = (
-            select(
-                span.c.host,
-                span.c.container_id,
-                span.c.t1 - span.c.t0,
-                first.cpu_ns,
-                last.cpu_ns,
-                first.net_rx + first.net_tx,
-                last.net_rx + last.net_tx,
-                last.memory_bytes,
-            )
+            select(span.c.host, span.c.container_id, elapsed, cpu, net, last.memory_bytes)
             .join(
                 first,
                 (first.host == span.c.host)
@@ -437,26 +443,37 @@ class FleetRepository:
                 & (last.taken_at == span.c.t1),
             )
         )
-        with self.engine.connect() as connection:
-            rows = connection.execute(query).all()
-        return {
-            (row[0], row[1]): Usage(
-                float(row[2]),
-                _growth(row[3], row[4]),
-                _growth(row[5], row[6]),
-                row[7],
+        if idle is not None:
+            query = query.where(
+                elapsed >= idle.min_seconds,
+                cpu <= elapsed * (idle.cpu_cores * 1e9),
+                net <= elapsed * idle.network_bytes_per_second,
             )
-            for row in rows
-        }
+        found: dict[tuple[str, str], Usage] = {}
+        with self.engine.connect() as connection:
+            if containers is None:
+                batches = [query]
+            else:
+                wanted = sorted({c for _, c in containers})
+                batches = [
+                    query.where(span.c.container_id.in_(wanted[i : i + _CHUNK]))
+                    for i in range(0, len(wanted), _CHUNK)
+                ]
+            for batch in batches:
+                for row in connection.execute(batch).all():
+                    found[(row[0], row[1])] = Usage(float(row[2]), int(row[3]), int(row[4]), row[5])
+        return found
 
 
-def _growth(before: int | None, after: int | None) -> int:
-    """Growth of a counter; a restart resets it, and then what it counted since is the growth."""
-    if after is None:
-        return 0
-    if before is None or after < before:
-        return int(after)
-    return int(after - before)
+def _growth(before: Any, after: Any) -> Any:
+    """SQL: what a counter grew by; a restart resets it, and then what it counted since is the
+    growth."""
+    before, after = func.coalesce(before, 0), func.coalesce(after, 0)
+    return case((after < before, after), else_=after - before)
+
+
+def _by_host_and_name(item: tuple[str, Seen, Any]) -> tuple[str, str]:
+    return item[0], item[1].name or item[1].object_id
 
 
 def _aware(moment: datetime.datetime) -> datetime.datetime:

@@ -10,7 +10,6 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
-    ForeignKeyConstraint,
     Index,
     Integer,
     LargeBinary,
@@ -248,21 +247,16 @@ class InventoryRow(Base):
 
 
 class InventoryDocumentRow(Base):
-    """The engine's inspect document of an inventory object (zlib JSON), as last seen."""
+    """The engine's inspect document of an inventory object (zlib JSON), as last seen.
+
+    Same key as its ``inventory`` row; deleted with it by the repository (no foreign key,
+    see migration 0004)."""
 
     __tablename__ = "inventory_documents"
     host: Mapped[str] = mapped_column(String(128), primary_key=True)
     kind: Mapped[str] = mapped_column(String(16), primary_key=True)
     object_id: Mapped[str] = mapped_column(String(255), primary_key=True)
     data: Mapped[bytes] = mapped_column(LargeBinary)
-
-    __table_args__ = (
-        ForeignKeyConstraint(
-            ["host", "kind", "object_id"],
-            ["inventory.host", "inventory.kind", "inventory.object_id"],
-            ondelete="CASCADE",
-        ),
-    )
 
 
 class SampleRow(Base):

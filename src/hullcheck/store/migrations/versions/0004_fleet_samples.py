@@ -24,12 +24,9 @@ def upgrade() -> None:
         sa.Column("kind", sa.String(16), primary_key=True),
         sa.Column("object_id", sa.String(255), primary_key=True),
         sa.Column("data", sa.LargeBinary(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["host", "kind", "object_id"],
-            ["inventory.host", "inventory.kind", "inventory.object_id"],
-            ondelete="CASCADE",
-        ),
     )
+    # no foreign key to ``inventory``: SQLite's batch mode below recreates that table, and
+    # dropping the old one would cascade into these rows (the repository deletes both)
     op.execute(
         "INSERT INTO inventory_documents (host, kind, object_id, data) "
         "SELECT host, kind, object_id, data FROM inventory"
