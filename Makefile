@@ -29,10 +29,11 @@ lint: venv
 	$(VENV)/bin/ruff check src tests bench
 	$(VENV)/bin/mypy
 
-bench: setup  ## SBOM side by side with Syft, the vulnerability database, fleet sync
+bench: setup  ## SBOM side by side with Syft, the vulnerability database, fleet sync and queries
 	$(PY) -m bench.sbom
 	$(PY) -m bench.vuln
 	$(PY) -m bench.fleet
+	$(PY) -m bench.fleet_queries
 
 clean:
 	rm -rf $(VENV) build dist .mypy_cache .ruff_cache .pytest_cache

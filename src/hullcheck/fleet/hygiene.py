@@ -18,7 +18,7 @@ from typing import Any, NamedTuple
 from hullcheck._gc import paused
 from hullcheck.fleet.inventory import parse_time
 from hullcheck.store import Store
-from hullcheck.store.fleet import Idle
+from hullcheck.store.fleet import Idle, Usage
 
 DOCKER_SOCKETS = ("/var/run/docker.sock", "/run/docker.sock")
 DEFAULT_NETWORKS = ("bridge", "host", "none")
@@ -156,9 +156,22 @@ def image_registry(reference: str) -> str:
 @paused()
 def report(store: Store, settings: Settings | None = None) -> list[Item]:
     """Garbage, sprawl, rogue containers and idle waste of every host, from the last sync."""
+    from concurrent.futures import ThreadPoolExecutor
+
     settings = settings or Settings()
-    containers = store.fleet.objects("container")
-    images = store.fleet.objects("image")
+    since = settings.now - settings.idle_window
+    limits = Idle(settings.min_idle_span.total_seconds(), settings.idle_cpu, settings.idle_net)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        # the database picks idle containers while this thread reads and judges the inventory
+        idle = pool.submit(store.fleet.usage, since, idle=limits)
+        containers = store.fleet.objects("container")
+        images = store.fleet.objects("image")
+        items = _report(store, settings, containers, images)
+        items += _idle(store, containers, settings, idle.result())
+    return items
+
+
+def _report(store: Store, settings: Settings, containers: Objects, images: Objects) -> list[Item]:
     items = garbage(store, settings, containers, images)
     items += _sprawl(containers, images, settings)
     checks = [(rule.name, rule.check) for rule in ROGUE_RULES]
@@ -176,7 +189,6 @@ def report(store: Store, settings: Settings | None = None) -> list[Item]:
                         object_id=seen.object_id,
                     )
                 )
-    items += _idle(store, containers, settings)
     return items
 
 
@@ -425,12 +437,13 @@ def _near_duplicates(images: Objects) -> list[Item]:
     return items
 
 
-def _idle(store: Store, containers: Objects, settings: Settings) -> list[Item]:
+def _idle(
+    store: Store, containers: Objects, settings: Settings, idle: dict[tuple[str, str], Usage]
+) -> list[Item]:
     """Running containers with no CPU and no network between their first and last sample of
-    the window (the database picks them), and memory reserved far beyond what they use."""
+    the window (``idle``, picked by the database), and memory reserved far beyond what they
+    use."""
     since = settings.now - settings.idle_window
-    limits = Idle(settings.min_idle_span.total_seconds(), settings.idle_cpu, settings.idle_net)
-    idle = store.fleet.usage(since, idle=limits)
     reserving = {}
     for host, seen, _ in containers:
         if seen.state != "running":
