@@ -87,7 +87,13 @@ class PrivateEngine:
             if self.process.poll() is not None:
                 raise RuntimeError(f"dockerd {self.name} exited; see {log}")
             if os.path.exists(self.socket):
-                client = self.client()
+                # a socket left by an earlier run exists before this dockerd listens on it:
+                # creating the client (which asks for the API version) fails until it does
+                try:
+                    client = self.client()
+                except docker.errors.DockerException:
+                    time.sleep(0.3)
+                    continue
                 try:
                     client.ping()
                     return

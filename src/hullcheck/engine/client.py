@@ -11,7 +11,12 @@ from hullcheck.model import Host
 
 DEFAULT_TIMEOUT = 60.0
 REQUEST_WORKERS = 8
-"""Requests in flight to one engine while reading its inventory (docker-py's pool holds 10)."""
+"""Inspect requests in flight to one engine while reading its inventory."""
+STATS_WORKERS = 256
+"""Stats requests in flight to one engine. Each one-shot answer waits for the engine's next
+collection tick (dockerd collects every container's counters once a second), so the requests
+are cheap but slow: 500 containers 8 at a time took 67 s; 256 at a time, 4.3 s (dockerd
+20.10 here; one answer alone takes 1 s)."""
 
 
 class EngineClient:
@@ -40,6 +45,7 @@ class EngineClient:
                 version="auto",
                 tls=tls_config or False,
                 use_ssh_client=self.host.startswith("ssh://"),
+                max_pool_size=STATS_WORKERS,
             )
         except docker.errors.DockerException as exc:
             raise EngineError(
@@ -90,12 +96,16 @@ class EngineClient:
         except (docker.errors.DockerException, requests.RequestException) as exc:
             raise EngineError(f"{self.host}: {what} failed ({_reason(exc)})") from None
 
-    def containers(self) -> list[dict[str, Any]]:
-        """Full inspect documents of every container, running or not."""
-        listed = self._call("listing containers", self._api.containers, all=True) or []
+    def containers(self, listed: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+        """Full inspect documents of every container (of ``listed``), running or not."""
+        listed = self.list_containers() if listed is None else listed
         return self._each(
             "inspecting a container", self._api.inspect_container, [c["Id"] for c in listed]
         )
+
+    def list_containers(self) -> list[dict[str, Any]]:
+        """The short listing of every container (``State`` tells which run)."""
+        return list(self._call("listing containers", self._api.containers, all=True) or [])
 
     def images(self) -> list[dict[str, Any]]:
         """Inspect documents of every image."""
@@ -109,17 +119,19 @@ class EngineClient:
             stats = self._api.stats(container_id, stream=False, one_shot=True)
             return {"id": container_id, **stats} if stats else None
 
-        return self._each("reading container stats", one, container_ids)
+        return self._each("reading container stats", one, container_ids, STATS_WORKERS)
 
-    def _each(self, what: str, function: Any, ids: list[str]) -> list[dict[str, Any]]:
-        """``function`` of every ID, ``REQUEST_WORKERS`` at a time; objects removed meanwhile
-        are left out."""
+    def _each(
+        self, what: str, function: Any, ids: list[str], workers: int = REQUEST_WORKERS
+    ) -> list[dict[str, Any]]:
+        """``function`` of every ID, ``workers`` at a time; objects removed meanwhile are left
+        out."""
         from concurrent.futures import ThreadPoolExecutor
 
         if len(ids) < 2:
             found = [self._call(what, function, i) for i in ids]
         else:
-            with ThreadPoolExecutor(max_workers=min(REQUEST_WORKERS, len(ids))) as pool:
+            with ThreadPoolExecutor(max_workers=min(workers, len(ids))) as pool:
                 found = list(pool.map(lambda i: self._call(what, function, i), ids))
         return [item for item in found if item is not None]
 

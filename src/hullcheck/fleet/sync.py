@@ -66,15 +66,20 @@ def collect(host: Host, *, samples: bool = True) -> Inventory:
     started = time.perf_counter()
     client = connect_host(host)
     try:
-        containers = [_seen("container", d) for d in client.containers()]
-        objects = {
-            "container": containers,
-            "image": [_seen("image", d) for d in client.images()],
-            "volume": [_seen("volume", d) for d in client.volumes()],
-            "network": [_seen("network", d) for d in client.networks()],
-        }
-        running = [c.object_id for c in containers if c.state == "running"]
-        read = [sample(s["id"], s) for s in client.stats(running)] if samples else []
+        listed = client.list_containers()
+        running = [c["Id"] for c in listed if c.get("State") == "running"] if samples else []
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            # each stats answer waits for the engine's next collection tick: ask while the
+            # inventory is read
+            stats = pool.submit(client.stats, running)
+            containers = [_seen("container", d) for d in client.containers(listed)]
+            objects = {
+                "container": containers,
+                "image": [_seen("image", d) for d in client.images()],
+                "volume": [_seen("volume", d) for d in client.volumes()],
+                "network": [_seen("network", d) for d in client.networks()],
+            }
+            read = [sample(s["id"], s) for s in stats.result()]
     finally:
         client.close()
     return Inventory(objects, read, time.perf_counter() - started)
