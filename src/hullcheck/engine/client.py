@@ -113,7 +113,7 @@ class EngineClient:
         return self._each("inspecting an image", self._api.inspect_image, [i["Id"] for i in listed])
 
     def stats(self, container_ids: list[str]) -> list[dict[str, Any]]:
-        """One-shot resource counters of running containers (one read each, no 1 s wait)."""
+        """One-shot resource counters of running containers, ``STATS_WORKERS`` at a time."""
 
         def one(container_id: str) -> Any:
             stats = self._api.stats(container_id, stream=False, one_shot=True)
