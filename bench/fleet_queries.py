@@ -384,10 +384,7 @@ def fill(store: Store, fleet: Fleet) -> dict[str, int]:
     counts["inventory"] = _bulk_inventory(store, inventory)
     counts["samples"] = _bulk(store, SampleRow, samples)
     with store.vulns.engine.begin() as connection:
-        if connection.dialect.name == "postgresql":
-            connection.exec_driver_sql("ANALYZE")
-        else:
-            connection.exec_driver_sql("ANALYZE")
+        connection.exec_driver_sql("ANALYZE")
     return counts
 
 

@@ -167,7 +167,7 @@ def report(store: Store, settings: Settings | None = None) -> list[Item]:
         containers = store.fleet.objects("container")
         images = store.fleet.objects("image")
         items = _report(store, settings, containers, images)
-        items += _idle(store, containers, settings, idle.result())
+        items += _idle(store, containers, settings, since, idle.result())
     return items
 
 
@@ -245,36 +245,25 @@ def _garbage_containers(containers: Objects, settings: Settings) -> list[Item]:
 def _garbage_images(containers: Objects, images: Objects) -> list[Item]:
     """Dangling and unused images, each with the bytes only it holds on its host."""
     used = {(host, seen.image_id) for host, seen, _ in containers}
-    unique = _unique_bytes(
-        images,
-        {
-            (host, seen.object_id)
-            for host, seen, _ in images
-            if not seen.data.get("RepoTags") or (host, seen.object_id) not in used
-        },
-    )
-    items = []
+    found = []
     for host, seen, _ in images:
-        tags = seen.data.get("RepoTags") or []
-        name = tags[0] if tags else seen.object_id[7:19]
-        reclaim = unique.get((host, seen.object_id))
-        if not tags:
-            items.append(
-                Item("garbage", "dangling-image", host, name, "no tag", reclaim, seen.object_id)
-            )
+        if not seen.data.get("RepoTags"):
+            found.append((host, seen, "dangling-image", "no tag"))
         elif (host, seen.object_id) not in used:
-            items.append(
-                Item(
-                    "garbage",
-                    "unused-image",
-                    host,
-                    name,
-                    "no container uses it",
-                    reclaim,
-                    seen.object_id,
-                )
-            )
-    return items
+            found.append((host, seen, "unused-image", "no container uses it"))
+    unique = _unique_bytes(images, {(host, seen.object_id) for host, seen, _, _ in found})
+    return [
+        Item(
+            "garbage",
+            kind,
+            host,
+            _image_name(seen),
+            detail,
+            unique.get((host, seen.object_id)),
+            seen.object_id,
+        )
+        for host, seen, kind, detail in found
+    ]
 
 
 def _layers(seen: Any) -> tuple[str, ...]:
@@ -438,12 +427,15 @@ def _near_duplicates(images: Objects) -> list[Item]:
 
 
 def _idle(
-    store: Store, containers: Objects, settings: Settings, idle: dict[tuple[str, str], Usage]
+    store: Store,
+    containers: Objects,
+    settings: Settings,
+    since: datetime.datetime,
+    idle: dict[tuple[str, str], Usage],
 ) -> list[Item]:
-    """Running containers with no CPU and no network between their first and last sample of
-    the window (``idle``, picked by the database), and memory reserved far beyond what they
-    use."""
-    since = settings.now - settings.idle_window
+    """Running containers with no CPU and no network between their first and last sample
+    since ``since`` (``idle``, picked by the database), and memory reserved far beyond what
+    they use."""
     reserving = {}
     for host, seen, _ in containers:
         if seen.state != "running":

@@ -22,6 +22,7 @@ from hullcheck.store.models import (
     InventoryDocumentRow,
     InventoryRow,
     SampleRow,
+    as_utc,
 )
 
 KINDS = ("container", "image", "volume", "network")
@@ -318,7 +319,7 @@ class FleetRepository:
             rows = connection.execute(query).all()
         return [
             Action(
-                _aware(r.at),
+                as_utc(r.at),
                 r.actor,
                 r.command,
                 r.host,
@@ -474,11 +475,6 @@ def _growth(before: Any, after: Any) -> Any:
 
 def _by_host_and_name(item: tuple[str, Seen, Any]) -> tuple[str, str]:
     return item[0], item[1].name or item[1].object_id
-
-
-def _aware(moment: datetime.datetime) -> datetime.datetime:
-    """SQLite hands datetimes back naive; they were stored in UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=datetime.UTC)
 
 
 def _sample_values(sample: Sample) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+from typing import overload
 
 from sqlalchemy import (
     JSON,
@@ -38,6 +39,18 @@ __all__ = [
     "VulnFeedRow",
     "VulnRecordRow",
 ]
+
+
+@overload
+def as_utc(value: datetime.datetime) -> datetime.datetime: ...
+@overload
+def as_utc(value: None) -> None: ...
+def as_utc(value: datetime.datetime | None) -> datetime.datetime | None:
+    """A stored time as an aware UTC datetime: SQLite hands ``DateTime(timezone=True)``
+    values back naive (they were stored in UTC)."""
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=datetime.UTC)
+    return value
 
 
 BYTE_ORDERED_TEXT = String(1024).with_variant(String(1024, collation="C"), "postgresql")

@@ -35,6 +35,7 @@ from hullcheck.store.models import (
     VulnAliasRow,
     VulnFeedRow,
     VulnRecordRow,
+    as_utc,
 )
 from hullcheck.vulndb import versions
 from hullcheck.vulndb.ecosystems import Query
@@ -237,7 +238,7 @@ class VulnRepository:
             count, newest = connection.execute(
                 select(func.count(VulnRecordRow.id), func.max(VulnRecordRow.imported_at))
             ).one()
-        latest = _aware(newest)
+        latest = as_utc(newest)
         return DbSnapshot(records=int(count), updated=latest.isoformat() if latest else None)
 
     def status(self) -> list[EcosystemStatus]:
@@ -250,7 +251,7 @@ class VulnRepository:
             ).all()
         families: dict[str, dict[str, datetime.datetime | None]] = {}
         for key, record_id, imported_at in rows:
-            families.setdefault(str(key).split(":", 1)[0], {})[record_id] = _aware(imported_at)
+            families.setdefault(str(key).split(":", 1)[0], {})[record_id] = as_utc(imported_at)
         return [
             EcosystemStatus(name, len(ids), max(filter(None, ids.values()), default=None))
             for name, ids in sorted(families.items())
@@ -323,12 +324,6 @@ class VulnRepository:
 
 def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-def _aware(value: datetime.datetime | None) -> datetime.datetime | None:
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=datetime.UTC)  # SQLite hands back naive times
-    return value
 
 
 def _batches(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
