@@ -8,7 +8,7 @@ import pytest
 
 from hullcheck.cli.options import parse_duration
 from hullcheck.errors import UsageError
-from hullcheck.fleet.hygiene import ROGUE_RULES, image_registry
+from hullcheck.fleet.hygiene import ROGUE_RULES, Settings, image_registry, rules
 
 
 @pytest.mark.parametrize(
@@ -38,3 +38,13 @@ def test_rogue_rules_have_unique_kebab_names() -> None:
     names = [r.name for r in ROGUE_RULES]
     assert len(set(names)) == len(names)
     assert all(n.replace("-", "").isalpha() and n == n.lower() for n in names)
+
+
+def test_rules_can_be_skipped_by_name() -> None:
+    every = {r.name for r in ROGUE_RULES}
+    # the registry rule needs a list of allowed registries to judge by
+    assert {r.name for r in rules(Settings())} == every - {"unapproved-registry"}
+    allowed = Settings(allowed_registries=("docker.io",), skip_rules=("unmanaged", "no-owner"))
+    assert {r.name for r in rules(allowed)} == every - {"unmanaged", "no-owner"}
+    with pytest.raises(UsageError, match="unknown rogue rule 'no-label'"):
+        rules(Settings(skip_rules=("no-label",)))

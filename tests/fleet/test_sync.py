@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import datetime
 import io
+import json
 import subprocess
 import sys
 import time
@@ -143,6 +144,11 @@ def test_cli_reports_a_dead_host_and_syncs_the_others(
     assert "c: 6 containers, 2 images" in result.stdout
     hygiene = hc("fleet", "report")
     assert hygiene.returncode == 0 and "rogue: " in hygiene.stdout and "no-owner" in hygiene.stdout
+    skipped = hc("fleet", "report", "--skip-rule", "no-owner", "-f", "json")
+    kinds = {item["kind"] for item in json.loads(skipped.stdout)}
+    assert skipped.returncode == 0 and "unmanaged" in kinds and "no-owner" not in kinds
+    unknown = hc("fleet", "report", "--skip-rule", "no-label")
+    assert unknown.returncode == 2 and "unknown rogue rule 'no-label'" in unknown.stderr
     bad_age = hc("fleet", "report", "--older-than", "a week")
     assert bad_age.returncode == 2 and "'a week' is not a duration" in bad_age.stderr
     listing = hc("hosts", "list").stdout

@@ -67,6 +67,9 @@ def report_command(
         "7d", "--idle-window", help="Judge idleness on the samples of this last stretch."
     ),
     old_image: str = typer.Option("180d", "--old-image", help="Images built before this are old."),
+    skip_rule: list[str] = typer.Option(
+        [], "--skip-rule", help="Rogue rule not to apply (repeatable): no-owner, unmanaged …"
+    ),
     output_format: str = typer.Option("table", "--format", "-f", help="table or json."),
     db: str | None = DB_OPTION,
 ) -> None:
@@ -77,7 +80,7 @@ def report_command(
     from hullcheck import api
     from hullcheck.cli.options import emit, parse_duration
     from hullcheck.errors import UsageError
-    from hullcheck.fleet.hygiene import Settings, report
+    from hullcheck.fleet.hygiene import Settings, report, rules
 
     if output_format not in ("table", "json"):
         raise UsageError(f"unknown format {output_format!r}", hint="choose one of: table, json")
@@ -87,7 +90,9 @@ def report_command(
         owner_label=owner_label,
         idle_window=parse_duration(idle_window),
         old_image=parse_duration(old_image),
+        skip_rules=tuple(skip_rule),
     )
+    rules(settings)  # an unknown rule name is a usage error before the store is opened
     store = api.open_store(db)
     try:
         items = report(store, settings)

@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from hullcheck._gc import paused
+from hullcheck.errors import UsageError
 from hullcheck.fleet.inventory import parse_time
 from hullcheck.store import Store
 from hullcheck.store.fleet import Idle, Usage
@@ -56,6 +58,8 @@ class Settings:
     """At most this many bytes per second received and sent is no network."""
     memory_used_ratio: float = 0.1
     """Using less than this share of the memory limit or reservation is unused memory."""
+    skip_rules: tuple[str, ...] = ()
+    """Rogue rules (by name) the report does not apply."""
     now: datetime.datetime = field(default_factory=lambda: datetime.datetime.now(datetime.UTC))
 
 
@@ -156,43 +160,174 @@ def image_registry(reference: str) -> str:
 @paused()
 def report(store: Store, settings: Settings | None = None) -> list[Item]:
     """Garbage, sprawl, rogue containers and idle waste of every host, from the last sync."""
-    from concurrent.futures import ThreadPoolExecutor
-
     settings = settings or Settings()
+    checks = rules(settings)
     since = settings.now - settings.idle_window
     limits = Idle(settings.min_idle_span.total_seconds(), settings.idle_cpu, settings.idle_net)
     with ThreadPoolExecutor(max_workers=1) as pool:
-        # the database picks idle containers while this thread reads and judges the inventory
+        # the database picks idle containers while this thread reads the inventory
         idle = pool.submit(store.fleet.usage, since, idle=limits)
         containers = store.fleet.objects("container")
-        images = store.fleet.objects("image")
-        items = _report(store, settings, containers, images)
-        items += _idle(store, containers, settings, since, idle.result())
+        census = _census(containers, settings, checks, idle.result())
+    del containers  # their summaries are not needed any more: free them before reading images
+    images = store.fleet.objects("image")
+    items = _garbage(store, census, images)
+    items += _sprawl(census, images, settings)
+    items += census.rogue
+    items += census.idle
+    items += _unused_memory(store, census, settings, since)
     return items
 
 
-def _report(store: Store, settings: Settings, containers: Objects, images: Objects) -> list[Item]:
-    items = garbage(store, settings, containers, images)
-    items += _sprawl(containers, images, settings)
-    checks = [(rule.name, rule.check) for rule in ROGUE_RULES]
+def rules(settings: Settings) -> tuple[RogueRule, ...]:
+    """The rogue rules the settings leave on (the registry rule needs allowed registries)."""
+    unknown = set(settings.skip_rules) - {rule.name for rule in ROGUE_RULES}
+    if unknown:
+        raise UsageError(
+            f"unknown rogue rule {sorted(unknown)[0]!r}",
+            hint="one of: " + ", ".join(rule.name for rule in ROGUE_RULES),
+        )
+    return tuple(
+        rule
+        for rule in ROGUE_RULES
+        if rule.name not in settings.skip_rules
+        and (rule.name != "unapproved-registry" or settings.allowed_registries)
+    )
+
+
+Objects = list[tuple[str, Any, datetime.datetime | None]]
+
+_STOPPED = ("exited", "dead", "created")
+_EMPTY: dict[str, Any] = {}
+
+
+@dataclass(slots=True)
+class _Census:
+    """What one pass over every container tells the report's sections."""
+
+    stopped: list[Item] = field(default_factory=list)
+    """Garbage: containers stopped longer than ``older_than``."""
+    per_image: dict[tuple[str, str], int] = field(default_factory=dict)
+    """Containers per (host, image ID), stopped ones included: the images in use."""
+    mounted: set[tuple[str, str | None]] = field(default_factory=set)
+    """(host, volume) of every volume a container mounts."""
+    attached: set[tuple[str, str]] = field(default_factory=set)
+    """(host, network) of every network a container is on, the default ones left out."""
+    rogue: list[Item] = field(default_factory=list)
+    idle: list[Item] = field(default_factory=list)
+    """Running containers among the idle ones the database picked."""
+    reserving: dict[tuple[str, str], tuple[int, str]] = field(default_factory=dict)
+    """(host, container) → (memory limit or reservation, name) of running containers that
+    set one."""
+
+
+def _census(
+    containers: Objects,
+    settings: Settings,
+    checks: tuple[RogueRule, ...] = (),
+    idle: dict[tuple[str, str], Usage] | None = None,
+) -> _Census:
+    """One pass over the containers (100,000s of them: every section's per-container work is
+    done here, once, rather than in a loop of its own)."""
+    census = _Census()
+    per_image, mounted, attached = census.per_image, census.mounted, census.attached
+    flag = census.rogue.append
+    # a UTC engine time later than this in its first 19 characters is later than the cutoff
+    cutoff = _second(settings.now - settings.older_than)
+    named = [(rule.name, rule.check) for rule in checks]
+    idle = idle or {}
     for host, seen, _ in containers:
-        for name, check in checks:
-            reason = check(seen.data, settings)
+        data = seen.data
+        key = (host, seen.image_id)
+        per_image[key] = per_image.get(key, 0) + 1
+        mounts = data.get("Mounts")
+        if mounts:
+            for mount in mounts:
+                if mount.get("Type") == "volume":
+                    mounted.add((host, mount.get("Name")))
+        for network in (data.get("NetworkSettings") or _EMPTY).get("Networks") or _EMPTY:
+            if network not in DEFAULT_NETWORKS:
+                attached.add((host, network))
+        status = seen.state
+        if status == "running":
+            _running(census, host, seen, idle)
+        elif status in _STOPPED:
+            item = _stopped(host, seen, settings, cutoff)
+            if item is not None:
+                census.stopped.append(item)
+        for name, check in named:
+            reason = check(data, settings)
             if reason is not None:
-                items.append(
+                flag(
                     Item(
                         "rogue",
                         name,
                         host,
                         seen.name or seen.object_id,
                         reason,
-                        object_id=seen.object_id,
+                        None,
+                        seen.object_id,
                     )
                 )
-    return items
+    return census
 
 
-Objects = list[tuple[str, Any, datetime.datetime | None]]
+def _second(moment: datetime.datetime) -> str:
+    """A time as the first 19 characters of an engine (RFC 3339, UTC) timestamp."""
+    return moment.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def _surely_after(text: Any, second: str) -> bool:
+    """Whether an engine timestamp is later than ``second`` (see ``_second``), decided without
+    parsing it: UTC timestamps sort as text."""
+    return isinstance(text, str) and text.endswith("Z") and text[:19] > second
+
+
+def _running(census: _Census, host: str, seen: Any, idle: dict[tuple[str, str], Usage]) -> None:
+    key = (host, seen.object_id)
+    used = idle.get(key)
+    if used is not None:
+        census.idle.append(
+            Item(
+                "idle",
+                "idle-container",
+                host,
+                seen.name or seen.object_id,
+                f"{used.cpu_ns / 1e6:.0f} ms CPU and {used.network_bytes} bytes of network "
+                f"in {_span(used.seconds)}",
+                used.memory_bytes,
+                seen.object_id,
+            )
+        )
+    config = seen.data.get("HostConfig") or {}
+    reserved = max(int(config.get("Memory") or 0), int(config.get("MemoryReservation") or 0))
+    if reserved:
+        census.reserving[key] = (reserved, seen.name or seen.object_id)
+
+
+def _stopped(host: str, seen: Any, settings: Settings, cutoff: str) -> Item | None:
+    """A stopped container as garbage, when it stopped (or, never started, was created) longer
+    than ``older_than`` ago."""
+    state = seen.data.get("State") or {}
+    finished = state.get("FinishedAt")
+    moment = finished
+    if not isinstance(moment, str) or not moment or moment.startswith("0001-"):
+        moment = seen.data.get("Created")
+    if _surely_after(moment, cutoff):
+        return None  # the common case, decided without parsing a time
+    when = parse_time(finished) or parse_time(seen.data.get("Created"))
+    if when is None or settings.now - when < settings.older_than:
+        return None
+    age = (settings.now - when).days
+    detail = f"{state.get('Status')} for {age} days (exit code {state.get('ExitCode', 0)})"
+    return Item(
+        "garbage",
+        "stopped-container",
+        host,
+        seen.name or seen.object_id,
+        detail,
+        object_id=seen.object_id,
+    )
 
 
 def garbage(
@@ -209,42 +344,51 @@ def garbage(
     fleet = store.fleet
     containers = fleet.objects("container") if containers is None else containers
     images = fleet.objects("image") if images is None else images
+    return _garbage(store, _census(containers, settings), images, volumes, networks)
+
+
+def _garbage(
+    store: Store,
+    census: _Census,
+    images: Objects,
+    volumes: Objects | None = None,
+    networks: Objects | None = None,
+) -> list[Item]:
+    fleet = store.fleet
     volumes = fleet.objects("volume") if volumes is None else volumes
     networks = fleet.objects("network") if networks is None else networks
-    items = _garbage_containers(containers, settings)
-    items += _garbage_images(containers, images)
-    items += _garbage_volumes(containers, volumes)
-    items += _garbage_networks(containers, networks)
-    return items
-
-
-def _garbage_containers(containers: Objects, settings: Settings) -> list[Item]:
-    items = []
-    for host, seen, _ in containers:
-        state = seen.data.get("State") or {}
-        if state.get("Status") not in ("exited", "dead", "created"):
-            continue
-        finished = parse_time(state.get("FinishedAt")) or parse_time(seen.data.get("Created"))
-        if finished is None or settings.now - finished < settings.older_than:
-            continue
-        age = (settings.now - finished).days
-        detail = f"{state.get('Status')} for {age} days (exit code {state.get('ExitCode', 0)})"
-        items.append(
-            Item(
-                "garbage",
-                "stopped-container",
-                host,
-                seen.name or seen.object_id,
-                detail,
-                object_id=seen.object_id,
-            )
+    items = list(census.stopped)
+    items += _garbage_images(census, images)
+    items += [
+        Item(
+            "garbage",
+            "unused-volume",
+            host,
+            seen.object_id,
+            "no container mounts it",
+            object_id=seen.object_id,
         )
+        for host, seen, _ in volumes
+        if (host, seen.object_id) not in census.mounted
+    ]
+    items += [
+        Item(
+            "garbage",
+            "unused-network",
+            host,
+            seen.name or seen.object_id,
+            "no container on it",
+            object_id=seen.object_id,
+        )
+        for host, seen, _ in networks
+        if seen.name not in DEFAULT_NETWORKS and (host, seen.name) not in census.attached
+    ]
     return items
 
 
-def _garbage_images(containers: Objects, images: Objects) -> list[Item]:
+def _garbage_images(census: _Census, images: Objects) -> list[Item]:
     """Dangling and unused images, each with the bytes only it holds on its host."""
-    used = {(host, seen.image_id) for host, seen, _ in containers}
+    used = census.per_image
     found = []
     for host, seen, _ in images:
         if not seen.data.get("RepoTags"):
@@ -309,55 +453,12 @@ def _unique_bytes(
     return unique
 
 
-def _garbage_volumes(containers: Objects, volumes: Objects) -> list[Item]:
-    mounted = {
-        (host, mount.get("Name"))
-        for host, seen, _ in containers
-        for mount in seen.data.get("Mounts") or []
-        if mount.get("Type") == "volume"
-    }
-    return [
-        Item(
-            "garbage",
-            "unused-volume",
-            host,
-            seen.object_id,
-            "no container mounts it",
-            object_id=seen.object_id,
-        )
-        for host, seen, _ in volumes
-        if (host, seen.object_id) not in mounted
-    ]
-
-
-def _garbage_networks(containers: Objects, networks: Objects) -> list[Item]:
-    attached = {
-        (host, network)
-        for host, seen, _ in containers
-        for network in ((seen.data.get("NetworkSettings") or {}).get("Networks") or {})
-    }
-    return [
-        Item(
-            "garbage",
-            "unused-network",
-            host,
-            seen.name or seen.object_id,
-            "no container on it",
-            object_id=seen.object_id,
-        )
-        for host, seen, _ in networks
-        if seen.name not in DEFAULT_NETWORKS and (host, seen.name) not in attached
-    ]
-
-
 def _image_name(seen: Any) -> str:
     return str((seen.data.get("RepoTags") or [seen.object_id[7:19]])[0])
 
 
-def _sprawl(containers: Objects, images: Objects, settings: Settings) -> list[Item]:
-    per_image: dict[tuple[str, str], int] = {}
-    for host, seen, _ in containers:
-        per_image[(host, seen.image_id)] = per_image.get((host, seen.image_id), 0) + 1
+def _sprawl(census: _Census, images: Objects, settings: Settings) -> list[Item]:
+    per_image = census.per_image
     names = {(h, s.object_id): _image_name(s) for h, s, _ in images}
     items = [
         Item(
@@ -380,7 +481,10 @@ def _sprawl(containers: Objects, images: Objects, settings: Settings) -> list[It
         for (host, repository), ids in sorted(repositories.items())
         if len(ids) > settings.image_versions
     ]
+    old = _second(settings.now - settings.old_image)
     for host, seen, _ in images:
+        if _surely_after(seen.data.get("Created"), old):
+            continue
         created = parse_time(seen.data.get("Created"))
         if created is not None and settings.now - created > settings.old_image:
             age = (settings.now - created).days
@@ -426,58 +530,27 @@ def _near_duplicates(images: Objects) -> list[Item]:
     return items
 
 
-def _idle(
-    store: Store,
-    containers: Objects,
-    settings: Settings,
-    since: datetime.datetime,
-    idle: dict[tuple[str, str], Usage],
+def _unused_memory(
+    store: Store, census: _Census, settings: Settings, since: datetime.datetime
 ) -> list[Item]:
-    """Running containers with no CPU and no network between their first and last sample
-    since ``since`` (``idle``, picked by the database), and memory reserved far beyond what
-    they use."""
-    reserving = {}
-    for host, seen, _ in containers:
-        if seen.state != "running":
-            continue
-        config = seen.data.get("HostConfig") or {}
-        reserved = max(int(config.get("Memory") or 0), int(config.get("MemoryReservation") or 0))
-        if reserved:
-            reserving[(host, seen.object_id)] = reserved
+    """Running containers whose memory limit or reservation is far beyond what their last
+    sample since ``since`` used."""
+    reserving = census.reserving
     memory = store.fleet.usage(since, containers=reserving) if reserving else {}
     items = []
-    for host, seen, _ in containers:
-        key = (host, seen.object_id)
-        if seen.state != "running" or (key not in idle and key not in reserving):
-            continue
-        name = seen.name or seen.object_id
-        used = idle.get(key)
-        if used is not None:
-            items.append(
-                Item(
-                    "idle",
-                    "idle-container",
-                    host,
-                    name,
-                    f"{used.cpu_ns / 1e6:.0f} ms CPU and {used.network_bytes} bytes of network "
-                    f"in {_span(used.seconds)}",
-                    used.memory_bytes,
-                    seen.object_id,
-                )
-            )
+    for key, (reserved, name) in reserving.items():
         sampled = memory.get(key)
-        reserved = reserving.get(key, 0)
         in_use = sampled.memory_bytes if sampled is not None else None
-        if reserved and in_use is not None and in_use < reserved * settings.memory_used_ratio:
+        if in_use is not None and in_use < reserved * settings.memory_used_ratio:
             items.append(
                 Item(
                     "idle",
                     "unused-memory",
-                    host,
+                    key[0],
                     name,
                     f"reserves {_mib(reserved)}, uses {_mib(in_use)}",
                     reserved - in_use,
-                    seen.object_id,
+                    key[1],
                 )
             )
     return items

@@ -10,7 +10,18 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import orjson
-from sqlalchemy import Engine, bindparam, case, delete, func, insert, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Select,
+    bindparam,
+    case,
+    delete,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
@@ -461,9 +472,29 @@ class FleetRepository:
                     for i in range(0, len(wanted), _CHUNK)
                 ]
             for batch in batches:
-                for row in connection.execute(batch).all():
+                for row in _as_one_value(connection, batch):
                     found[(row[0], row[1])] = Usage(float(row[2]), int(row[3]), int(row[4]), row[5])
         return found
+
+
+def _as_one_value(connection: Connection, query: Select[Any]) -> list[list[Any]]:
+    """The rows of ``query``, which the database returns as one JSON array.
+
+    A driver hands rows over one by one, each needing Python's interpreter lock: a query
+    answered row by row in a thread keeps stopping the main thread's work. Answered as one
+    value, the database does the whole query (and PostgreSQL's server its serialisation)
+    while the lock is free. Only for scalar columns that JSON carries exactly.
+    """
+    rows = query.subquery()
+    columns = list(rows.c)
+    if connection.dialect.name == "postgresql":
+        value = func.json_agg(func.json_build_array(*columns))
+    else:
+        value = func.json_group_array(func.json_array(*columns))
+    text = connection.execute(select(value)).scalar_one()
+    if text is None:
+        return []  # PostgreSQL's json_agg of no rows
+    return text if isinstance(text, list) else orjson.loads(text)
 
 
 def _growth(before: Any, after: Any) -> Any:
