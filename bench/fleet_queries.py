@@ -383,8 +383,15 @@ def fill(store: Store, fleet: Fleet) -> dict[str, int]:
     inventory, samples = _inventory(fleet)
     counts["inventory"] = _bulk_inventory(store, inventory)
     counts["samples"] = _bulk(store, SampleRow, samples)
-    with store.vulns.engine.begin() as connection:
-        connection.exec_driver_sql("ANALYZE")
+    engine = store.vulns.engine
+    if engine.dialect.name == "postgresql":
+        # what autovacuum would do next, in the middle of the timings: statistics, the
+        # visibility map and hint bits of 2 million fresh rows
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.exec_driver_sql("VACUUM (ANALYZE)")
+    else:
+        with engine.begin() as connection:
+            connection.exec_driver_sql("ANALYZE")
     return counts
 
 
@@ -474,6 +481,8 @@ def main() -> int:
         tables["SQLite"], tables["PostgreSQL"], strict=True
     ):
         target = "< 2 s" if label.startswith("fleet report") else "< 0.5 s"
+        if "--below" in label:
+            target = "(none named)"
         print(f"| {label} | {size} | {sqlite:.3f} s | {pg:.3f} s | {target} |")
     return 0
 

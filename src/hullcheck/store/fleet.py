@@ -14,8 +14,10 @@ from sqlalchemy import (
     Connection,
     Engine,
     Select,
+    Text,
     bindparam,
     case,
+    cast,
     delete,
     func,
     insert,
@@ -487,14 +489,14 @@ def _as_one_value(connection: Connection, query: Select[Any]) -> list[list[Any]]
     """
     rows = query.subquery()
     columns = list(rows.c)
-    if connection.dialect.name == "postgresql":
-        value = func.json_agg(func.json_build_array(*columns))
+    value: Any
+    if connection.dialect.name == "postgresql":  # as text: psycopg would parse json slowly
+        value = cast(func.json_agg(func.json_build_array(*columns)), Text)
     else:
         value = func.json_group_array(func.json_array(*columns))
     text = connection.execute(select(value)).scalar_one()
-    if text is None:
-        return []  # PostgreSQL's json_agg of no rows
-    return text if isinstance(text, list) else orjson.loads(text)
+    rows_found: list[list[Any]] = [] if text is None else orjson.loads(text)
+    return rows_found  # none: PostgreSQL's json_agg of no rows is NULL
 
 
 def _growth(before: Any, after: Any) -> Any:
