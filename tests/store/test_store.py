@@ -24,6 +24,57 @@ def test_schema_revision_is_the_alembic_head() -> None:
     assert ScriptDirectory.from_config(config).get_current_head() == SCHEMA_REVISION
 
 
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_a_new_store_has_the_schema_the_migrations_build(
+    backend: str, request: pytest.FixtureRequest, tmp_path: os.PathLike[str]
+) -> None:
+    """New stores are created from the models (fast); older ones are migrated. Both must end
+    with the same tables, columns, types, indexes and constraints."""
+    from alembic import command
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+    from sqlalchemy import create_engine, inspect
+
+    from hullcheck.store.models import Base
+
+    def url(name: str) -> str:
+        if backend == "postgres":
+            return str(request.getfixturevalue("postgres").database())
+        return f"sqlite:///{os.path.join(os.fspath(tmp_path), name)}"
+
+    migrated = create_engine(url("migrated.db"))
+    with migrated.begin() as connection:
+        config = Config()
+        config.set_main_option("script_location", MIGRATIONS)
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+    created = open_store(url("created.db"))
+    assert created.revision() == SCHEMA_REVISION
+    engines = {"migrated": migrated, "created": created.vulns.engine}
+    for label, engine in engines.items():
+        with engine.connect() as connection:
+            context = MigrationContext.configure(connection, opts={"compare_type": True})
+            assert compare_metadata(context, Base.metadata) == [], label
+    shapes = {}
+    for label, engine in engines.items():
+        inspector = inspect(engine)
+        shapes[label] = {
+            table: (
+                [(c["name"], str(c["type"]), c["nullable"]) for c in inspector.get_columns(table)],
+                sorted((i["name"], tuple(i["column_names"])) for i in inspector.get_indexes(table)),
+                inspector.get_pk_constraint(table)["constrained_columns"],
+                sorted(
+                    (f["referred_table"], tuple(f["constrained_columns"]))
+                    for f in inspector.get_foreign_keys(table)
+                ),
+            )
+            for table in sorted(inspector.get_table_names())
+        }
+    assert shapes["created"] == shapes["migrated"]
+    migrated.dispose()
+    created.close()
+
+
 def test_new_store_is_migrated_in_the_data_dir(hc_home: str) -> None:
     store = open_store()
     assert store.revision() == SCHEMA_REVISION
