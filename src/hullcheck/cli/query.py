@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, TypeVar
 import typer
 
 from hullcheck.cli.options import DB_OPTION, emit
-from hullcheck.cli.tables import print_table
 
 if TYPE_CHECKING:
     from hullcheck.store import Store
@@ -110,4 +109,6 @@ def _query(db: str | None, output_format: str, ask: Callable[[Store], list[T]]) 
 
 
 def _print(headline: str, headers: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> None:
+    from hullcheck.cli.tables import print_table  # rich: imported when a table is printed
+
     print_table(headers, rows, headline=headline, skip_empty=True)

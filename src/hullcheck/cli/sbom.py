@@ -14,7 +14,6 @@ from hullcheck.cli.options import (
     emit,
     parse_size,
 )
-from hullcheck.cli.progress import LayerBar
 
 
 def sbom_command(
@@ -40,7 +39,11 @@ def sbom_command(
     fmt = format_named(output_format)  # checked before any layer is read
     limits = api.Limits(max_layer_bytes=parse_size(max_layer_size))
     store = None if no_store else api.open_store(db)
-    progress = None if quiet or not sys.stderr.isatty() else LayerBar()
+    progress = None
+    if not quiet and sys.stderr.isatty():
+        from hullcheck.cli.progress import LayerBar  # rich: imported when a bar is drawn
+
+        progress = LayerBar()
     try:
         sbom = api.generate_sbom(
             image, store=store, use_cache=not no_cache, limits=limits, progress=progress

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import io
 
-from rich.table import Table
-
 from hullcheck.model import ScanReport
 from hullcheck.report.scanjson import severity_counts
 from hullcheck.report.table import text_console
@@ -14,6 +12,8 @@ _STYLES = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cy
 
 
 def render_scan_table(report: ScanReport, *, width: int | None = None, color: bool = False) -> str:
+    from rich.table import Table  # imported when a table is drawn
+
     sbom = report.sbom
     layers = {layer.diff_id: layer for layer in sbom.image.layers} if sbom.image else {}
     table = Table(box=None, pad_edge=False, header_style="bold")

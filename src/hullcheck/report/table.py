@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import io
-
-from rich.console import Console
-from rich.table import Table
+from typing import TYPE_CHECKING
 
 from hullcheck.model import Sbom
 
+if TYPE_CHECKING:
+    from rich.console import Console
+
 
 def render_table(sbom: Sbom, *, width: int | None = None, color: bool = False) -> str:
+    from rich.table import Table  # imported when a table is drawn: 40 ms of every start
+
     layers = {}
     if sbom.image is not None:
         layers = {layer.diff_id: layer for layer in sbom.image.layers}
@@ -39,6 +42,8 @@ def render_table(sbom: Sbom, *, width: int | None = None, color: bool = False) -
 
 def text_console(buffer: io.StringIO, width: int | None, color: bool) -> Console:
     """A rich console writing into ``buffer`` (160 columns unless told)."""
+    from rich.console import Console
+
     return Console(
         file=buffer,
         width=width or 160,
