@@ -14,14 +14,12 @@ import gzip
 import hashlib
 import io
 import os
-import queue
 import stat
 import tarfile
-import threading
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import IO, Any, NoReturn, cast
+from typing import IO, NoReturn, cast
 
 from isal import igzip, isal_zlib
 
@@ -85,74 +83,6 @@ class _Meter(io.RawIOBase):
         return f"sha256:{self._hash.hexdigest()}" if self._hash is not None else None
 
 
-class _ReadAhead(io.RawIOBase):
-    """A stream read ahead by a thread, a few chunks at a time.
-
-    Reading the file, decompressing and hashing release Python's interpreter lock, so on a
-    second core they run while this thread parses tar headers and package databases. An
-    error in the reader (a bomb, a corrupt stream) is raised here, at the read that meets it.
-    """
-
-    _AHEAD = 8
-
-    def __init__(self, source: _Meter) -> None:
-        super().__init__()
-        self._source = source
-        self._chunks: queue.Queue[bytes | BaseException] = queue.Queue(self._AHEAD)
-        self._stopping = threading.Event()
-        self._chunk = memoryview(b"")
-        self._ended = False
-        self._thread = threading.Thread(target=self._run, name="layer-reader", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        try:
-            while not self._stopping.is_set():
-                chunk = self._source.read(_CHUNK)
-                self._put(chunk)
-                if not chunk:
-                    return
-        except BaseException as exc:  # handed to the parsing thread, raised there
-            self._put(exc)
-
-    def _put(self, item: bytes | BaseException) -> None:
-        while not self._stopping.is_set():
-            try:
-                self._chunks.put(item, timeout=0.1)
-                return
-            except queue.Full:
-                continue
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        if not self._chunk:
-            if self._ended:
-                return 0
-            item = self._chunks.get()
-            if isinstance(item, BaseException):
-                self._ended = True
-                raise item
-            if not item:
-                self._ended = True
-                return 0
-            self._chunk = memoryview(item)
-        size = min(len(buffer), len(self._chunk))
-        buffer[:size] = self._chunk[:size]
-        self._chunk = self._chunk[size:]
-        return size
-
-    def drain(self) -> None:
-        while self.read(_CHUNK):
-            pass
-
-    def close(self) -> None:
-        self._stopping.set()
-        self._thread.join()
-        super().close()
-
-
 def _decompressed(raw: IO[bytes], what: str) -> tuple[IO[bytes], bool]:
     buffered = cast(
         io.BufferedReader,
@@ -160,7 +90,7 @@ def _decompressed(raw: IO[bytes], what: str) -> tuple[IO[bytes], bool]:
     )
     head = buffered.peek(4)[:4]
     if head.startswith(GZIP_MAGIC):
-        # ISA-L's inflate: 2.3x zlib's on a 120 MB Debian layer (the cold scan's largest cost)
+        # ISA-L's inflate: 2.3x zlib's on a 120 MB Debian layer, most of a cold scan's time
         return cast(IO[bytes], igzip.GzipFile(fileobj=buffered, mode="rb")), True  # type: ignore[no-untyped-call]
     if head.startswith(ZSTD_MAGIC):
         import zstandard
@@ -246,18 +176,15 @@ def walk_layer(
         limit = min(limit, max(limits.ratio_floor, compressed_size * limits.max_ratio))
     meter = _Meter(stream, what, limit, limits.verify_diff_ids and diff_id is not None)
     state = _Cataloging(selector)
-    ahead = _ReadAhead(meter)
     try:
-        with tarfile.open(fileobj=ahead, mode="r|") as tar:
+        with tarfile.open(fileobj=meter, mode="r|") as tar:
             for member in tar:
                 _member(tar, member, what, state)
                 if progress is not None:
                     progress(meter.total)
-        ahead.drain()
+        meter.drain()
     except Exception as exc:  # translated below; anything unknown is re-raised there
         _translate(exc, what)
-    finally:
-        ahead.close()
     digest = meter.digest()
     if digest is not None and digest != diff_id:
         raise LayerError(f"{what}: content sha256 {digest} does not match diffID {diff_id}")
