@@ -16,8 +16,10 @@ The store is filled directly (no engine could hold 100,000 containers here) from
   The real PyPI, Go and AlmaLinux feeds are imported, so alias lookups search 12,560 records.
 - inventory: 100 hosts, each with 1,000 containers of 200 images (50 used fleet-wide, 150 of
   the host's own), 80 % running; container and image documents are the real inspect documents
-  in bench/data (dockerd 20.10.24), re-labelled; 2 resource samples per running container,
-  an hour apart, a third of them idle.
+  in bench/data (dockerd 20.10.24), re-labelled; the stopped ones exited 0–29 days before the
+  bench's "now" (so a report finds garbage), one running container in ten has a 512 MiB memory
+  limit, images were built 0–729 days before; 2 resource samples per running container, an
+  hour apart, a third of them idle.
 """
 
 from __future__ import annotations
@@ -269,7 +271,8 @@ def _inventory(fleet: Fleet) -> tuple[Iterator[dict[str, Any]], Iterator[dict[st
             used = shared + own
             for index in used:
                 image = fleet.images[index]
-                doc = dict(image_doc, Id=image["id"], RepoTags=[image["tag"]])
+                built = _engine_time(NOW - datetime.timedelta(days=index % 730))
+                doc = dict(image_doc, Id=image["id"], RepoTags=[image["tag"]], Created=built)
                 doc["RootFS"] = {"Type": "layers", "Layers": image["layers"]}
                 yield _row(name, "image", image["id"], image["tag"], image["id"], None, doc)
             for number in range(CONTAINERS_PER_HOST):
@@ -280,6 +283,16 @@ def _inventory(fleet: Fleet) -> tuple[Iterator[dict[str, Any]], Iterator[dict[st
                 doc = dict(template, Id=cid, Name=f"/svc-{number}", Image=image["id"])
                 doc["Config"] = dict(template["Config"], Image=image["tag"])
                 doc["Config"]["Labels"] = {"owner": f"team-{number % 13}"} if number % 3 else {}
+                if running and number % 10 == 1:  # a 512 MiB limit over ~50 MiB in use
+                    doc["HostConfig"] = dict(template["HostConfig"], Memory=512 * 1024**2)
+                if not running:  # stopped 0–29 days ago
+                    finished = NOW - datetime.timedelta(days=number % 30, hours=1)
+                    doc["State"] = dict(
+                        template["State"],
+                        Status="exited",
+                        ExitCode=number % 2,
+                        FinishedAt=_engine_time(finished),
+                    )
                 state = "running" if running else "exited"
                 yield _row(name, "container", cid, f"svc-{number}", image["id"], state, doc)
 
@@ -305,6 +318,11 @@ def _inventory(fleet: Fleet) -> tuple[Iterator[dict[str, Any]], Iterator[dict[st
                     }
 
     return rows(), samples()
+
+
+def _engine_time(moment: datetime.datetime) -> str:
+    """``2026-11-22T12:00:00.000000000Z``, as the engine writes times."""
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%f") + "000Z"
 
 
 def _row(
