@@ -20,7 +20,7 @@ from hullcheck._gc import paused
 from hullcheck.errors import UsageError
 from hullcheck.fleet.inventory import parse_time
 from hullcheck.store import Store
-from hullcheck.store.fleet import Idle, Usage
+from hullcheck.store.fleet import Usage
 
 DOCKER_SOCKETS = ("/var/run/docker.sock", "/run/docker.sock")
 DEFAULT_NETWORKS = ("bridge", "host", "none")
@@ -30,6 +30,17 @@ KNOWN_MANAGERS = {
     "io.kubernetes.pod.name": "kubernetes",
     "org.hullcheck.managed-by": "hullcheck",
 }
+
+
+class Idle(NamedTuple):
+    """Limits under which a running container counts as idle."""
+
+    min_seconds: float
+    """Samples at least this far apart."""
+    cpu_cores: float
+    """Average CPU use, in cores, at most."""
+    network_bytes_per_second: float
+    """Bytes received and sent per second, at most."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,17 +176,18 @@ def report(store: Store, settings: Settings | None = None) -> list[Item]:
     since = settings.now - settings.idle_window
     limits = Idle(settings.min_idle_span.total_seconds(), settings.idle_cpu, settings.idle_net)
     with ThreadPoolExecutor(max_workers=1) as pool:
-        # the database picks idle containers while this thread reads the inventory
-        idle = pool.submit(store.fleet.usage, since, idle=limits)
+        # the database sums up every sampled container's use while this thread reads the
+        # inventory (one query: idleness and memory in use are both judged from its answer)
+        usage = pool.submit(store.fleet.usage, since)
         containers = store.fleet.objects("container")
-        census = _census(containers, settings, checks, idle.result())
+        census = _census(containers, settings, checks, usage.result(), limits)
     del containers  # their summaries are not needed any more: free them before reading images
     images = store.fleet.objects("image")
     items = _garbage(store, census, images)
     items += _sprawl(census, images, settings)
     items += census.rogue
     items += census.idle
-    items += _unused_memory(store, census, settings, since)
+    items += _unused_memory(census, settings)
     return items
 
 
@@ -216,16 +228,17 @@ class _Census:
     rogue: list[Item] = field(default_factory=list)
     idle: list[Item] = field(default_factory=list)
     """Running containers among the idle ones the database picked."""
-    reserving: dict[tuple[str, str], tuple[int, str]] = field(default_factory=dict)
-    """(host, container) → (memory limit or reservation, name) of running containers that
-    set one."""
+    reserving: list[tuple[str, str, str, int, int]] = field(default_factory=list)
+    """(host, name, ID, memory limit or reservation, memory in use at the last sample) of
+    sampled running containers that set a limit or reservation."""
 
 
 def _census(
     containers: Objects,
     settings: Settings,
     checks: tuple[RogueRule, ...] = (),
-    idle: dict[tuple[str, str], Usage] | None = None,
+    usage: dict[tuple[str, str], Usage] | None = None,
+    limits: Idle | None = None,
 ) -> _Census:
     """One pass over the containers (100,000s of them: every section's per-container work is
     done here, once, rather than in a loop of its own)."""
@@ -235,7 +248,7 @@ def _census(
     # a UTC engine time later than this in its first 19 characters is later than the cutoff
     cutoff = _second(settings.now - settings.older_than)
     named = [(rule.name, rule.check) for rule in checks]
-    idle = idle or {}
+    usage = usage or {}
     for host, seen, _ in containers:
         data = seen.data
         key = (host, seen.image_id)
@@ -250,7 +263,7 @@ def _census(
                 attached.add((host, network))
         status = seen.state
         if status == "running":
-            _running(census, host, seen, idle)
+            _running(census, host, seen, usage.get((host, seen.object_id)), limits)
         elif status in _STOPPED:
             item = _stopped(host, seen, settings, cutoff)
             if item is not None:
@@ -283,10 +296,10 @@ def _surely_after(text: Any, second: str) -> bool:
     return isinstance(text, str) and text.endswith("Z") and text[:19] > second
 
 
-def _running(census: _Census, host: str, seen: Any, idle: dict[tuple[str, str], Usage]) -> None:
-    key = (host, seen.object_id)
-    used = idle.get(key)
-    if used is not None:
+def _running(
+    census: _Census, host: str, seen: Any, used: Usage | None, limits: Idle | None
+) -> None:
+    if used is not None and limits is not None and _idle(used, limits):
         census.idle.append(
             Item(
                 "idle",
@@ -301,8 +314,19 @@ def _running(census: _Census, host: str, seen: Any, idle: dict[tuple[str, str], 
         )
     config = seen.data.get("HostConfig") or {}
     reserved = max(int(config.get("Memory") or 0), int(config.get("MemoryReservation") or 0))
-    if reserved:
-        census.reserving[key] = (reserved, seen.name or seen.object_id)
+    if reserved and used is not None and used.memory_bytes is not None:
+        census.reserving.append(
+            (host, seen.name or seen.object_id, seen.object_id, reserved, used.memory_bytes)
+        )
+
+
+def _idle(used: Usage, limits: Idle) -> bool:
+    """No CPU and no network to speak of, over samples far enough apart."""
+    return (
+        used.seconds >= limits.min_seconds
+        and used.cpu_ns <= used.seconds * limits.cpu_cores * 1e9
+        and used.network_bytes <= used.seconds * limits.network_bytes_per_second
+    )
 
 
 def _stopped(host: str, seen: Any, settings: Settings, cutoff: str) -> Item | None:
@@ -530,30 +554,22 @@ def _near_duplicates(images: Objects) -> list[Item]:
     return items
 
 
-def _unused_memory(
-    store: Store, census: _Census, settings: Settings, since: datetime.datetime
-) -> list[Item]:
+def _unused_memory(census: _Census, settings: Settings) -> list[Item]:
     """Running containers whose memory limit or reservation is far beyond what their last
-    sample since ``since`` used."""
-    reserving = census.reserving
-    memory = store.fleet.usage(since, containers=reserving) if reserving else {}
-    items = []
-    for key, (reserved, name) in reserving.items():
-        sampled = memory.get(key)
-        in_use = sampled.memory_bytes if sampled is not None else None
-        if in_use is not None and in_use < reserved * settings.memory_used_ratio:
-            items.append(
-                Item(
-                    "idle",
-                    "unused-memory",
-                    key[0],
-                    name,
-                    f"reserves {_mib(reserved)}, uses {_mib(in_use)}",
-                    reserved - in_use,
-                    key[1],
-                )
-            )
-    return items
+    sample in the idle window used."""
+    return [
+        Item(
+            "idle",
+            "unused-memory",
+            host,
+            name,
+            f"reserves {_mib(reserved)}, uses {_mib(in_use)}",
+            reserved - in_use,
+            object_id,
+        )
+        for host, name, object_id, reserved, in_use in census.reserving
+        if in_use < reserved * settings.memory_used_ratio
+    ]
 
 
 def _span(seconds: float) -> str:

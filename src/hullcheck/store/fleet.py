@@ -69,17 +69,6 @@ class Placement(NamedTuple):
     image_id: str
 
 
-class Idle(NamedTuple):
-    """Limits under which a running container counts as idle."""
-
-    min_seconds: float
-    """Samples at least this far apart."""
-    cpu_cores: float
-    """Average CPU use, in cores, at most."""
-    network_bytes_per_second: float
-    """Bytes received and sent per second, at most."""
-
-
 class Usage(NamedTuple):
     """A running container's resource use between two samples."""
 
@@ -420,16 +409,9 @@ class FleetRepository:
         found.sort(key=_by_host_and_name)  # the same order on every database, without its sort
         return found
 
-    def usage(
-        self,
-        since: datetime.datetime,
-        *,
-        idle: Idle | None = None,
-        containers: Iterable[tuple[str, str]] | None = None,
-    ) -> dict[tuple[str, str], Usage]:
+    def usage(self, since: datetime.datetime) -> dict[tuple[str, str], Usage]:
         """Per (host, container): what its counters grew by between its first and last sample
-        taken since ``since``, computed by the database. With ``idle``, only the containers
-        under its limits; with ``containers``, only those."""
+        taken since ``since``, computed by the database."""
         table = SampleRow
         window = select(
             table.host,
@@ -457,26 +439,11 @@ class FleetRepository:
                 & (last.taken_at == span.c.t1),
             )
         )
-        if idle is not None:
-            query = query.where(
-                elapsed >= idle.min_seconds,
-                cpu <= elapsed * (idle.cpu_cores * 1e9),
-                net <= elapsed * idle.network_bytes_per_second,
-            )
-        found: dict[tuple[str, str], Usage] = {}
         with self.engine.connect() as connection:
-            if containers is None:
-                batches = [query]
-            else:
-                wanted = sorted({c for _, c in containers})
-                batches = [
-                    query.where(span.c.container_id.in_(wanted[i : i + _CHUNK]))
-                    for i in range(0, len(wanted), _CHUNK)
-                ]
-            for batch in batches:
-                for row in _as_one_value(connection, batch):
-                    found[(row[0], row[1])] = Usage(float(row[2]), int(row[3]), int(row[4]), row[5])
-        return found
+            rows = _as_one_value(connection, query)
+        return {
+            (row[0], row[1]): Usage(float(row[2]), int(row[3]), int(row[4]), row[5]) for row in rows
+        }
 
 
 def _as_one_value(connection: Connection, query: Select[Any]) -> list[list[Any]]:
