@@ -245,8 +245,6 @@ def _census(
     census = _Census()
     per_image, mounted, attached = census.per_image, census.mounted, census.attached
     flag = census.rogue.append
-    # a UTC engine time later than this in its first 19 characters is later than the cutoff
-    cutoff = _second(settings.now - settings.older_than)
     named = [(rule.name, rule.check) for rule in checks]
     usage = usage or {}
     for host, seen, _ in containers:
@@ -265,7 +263,7 @@ def _census(
         if status == "running":
             _running(census, host, seen, usage.get((host, seen.object_id)), limits)
         elif status in _STOPPED:
-            item = _stopped(host, seen, settings, cutoff)
+            item = _stopped(host, seen, settings)
             if item is not None:
                 census.stopped.append(item)
         for name, check in named:
@@ -283,17 +281,6 @@ def _census(
                     )
                 )
     return census
-
-
-def _second(moment: datetime.datetime) -> str:
-    """A time as the first 19 characters of an engine (RFC 3339, UTC) timestamp."""
-    return moment.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S")
-
-
-def _surely_after(text: Any, second: str) -> bool:
-    """Whether an engine timestamp is later than ``second`` (see ``_second``), decided without
-    parsing it: UTC timestamps sort as text."""
-    return isinstance(text, str) and text.endswith("Z") and text[:19] > second
 
 
 def _running(
@@ -329,17 +316,11 @@ def _idle(used: Usage, limits: Idle) -> bool:
     )
 
 
-def _stopped(host: str, seen: Any, settings: Settings, cutoff: str) -> Item | None:
+def _stopped(host: str, seen: Any, settings: Settings) -> Item | None:
     """A stopped container as garbage, when it stopped (or, never started, was created) longer
     than ``older_than`` ago."""
     state = seen.data.get("State") or {}
-    finished = state.get("FinishedAt")
-    moment = finished
-    if not isinstance(moment, str) or not moment or moment.startswith("0001-"):
-        moment = seen.data.get("Created")
-    if _surely_after(moment, cutoff):
-        return None  # the common case, decided without parsing a time
-    when = parse_time(finished) or parse_time(seen.data.get("Created"))
+    when = parse_time(state.get("FinishedAt")) or parse_time(seen.data.get("Created"))
     if when is None or settings.now - when < settings.older_than:
         return None
     age = (settings.now - when).days
@@ -505,10 +486,7 @@ def _sprawl(census: _Census, images: Objects, settings: Settings) -> list[Item]:
         for (host, repository), ids in sorted(repositories.items())
         if len(ids) > settings.image_versions
     ]
-    old = _second(settings.now - settings.old_image)
     for host, seen, _ in images:
-        if _surely_after(seen.data.get("Created"), old):
-            continue
         created = parse_time(seen.data.get("Created"))
         if created is not None and settings.now - created > settings.old_image:
             age = (settings.now - created).days
