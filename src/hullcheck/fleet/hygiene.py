@@ -11,7 +11,7 @@ container's inspect document and the report's settings and returns a reason or `
 from __future__ import annotations
 
 import datetime
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
@@ -179,15 +179,15 @@ def report(store: Store, settings: Settings | None = None) -> list[Item]:
         # the database sums up every sampled container's use while this thread reads the
         # inventory (one query: idleness and memory in use are both judged from its answer)
         usage = pool.submit(store.fleet.usage, since)
-        containers = store.fleet.objects("container")
-        census = _census(containers, settings, checks, usage.result(), limits)
-    del containers  # their summaries are not needed any more: free them before reading images
+        # one container at a time: none of their summaries is kept
+        census = _census(store.fleet.each("container"), settings, checks)
+        idle, reserving = _waste(census.running, usage.result(), limits)
     images = store.fleet.objects("image")
     items = _garbage(store, census, images)
     items += _sprawl(census, images, settings)
     items += census.rogue
-    items += census.idle
-    items += _unused_memory(census, settings)
+    items += idle
+    items += _unused_memory(reserving, settings)
     return items
 
 
@@ -226,27 +226,21 @@ class _Census:
     attached: set[tuple[str, str]] = field(default_factory=set)
     """(host, network) of every network a container is on, the default ones left out."""
     rogue: list[Item] = field(default_factory=list)
-    idle: list[Item] = field(default_factory=list)
-    """Running containers among the idle ones the database picked."""
-    reserving: list[tuple[str, str, str, int, int]] = field(default_factory=list)
-    """(host, name, ID, memory limit or reservation, memory in use at the last sample) of
-    sampled running containers that set a limit or reservation."""
+    running: list[tuple[str, str, str, int]] = field(default_factory=list)
+    """(host, name, ID, memory limit or reservation, 0 for none) of running containers."""
 
 
 def _census(
-    containers: Objects,
+    containers: Iterable[tuple[str, Any, Any]],
     settings: Settings,
     checks: tuple[RogueRule, ...] = (),
-    usage: dict[tuple[str, str], Usage] | None = None,
-    limits: Idle | None = None,
 ) -> _Census:
     """One pass over the containers (100,000s of them: every section's per-container work is
     done here, once, rather than in a loop of its own)."""
     census = _Census()
     per_image, mounted, attached = census.per_image, census.mounted, census.attached
-    flag = census.rogue.append
+    flag, running = census.rogue.append, census.running.append
     named = [(rule.name, rule.check) for rule in checks]
-    usage = usage or {}
     for host, seen, _ in containers:
         data = seen.data
         key = (host, seen.image_id)
@@ -261,7 +255,11 @@ def _census(
                 attached.add((host, network))
         status = seen.state
         if status == "running":
-            _running(census, host, seen, usage.get((host, seen.object_id)), limits)
+            config = data.get("HostConfig") or _EMPTY
+            reserved = max(
+                int(config.get("Memory") or 0), int(config.get("MemoryReservation") or 0)
+            )
+            running((host, seen.name or seen.object_id, seen.object_id, reserved))
         elif status in _STOPPED:
             item = _stopped(host, seen, settings)
             if item is not None:
@@ -283,28 +281,32 @@ def _census(
     return census
 
 
-def _running(
-    census: _Census, host: str, seen: Any, used: Usage | None, limits: Idle | None
-) -> None:
-    if used is not None and limits is not None and _idle(used, limits):
-        census.idle.append(
-            Item(
-                "idle",
-                "idle-container",
-                host,
-                seen.name or seen.object_id,
-                f"{used.cpu_ns / 1e6:.0f} ms CPU and {used.network_bytes} bytes of network "
-                f"in {_span(used.seconds)}",
-                used.memory_bytes,
-                seen.object_id,
+def _waste(
+    running: list[tuple[str, str, str, int]], usage: dict[tuple[str, str], Usage], limits: Idle
+) -> tuple[list[Item], list[tuple[str, str, str, int, int]]]:
+    """Idle running containers, and (host, name, ID, memory reserved, memory in use at the
+    last sample) of sampled ones that reserve memory."""
+    idle, reserving = [], []
+    for host, name, object_id, reserved in running:
+        used = usage.get((host, object_id))
+        if used is None:
+            continue
+        if _idle(used, limits):
+            idle.append(
+                Item(
+                    "idle",
+                    "idle-container",
+                    host,
+                    name,
+                    f"{used.cpu_ns / 1e6:.0f} ms CPU and {used.network_bytes} bytes of network "
+                    f"in {_span(used.seconds)}",
+                    used.memory_bytes,
+                    object_id,
+                )
             )
-        )
-    config = seen.data.get("HostConfig") or {}
-    reserved = max(int(config.get("Memory") or 0), int(config.get("MemoryReservation") or 0))
-    if reserved and used is not None and used.memory_bytes is not None:
-        census.reserving.append(
-            (host, seen.name or seen.object_id, seen.object_id, reserved, used.memory_bytes)
-        )
+        if reserved and used.memory_bytes is not None:
+            reserving.append((host, name, object_id, reserved, used.memory_bytes))
+    return idle, reserving
 
 
 def _idle(used: Usage, limits: Idle) -> bool:
@@ -532,7 +534,9 @@ def _near_duplicates(images: Objects) -> list[Item]:
     return items
 
 
-def _unused_memory(census: _Census, settings: Settings) -> list[Item]:
+def _unused_memory(
+    reserving: list[tuple[str, str, str, int, int]], settings: Settings
+) -> list[Item]:
     """Running containers whose memory limit or reservation is far beyond what their last
     sample in the idle window used."""
     return [
@@ -545,7 +549,7 @@ def _unused_memory(census: _Census, settings: Settings) -> list[Item]:
             reserved - in_use,
             object_id,
         )
-        for host, name, object_id, reserved, in_use in census.reserving
+        for host, name, object_id, reserved, in_use in reserving
         if in_use < reserved * settings.memory_used_ratio
     ]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -359,9 +359,21 @@ class FleetRepository:
     def objects(
         self, kind: str, *, host: str | None = None, present: bool = True, full: bool = False
     ) -> list[tuple[str, Seen, datetime.datetime | None]]:
-        """``(host, object, gone_at)`` of one kind; only present ones unless told.
+        """``(host, object, gone_at)`` of one kind, by host and name; only present ones unless
+        told.
 
         Each object's ``data`` is its summary; ``full=True`` reads whole inspect documents.
+        """
+        return list(self.each(kind, host=host, present=present, full=full))
+
+    def each(
+        self, kind: str, *, host: str | None = None, present: bool = True, full: bool = False
+    ) -> Iterator[tuple[str, Seen, datetime.datetime | None]]:
+        """``objects()`` one at a time: each document is decoded when its object is reached.
+
+        A caller that keeps none of them (a report's pass over 100,000 containers) never
+        holds more than one decoded document, instead of building them all and freeing them
+        all afterwards.
         """
         from hullcheck.fleet.inventory import summary
 
@@ -387,27 +399,32 @@ class FleetRepository:
             query = query.where(table.host == host)
         if present:
             query = query.where(table.gone_at.is_(None))
-        found = []
         loads = orjson.loads
         with self.engine.connect() as connection:
-            for row in connection.execute(query).all():
-                stored: Any = row[6]
-                if full:
-                    data = loads(zlib.decompress(stored))
-                elif stored is not None:
-                    data = loads(stored)
-                else:  # stored before summaries existed
-                    document = connection.execute(
-                        select(documents.data).where(
-                            documents.host == row[0],
-                            documents.kind == kind,
-                            documents.object_id == row[1],
-                        )
-                    ).scalar_one()
-                    data = summary(kind, loads(zlib.decompress(document)))
-                found.append((row[0], Seen(row[1], row[2], row[3], row[4], data), row[5]))
-        found.sort(key=_by_host_and_name)  # the same order on every database, without its sort
-        return found
+            rows = connection.execute(query).all()
+            # rows stored before summaries existed: summarised from their documents
+            legacy = {
+                (row[0], row[1]): summary(kind, loads(zlib.decompress(document)))
+                for row in rows
+                if not full and row[6] is None
+                for document in connection.execute(
+                    select(documents.data).where(
+                        documents.host == row[0],
+                        documents.kind == kind,
+                        documents.object_id == row[1],
+                    )
+                ).scalars()
+            }
+        # the same order on every database, without its sort
+        for row in sorted(rows, key=_by_host_and_name):
+            stored: Any = row[6]
+            if full:
+                data = loads(zlib.decompress(stored))
+            elif stored is not None:
+                data = loads(stored)
+            else:
+                data = legacy[(row[0], row[1])]
+            yield row[0], Seen(row[1], row[2], row[3], row[4], data), row[5]
 
     def usage(self, since: datetime.datetime) -> dict[tuple[str, str], Usage]:
         """Per (host, container): what its counters grew by between its first and last sample
@@ -473,8 +490,9 @@ def _growth(before: Any, after: Any) -> Any:
     return case((after < before, after), else_=after - before)
 
 
-def _by_host_and_name(item: tuple[str, Seen, Any]) -> tuple[str, str]:
-    return item[0], item[1].name or item[1].object_id
+def _by_host_and_name(row: Any) -> tuple[str, str]:
+    """Rows of (host, object ID, name, …) by host, then name (or ID, for unnamed objects)."""
+    return row[0], row[2] or row[1]
 
 
 def _sample_values(sample: Sample) -> dict[str, Any]:
