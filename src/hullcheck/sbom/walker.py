@@ -4,7 +4,8 @@ Every tar entry name is normalised; a name that climbs out of the root (``..``) 
 absolute makes the whole layer hostile (:class:`LayerError`). Links are recorded, never
 followed here; the squash resolves them inside the image root. Nothing is written to disk.
 The decompressed stream is metered (size and ratio limits against decompression bombs) and
-hashed, and its sha256 must equal the layer's diffID.
+hashed, and its sha256 must equal the layer's diffID. Tar headers are read by
+:mod:`hullcheck.sbom.tarstream`, which skips the data of unwanted entries without copying it.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ import hashlib
 import io
 import os
 import stat
-import tarfile
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,6 +27,7 @@ from hullcheck.errors import LayerError
 from hullcheck.sbom.catalogers.interface import Cataloger, FileResult, ParseContext, ParseError
 from hullcheck.sbom.catalogers.registry import Selector
 from hullcheck.sbom.layerscan import LayerScan
+from hullcheck.sbom.tarstream import Entry, TarStream
 
 GZIP_MAGIC = b"\x1f\x8b"
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
@@ -177,11 +178,11 @@ def walk_layer(
     meter = _Meter(stream, what, limit, limits.verify_diff_ids and diff_id is not None)
     state = _Cataloging(selector)
     try:
-        with tarfile.open(fileobj=meter, mode="r|") as tar:
-            for member in tar:
-                _member(tar, member, what, state)
-                if progress is not None:
-                    progress(meter.total)
+        tar = TarStream(meter.read, what)
+        for member in tar:
+            _member(tar, member, what, state)
+            if progress is not None:
+                progress(meter.total)
         meter.drain()
     except Exception as exc:  # translated below; anything unknown is re-raised there
         _translate(exc, what)
@@ -192,18 +193,12 @@ def walk_layer(
 
 
 def _translate(exc: Exception, what: str) -> NoReturn:
-    """Turn what tarfile, gzip, zstd and the OS raise into one :class:`LayerError`."""
+    """Turn what gzip, zstd and the OS raise into one :class:`LayerError` (the tar reader
+    raises its own)."""
     if isinstance(exc, LayerError):
         raise exc
-    if isinstance(exc, tarfile.ReadError):
-        message = str(exc)
-        if "unexpected end" in message or "truncated" in message:
-            raise LayerError(f"{what}: truncated tar stream") from None
-        raise LayerError(f"{what}: not a tar stream ({message})") from None
     if isinstance(exc, EOFError | zlib.error | isal_zlib.error | gzip.BadGzipFile):
         raise LayerError(f"{what}: corrupt or truncated compressed stream ({exc})") from None
-    if isinstance(exc, tarfile.TarError):
-        raise LayerError(f"{what}: broken tar stream ({exc})") from None
     if isinstance(exc, OSError):
         raise LayerError(f"{what}: cannot be read ({exc})") from None
     if type(exc).__name__ == "ZstdError":
@@ -211,7 +206,7 @@ def _translate(exc: Exception, what: str) -> NoReturn:
     raise exc
 
 
-def _member(tar: tarfile.TarFile, member: tarfile.TarInfo, what: str, state: _Cataloging) -> None:
+def _member(tar: TarStream, member: Entry, what: str, state: _Cataloging) -> None:
     path = _normalize(member.name, what)
     slash = path.rfind("/")
     base = path[slash + 1 :]
@@ -236,16 +231,16 @@ def _member(tar: tarfile.TarFile, member: tarfile.TarInfo, what: str, state: _Ca
     cataloger = state.selector.select(path, member.mode)
     if cataloger is None or state.too_large(cataloger, path, member.size):
         return
-    handle = tar.extractfile(member)
-    if handle is None:
+    if member.sparse:
+        state.scan.warnings.append((path, f"{cataloger.name}: a sparse file, not read"))
         return
     if cataloger.executables and not cataloger.exact_paths:
-        head = handle.read(4)
+        head = tar.read(4)
         if head != b"\x7fELF":
             return
-        data = head + handle.read()
+        data = head + tar.read()
     else:
-        data = handle.read()
+        data = tar.read()
     state.parse(cataloger, path, data)
 
 
