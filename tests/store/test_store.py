@@ -75,6 +75,76 @@ def test_a_new_store_has_the_schema_the_migrations_build(
     created.close()
 
 
+def test_the_shipped_sqlite_schema_is_the_models_ddl() -> None:
+    """New embedded stores are created from ``sqlite_schema.sql`` without SQLAlchemy: the file
+    must be exactly what SQLAlchemy compiles from today's models."""
+    from importlib import resources
+
+    from hullcheck.store.database import sqlite_schema_script
+
+    shipped = resources.files("hullcheck.store").joinpath("sqlite_schema.sql").read_text()
+    assert shipped == sqlite_schema_script(), (
+        "regenerate: python -m hullcheck.store.database > src/hullcheck/store/sqlite_schema.sql"
+    )
+
+
+def test_an_sbom_is_stored_the_same_with_or_without_sqlalchemy(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A scan writes its rows through sqlite3 (``embedded``); the vulnerability matcher, the
+    fleet queries and PostgreSQL read and write them through SQLAlchemy. Every row of one
+    SBOM, written both ways, is the same (times aside), and each store reads the other's."""
+    import datetime
+    import sqlite3
+
+    from sqlalchemy import select
+
+    from hullcheck.store import embedded
+    from hullcheck.store.database import SqlStore
+    from hullcheck.store.models import ImageRow, as_utc
+
+    with open(os.path.join(FIXTURES, "apk", "alpine-3.16_lib_apk_db_installed"), "rb") as f:
+        layer = tar_bytes(("file", "lib/apk/db/installed", f.read()))
+    sbom = generate_sbom(f"oci-dir:{oci_layout(str(tmp_path / 'img'), [layer])}", store=None)
+    assert sbom.image is not None and sbom.packages
+    fast = embedded.open_embedded(str(tmp_path / "fast.db"))
+    assert fast is not None
+    embedded.save_sbom(fast, sbom, "key")
+    embedded.put_layer(fast, "sha256:" + "a" * 64, "key", b"payload")
+    fast.close()
+    slow = SqlStore(f"sqlite:///{tmp_path / 'slow.db'}")
+    slow.save_sbom(sbom, "key")
+    slow.put_layer("sha256:" + "a" * 64, "key", b"payload")
+    slow.close()
+    times = {"images": "scanned_at", "layer_scans": "created_at"}
+    rows = {}
+    for name in ("fast", "slow"):
+        connection = sqlite3.connect(tmp_path / f"{name}.db")
+        rows[name] = {}
+        for table in ("images", "image_layers", "packages", "layer_scans"):
+            cursor = connection.execute(f"SELECT * FROM {table} ORDER BY 1, 2")  # noqa: S608
+            columns = [d[0] for d in cursor.description]
+            found = [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+            for row in found:
+                stamp = row.pop(times[table]) if table in times else None
+                assert stamp is None or len(stamp) == len("2026-11-23 02:58:06.123456")
+            rows[name][table] = found
+        connection.close()
+    assert rows["fast"] == rows["slow"]
+    assert rows["fast"]["packages"] and rows["fast"]["image_layers"]
+    for name in ("fast", "slow"):
+        store = open_store(f"sqlite:///{tmp_path / name}.db")
+        assert store.has_image(sbom.image.id, "key")
+        assert store.get_layer("sha256:" + "a" * 64, "key") == b"payload"
+        loaded = store.load_sbom(sbom.image.id)
+        assert loaded is not None and loaded.packages == sbom.packages
+        with store.vulns.engine.connect() as connection:  # SQLAlchemy's own decoding
+            tags, scanned = connection.execute(
+                select(ImageRow.repo_tags, ImageRow.scanned_at)
+            ).one()
+        assert tags == list(sbom.image.repo_tags)
+        assert abs(as_utc(scanned) - datetime.datetime.now(datetime.UTC)).total_seconds() < 600
+        store.close()
+
+
 def test_new_store_is_migrated_in_the_data_dir(hc_home: str) -> None:
     store = open_store()
     assert store.revision() == SCHEMA_REVISION

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from hullcheck.errors import StoreError
 from hullcheck.model import Sbom
+from hullcheck.store.embedded import image_values, layer_values, package_values
 from hullcheck.store.models import (
     ImageLayerRow,
     ImageRow,
@@ -95,66 +96,22 @@ class SqlStore:
 
     # -- SBOMs ------------------------------------------------------------------------------
     def save_sbom(self, sbom: Sbom, scanner_key: str) -> None:
-        """Keep the SBOM of an image (replacing an older one of the same image ID)."""
-        from hullcheck.report.jsonfmt import to_document
-
-        image = sbom.image
+        """Keep the SBOM of an image (replacing an older one of the same image ID); the rows
+        are the ones :mod:`hullcheck.store.embedded` writes."""
+        image = image_values(sbom, scanner_key, datetime.datetime.now(datetime.UTC))
         if image is None:
             return
-        document = zlib.compress(json.dumps(to_document(sbom)).encode(), 6)
-        with Session(self.engine) as session, session.begin():
-            session.execute(delete(PackageRow).where(PackageRow.image_id == image.id))
-            session.execute(delete(ImageLayerRow).where(ImageLayerRow.image_id == image.id))
-            session.execute(delete(ImageRow).where(ImageRow.id == image.id))
-            session.add(
-                ImageRow(
-                    id=image.id,
-                    repo_tags=list(image.repo_tags),
-                    repo_digests=list(image.repo_digests),
-                    os=image.os,
-                    architecture=image.architecture,
-                    created=image.created,
-                    distro=sbom.distro.ecosystem if sbom.distro else None,
-                    scanner_key=scanner_key,
-                    scanned_at=datetime.datetime.now(datetime.UTC),
-                    sbom=document,
-                )
-            )
-            session.flush()
-            if image.layers:
-                session.execute(
-                    insert(ImageLayerRow),
-                    [
-                        {
-                            "image_id": image.id,
-                            "idx": layer.index,
-                            "diff_id": layer.diff_id,
-                            "digest": layer.digest,
-                            "size": layer.size,
-                            "created_by": layer.created_by,
-                        }
-                        for layer in image.layers
-                    ],
-                )
-            if sbom.packages:
-                session.execute(
-                    insert(PackageRow),
-                    [
-                        {
-                            "image_id": image.id,
-                            "name": p.name,
-                            "version": p.version,
-                            "type": p.type.value,
-                            "purl": p.purl,
-                            "source_name": p.source_name,
-                            "distro": p.distro,
-                            "path": p.location.path,
-                            "layer": p.location.layer,
-                            "introduced_by": p.introduced_by,
-                        }
-                        for p in sbom.packages
-                    ],
-                )
+        with self.engine.begin() as connection:
+            connection.execute(delete(PackageRow).where(PackageRow.image_id == image["id"]))
+            connection.execute(delete(ImageLayerRow).where(ImageLayerRow.image_id == image["id"]))
+            connection.execute(delete(ImageRow).where(ImageRow.id == image["id"]))
+            connection.execute(insert(ImageRow), [image])
+            for table, rows in (
+                (ImageLayerRow, layer_values(sbom)),
+                (PackageRow, package_values(sbom)),
+            ):
+                if rows:
+                    connection.execute(insert(table), rows)
 
     def load_sbom(self, image_id: str) -> Sbom | None:
         """The stored SBOM of an image ID, if any."""
@@ -181,6 +138,12 @@ def _revision(connection: Any) -> str | None:
     return str(value) if value is not None else None
 
 
+_ALEMBIC_VERSION = (
+    "CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL, "
+    "CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num))"
+)
+
+
 def _create(connection: Any) -> None:
     """A new store: the head schema from the models and Alembic's mark of it, the way
     Alembic's documentation creates a new database (running every migration from the first
@@ -188,15 +151,39 @@ def _create(connection: Any) -> None:
     from hullcheck.store.models import Base
 
     Base.metadata.create_all(connection)
-    connection.execute(
-        text(
-            "CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL, "
-            "CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num))"
-        )
-    )
+    connection.execute(text(_ALEMBIC_VERSION))
     connection.execute(
         text("INSERT INTO alembic_version (version_num) VALUES (:v)"), {"v": SCHEMA_REVISION}
     )
+
+
+def sqlite_schema_script() -> str:
+    """What ``sqlite_schema.sql`` holds: the DDL of the models compiled for SQLite, and
+    Alembic's mark of the head revision (a test compares the file with this)."""
+    from sqlalchemy.dialects import sqlite
+    from sqlalchemy.schema import CreateIndex, CreateTable
+
+    from hullcheck.store.models import Base
+
+    dialect = sqlite.dialect()
+    statements = []
+    for table in Base.metadata.sorted_tables:
+        statements.append(str(CreateTable(table).compile(dialect=dialect)).strip())
+        statements.extend(
+            str(CreateIndex(index).compile(dialect=dialect)).strip()
+            for index in sorted(table.indexes, key=lambda i: str(i.name))
+        )
+    statements.append(_ALEMBIC_VERSION)
+    statements.append(f"INSERT INTO alembic_version (version_num) VALUES ('{SCHEMA_REVISION}')")
+    header = (
+        "-- A new embedded store at the head revision (hullcheck.store.embedded runs it).\n"
+        "-- Generated from the models: python -m hullcheck.store.database > this file\n"
+    )
+    return header + "".join(f"{statement};\n" for statement in statements)
+
+
+if __name__ == "__main__":
+    print(sqlite_schema_script(), end="")
 
 
 def _upgrade(connection: Any) -> None:
