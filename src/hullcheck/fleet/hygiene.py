@@ -20,7 +20,7 @@ from hullcheck._gc import paused
 from hullcheck.errors import UsageError
 from hullcheck.fleet.inventory import parse_time
 from hullcheck.store import Store
-from hullcheck.store.fleet import Usage
+from hullcheck.store.fleet import Usage, UsageTable
 
 DOCKER_SOCKETS = ("/var/run/docker.sock", "/run/docker.sock")
 DEFAULT_NETWORKS = ("bridge", "host", "none")
@@ -282,7 +282,7 @@ def _census(
 
 
 def _waste(
-    running: list[tuple[str, str, str, int]], usage: dict[tuple[str, str], Usage], limits: Idle
+    running: list[tuple[str, str, str, int]], usage: UsageTable, limits: Idle
 ) -> tuple[list[Item], list[tuple[str, str, str, int, int]]]:
     """Idle running containers, and (host, name, ID, memory reserved, memory in use at the
     last sample) of sampled ones that reserve memory."""

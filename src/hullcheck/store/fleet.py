@@ -426,9 +426,14 @@ class FleetRepository:
                 data = legacy[(row[0], row[1])]
             yield row[0], Seen(row[1], row[2], row[3], row[4], data), row[5]
 
-    def usage(self, since: datetime.datetime) -> dict[tuple[str, str], Usage]:
+    def usage(self, since: datetime.datetime) -> UsageTable:
         """Per (host, container): what its counters grew by between its first and last sample
-        taken since ``since``, computed by the database."""
+        taken since ``since``, computed by the database.
+
+        The answer is kept as the database gave it (one JSON text) and read when first asked:
+        a report runs this query in a thread, and the thread then leaves Python's lock to
+        the report's pass over the inventory instead of competing for it.
+        """
         table = SampleRow
         window = select(
             table.host,
@@ -456,15 +461,37 @@ class FleetRepository:
                 & (last.taken_at == span.c.t1),
             )
         )
-        with self.engine.connect() as connection:
-            rows = _as_one_value(connection, query)
-        return {
-            (row[0], row[1]): Usage(float(row[2]), int(row[3]), int(row[4]), row[5]) for row in rows
-        }
+        with self.engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                connection.exec_driver_sql("SET LOCAL max_parallel_workers_per_gather = 0")
+            return UsageTable(_one_value(connection, query))
 
 
-def _as_one_value(connection: Connection, query: Select[Any]) -> list[list[Any]]:
-    """The rows of ``query``, which the database returns as one JSON array.
+class UsageTable:
+    """Every sampled container's use, read from the database's JSON answer when first asked
+    (by the thread that asks)."""
+
+    def __init__(self, text: str | None) -> None:
+        self._text = text
+        self._rows: dict[tuple[str, str], list[Any]] | None = None
+
+    def get(self, key: tuple[str, str]) -> Usage | None:
+        """The use of ``(host, container ID)``; ``None`` without samples in the window."""
+        if self._rows is None:
+            # none: PostgreSQL's json_agg of no rows is NULL
+            rows = [] if self._text is None else orjson.loads(self._text)
+            self._rows, self._text = {(row[0], row[1]): row for row in rows}, None
+        row = self._rows.get(key)
+        return None if row is None else Usage(float(row[2]), int(row[3]), int(row[4]), row[5])
+
+    def __len__(self) -> int:
+        self.get(("", ""))
+        return len(self._rows or ())
+
+
+def _one_value(connection: Connection, query: Select[Any]) -> str | None:
+    """The rows of ``query`` as one JSON array of arrays, in one text value (``None`` for no
+    rows on PostgreSQL).
 
     A driver hands rows over one by one, each needing Python's interpreter lock: a query
     answered row by row in a thread keeps stopping the main thread's work. Answered as one
@@ -478,9 +505,8 @@ def _as_one_value(connection: Connection, query: Select[Any]) -> list[list[Any]]
         value = cast(func.json_agg(func.json_build_array(*columns)), Text)
     else:
         value = func.json_group_array(func.json_array(*columns))
-    text = connection.execute(select(value)).scalar_one()
-    rows_found: list[list[Any]] = [] if text is None else orjson.loads(text)
-    return rows_found  # none: PostgreSQL's json_agg of no rows is NULL
+    text: str | None = connection.execute(select(value)).scalar_one()
+    return text
 
 
 def _growth(before: Any, after: Any) -> Any:
