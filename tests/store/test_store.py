@@ -78,11 +78,11 @@ def test_a_new_store_has_the_schema_the_migrations_build(
 def test_the_shipped_sqlite_schema_is_the_models_ddl() -> None:
     """New embedded stores are created from ``sqlite_schema.sql`` without SQLAlchemy: the file
     must be exactly what SQLAlchemy compiles from today's models."""
-    from importlib import resources
-
     from hullcheck.store.database import sqlite_schema_script
+    from hullcheck.store.embedded import SCHEMA_SCRIPT
 
-    shipped = resources.files("hullcheck.store").joinpath("sqlite_schema.sql").read_text()
+    with open(SCHEMA_SCRIPT, encoding="utf-8") as handle:
+        shipped = handle.read()
     assert shipped == sqlite_schema_script(), (
         "regenerate: python -m hullcheck.store.database > src/hullcheck/store/sqlite_schema.sql"
     )

@@ -433,7 +433,10 @@ def _unique_bytes(
     sizes: dict[tuple[str, tuple[str, ...]], int] = {}
     counts: dict[tuple[str, tuple[str, ...]], int] = {}
     prefixes: set[tuple[str, tuple[str, ...]]] = set()
+    hosts = {host for host, _ in wanted}  # only their images can share layers with one wanted
     for host, seen, _ in images:
+        if host not in hosts:
+            continue
         layers = _layers(seen)
         key = (host, layers)
         counts[key] = counts.get(key, 0) + 1

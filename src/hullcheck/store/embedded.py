@@ -19,11 +19,13 @@ import json
 import os
 import sqlite3
 import zlib
-from importlib import resources
 from typing import Any
 
 from hullcheck.model import Sbom
 from hullcheck.store.schema import SCHEMA_REVISION
+
+SCHEMA_SCRIPT = os.path.join(os.path.dirname(__file__), "sqlite_schema.sql")
+"""The DDL of a new store at the head revision (``python -m hullcheck.store.database``)."""
 
 
 def open_embedded(path: str) -> sqlite3.Connection | None:
@@ -39,7 +41,7 @@ def open_embedded(path: str) -> sqlite3.Connection | None:
         if _revision(connection) == SCHEMA_REVISION:
             return connection
         connection.close()
-    except sqlite3.Error:
+    except (sqlite3.Error, OSError):
         pass  # SQLAlchemy opens it and says what is wrong
     return None
 
@@ -54,7 +56,8 @@ def _connect(path: str) -> sqlite3.Connection:
 
 def _create(connection: sqlite3.Connection) -> None:
     """The head schema, unless another process created the store first."""
-    script = resources.files("hullcheck.store").joinpath("sqlite_schema.sql").read_text()
+    with open(SCHEMA_SCRIPT, encoding="utf-8") as handle:
+        script = handle.read()
     connection.execute("BEGIN EXCLUSIVE")
     try:
         if _revision(connection) is None:

@@ -484,10 +484,6 @@ class UsageTable:
         row = self._rows.get(key)
         return None if row is None else Usage(float(row[2]), int(row[3]), int(row[4]), row[5])
 
-    def __len__(self) -> int:
-        self.get(("", ""))
-        return len(self._rows or ())
-
 
 def _one_value(connection: Connection, query: Select[Any]) -> str | None:
     """The rows of ``query`` as one JSON array of arrays, in one text value (``None`` for no
