@@ -1,5 +1,6 @@
 """Hosts that misbehave: TLS (accepted with the right client certificate, refused with
-another CA's), and an engine that stops answering in the middle of a sync."""
+another CA's), ssh (through a private OpenSSH server: in with the authorised key, refused
+for another user), and an engine that stops answering in the middle of a sync."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from hullcheck import api
 from hullcheck.store import Store
 from tests.conftest import Images
 from tests.infra.engine import PrivateEngine
+from tests.infra.sshd import PrivateSshd
 from tests.infra.stallproxy import StallProxy
 from tests.infra.tlscerts import Pki, make_pki
 
@@ -98,6 +100,50 @@ def test_tls_host_syncs_with_its_client_certificate_and_refuses_a_foreign_one(
     status = {s.host.name: s for s in store.fleet.status()}
     assert status["impostor"].last_error and status["impostor"].synced_at is None
     assert status["secure"].counts["container"] == 1
+
+
+@pytest.fixture(scope="module")
+def sshd(
+    tmp_path_factory: pytest.TempPathFactory, tls_engine: tuple[PrivateEngine, str, Pki, Pki]
+) -> Iterator[PrivateSshd]:
+    server = PrivateSshd(os.fspath(tmp_path_factory.mktemp("sshd")), tls_engine[0].socket)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def test_ssh_host_syncs_and_a_refused_login_is_that_host_s_error(
+    store: Store,
+    sshd: PrivateSshd,
+    tls_engine: tuple[PrivateEngine, str, Pki, Pki],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``ssh://`` hosts run ``docker system dial-stdio`` on the far side, as the docker CLI
+    does, with the user's ``~/.ssh`` (config, key, known hosts); a login the server refuses
+    and a host key nobody knows fail those hosts only."""
+    monkeypatch.setenv("HOME", sshd.home)
+    engine = tls_engine[0]
+    api.add_host(store, api.Host("over-ssh", sshd.url(), timeout=20))
+    api.add_host(store, api.Host("refused", sshd.url("nobody"), timeout=20))
+    # the same server under another name: its host key is not in known_hosts for that name
+    api.add_host(
+        store, api.Host("unknown", sshd.url().replace("127.0.0.1", "localhost"), timeout=20)
+    )
+    api.add_host(store, api.Host("local", engine.host, timeout=10))
+    results = {r.host: r for r in api.sync_fleet(store, scan=False)}
+    assert results["over-ssh"].ok, results["over-ssh"].error
+    assert results["over-ssh"].containers == 1 and results["over-ssh"].samples == 1
+    assert results["local"].ok and results["local"].containers == 1
+    assert not results["refused"].ok
+    assert sshd.url("nobody") in (results["refused"].error or "")
+    assert "Authentication failed" in (results["refused"].error or "")
+    assert not results["unknown"].ok
+    assert "not found in known_hosts" in (results["unknown"].error or ""), results["unknown"].error
+    ssh_seen = store.fleet.objects("container", host="over-ssh")
+    local_seen = store.fleet.objects("container", host="local")
+    assert [s.object_id for _, s, _ in ssh_seen] == [s.object_id for _, s, _ in local_seen]
 
 
 def test_tls_files_are_checked_when_the_host_is_added(
