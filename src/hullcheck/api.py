@@ -250,17 +250,25 @@ def add_host(store: Store, host: Host) -> None:
 
 
 def sync_fleet(
-    store: Store, names: Sequence[str] = (), *, scan: bool = True, samples: bool = True
+    store: Store,
+    names: Sequence[str] = (),
+    *,
+    scan: bool = True,
+    samples: bool = True,
+    sizes: bool = False,
 ) -> list[HostSync]:
     """Sync the named hosts (all when none): inventory and resource samples, then every new
-    image's SBOM."""
+    image's SBOM; with ``sizes``, what every container's writable layer and every volume
+    hold (the engines walk them)."""
     from hullcheck.errors import UsageError
     from hullcheck.fleet.sync import sync
 
     hosts = store.fleet.hosts(names)
     if not hosts:
         raise UsageError("no hosts to sync", hint="hullcheck hosts add NAME URL")
-    return sync(store, hosts, scan=_scan_engine_image if scan else None, samples=samples)
+    return sync(
+        store, hosts, scan=_scan_engine_image if scan else None, samples=samples, sizes=sizes
+    )
 
 
 def _scan_engine_image(store: Store, image_id: str, client: EngineClient) -> None:

@@ -251,6 +251,13 @@ def test_hygiene_report_from_the_inventory(store: Store, fleet: dict[str, Privat
         rm=True,
     )
     volume = client.volumes.create(f"unused-{tag}")
+    client.containers.run(  # 50,000 bytes in the volume, then nothing mounts it
+        image,
+        ["sh", "-c", "head -c 50000 /dev/urandom > /v/blob"],
+        volumes={volume.name: {"bind": "/v", "mode": "rw"}},
+        network_mode="none",
+        remove=True,
+    )
     network = client.networks.create(f"unused-{tag}", driver="bridge")
     try:
         _add(store, fleet)
@@ -282,6 +289,16 @@ def test_hygiene_report_from_the_inventory(store: Store, fleet: dict[str, Privat
         assert set(near) == {relabelled_tag, next(iter(client.images.get(image).tags))}
         unused = {i.object: i.reclaim_bytes for i in items if i.kind == "unused-image"}
         assert unused[relabelled_tag] == 0
+        # a container's writable layer and a volume are measured only when asked (the engine
+        # walks them): then the report gives what removing them frees
+        bytes_of = {(i.kind, i.object): i.reclaim_bytes for i in items if i.host == "a"}
+        assert bytes_of[("stopped-container", f"done-{tag}")] is None
+        assert bytes_of[("unused-volume", f"unused-{tag}")] is None
+        api.sync_fleet(store, ["a"], scan=False, sizes=True)
+        measured = report(store, Settings(older_than=datetime.timedelta(0)))
+        bytes_of = {(i.kind, i.object): i.reclaim_bytes for i in measured if i.host == "a"}
+        assert 100_000 <= (bytes_of[("stopped-container", f"done-{tag}")] or 0) < 150_000
+        assert 50_000 <= (bytes_of[("unused-volume", f"unused-{tag}")] or 0) < 100_000
         # a week's threshold leaves the fresh exited container alone
         recent = report(store, Settings(older_than=datetime.timedelta(days=7)))
         assert ("stopped-container", f"done-{tag}") not in {(i.kind, i.object) for i in recent}

@@ -23,6 +23,12 @@ def sync_command(
     no_samples: bool = typer.Option(
         False, "--no-samples", help="No resource samples (idle waste cannot be judged then)."
     ),
+    sizes: bool = typer.Option(
+        False,
+        "--sizes",
+        help="Also measure each container's writable layer and each volume, so the report "
+        "gives their reclaimable bytes (the engine walks them: slow on big hosts).",
+    ),
     db: str | None = DB_OPTION,
 ) -> None:
     """Read containers, images, volumes and networks of every host concurrently, with a
@@ -33,7 +39,7 @@ def sync_command(
 
     store = api.open_store(db)
     try:
-        results = api.sync_fleet(store, host, scan=not no_scan, samples=not no_samples)
+        results = api.sync_fleet(store, host, scan=not no_scan, samples=not no_samples, sizes=sizes)
     finally:
         store.close()
     failed = []

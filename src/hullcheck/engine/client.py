@@ -116,9 +116,24 @@ class EngineClient:
             "inspecting a container", self._api.inspect_container, [c["Id"] for c in listed]
         )
 
-    def list_containers(self) -> list[dict[str, Any]]:
-        """The short listing of every container (``State`` tells which run)."""
-        return list(self._call("listing containers", self._api.containers, all=True) or [])
+    def list_containers(self, *, sizes: bool = False) -> list[dict[str, Any]]:
+        """The short listing of every container (``State`` tells which run); with ``sizes``,
+        the bytes each one's writable layer holds (``SizeRw``: the engine walks every layer,
+        as ``docker ps --size`` does)."""
+        listed = self._call("listing containers", self._api.containers, all=True, size=sizes)
+        return list(listed or [])
+
+    def volume_sizes(self) -> dict[str, dict[str, Any]]:
+        """Volume name → ``UsageData`` (``Size`` in bytes, -1 when unknown; ``RefCount``), as
+        ``docker system df -v`` shows them: the engine walks every volume."""
+
+        def measure() -> Any:
+            api = self._api
+            answer = api._get(api._url("/system/df"), params={"type": "volume"})
+            return api._result(answer, True)
+
+        found = self._call("measuring volumes", measure) or {}
+        return {v["Name"]: v.get("UsageData") or {} for v in found.get("Volumes") or []}
 
     def images(self) -> list[dict[str, Any]]:
         """Inspect documents of every image."""

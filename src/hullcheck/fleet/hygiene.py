@@ -333,8 +333,15 @@ def _stopped(host: str, seen: Any, settings: Settings) -> Item | None:
         host,
         seen.name or seen.object_id,
         detail,
-        object_id=seen.object_id,
+        _measured(seen.data.get("SizeRw")),
+        seen.object_id,
     )
+
+
+def _measured(size: Any) -> int | None:
+    """A size a sync with ``--sizes`` measured; ``None`` when it did not (or the engine could
+    not: -1)."""
+    return size if isinstance(size, int) and size >= 0 else None
 
 
 def garbage(
@@ -373,7 +380,8 @@ def _garbage(
             host,
             seen.object_id,
             "no container mounts it",
-            object_id=seen.object_id,
+            _measured((seen.data.get("UsageData") or _EMPTY).get("Size")),
+            seen.object_id,
         )
         for host, seen, _ in volumes
         if (host, seen.object_id) not in census.mounted

@@ -15,11 +15,16 @@ from typing import Any
 from hullcheck.model import Sample
 
 Spec = dict[str, Any]
-"""``{key: True}`` keeps a value; ``{key: {…}}`` keeps part of a mapping; ``{key: [{…}]}``
-keeps part of every mapping of a list; ``{key: {"*": …}}`` keeps every key of a mapping."""
+"""``{key: True}`` keeps a value; ``{key: SIZE}`` keeps a number, zero too; ``{key: {…}}`` keeps
+part of a mapping; ``{key: [{…}]}`` keeps part of every mapping of a list; ``{key: {"*": …}}``
+keeps every key of a mapping."""
+
+SIZE = "size"
+"""A measured size: 0 is a fact (an empty volume), where other empty values are left out."""
 
 _CONTAINER: Spec = {
     "Created": True,
+    "SizeRw": SIZE,
     "RestartCount": True,
     "State": {
         "Status": True,
@@ -57,6 +62,7 @@ _IMAGE: Spec = {
 }
 _VOLUME: Spec = {
     "Driver": True,
+    "UsageData": {"Size": SIZE},
     "Labels": True,
     "CreatedAt": True,
     "Scope": True,
@@ -97,6 +103,9 @@ def _project(value: dict[str, Any], spec: Spec) -> dict[str, Any]:
             continue
         if rule is True:
             if item or item is True:
+                kept[key] = item
+        elif rule == SIZE:
+            if isinstance(item, int) and not isinstance(item, bool):
                 kept[key] = item
         elif isinstance(rule, dict) and isinstance(item, dict):
             inner = _project(item, rule)

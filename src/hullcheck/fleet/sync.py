@@ -60,23 +60,27 @@ def _seen(kind: str, document: dict[str, Any]) -> Seen:
     return Seen(document["Id"], document.get("Name"), None, None, document, brief)
 
 
-def collect(host: Host, *, samples: bool = True) -> Inventory:
+def collect(host: Host, *, samples: bool = True, sizes: bool = False) -> Inventory:
     """One host's inventory, read from its engine, with a resource sample of every running
-    container unless told not to."""
+    container unless told not to; with ``sizes``, the bytes of every container's writable
+    layer and of every volume (the engine walks them)."""
     started = time.perf_counter()
     client = connect_host(host)
     try:
-        listed = client.list_containers()
+        listed = client.list_containers(sizes=sizes)
         running = [c["Id"] for c in listed if c.get("State") == "running"] if samples else []
         with ThreadPoolExecutor(max_workers=1) as pool:
             # each stats answer waits for the engine's next collection tick: ask while the
             # inventory is read
             stats = pool.submit(client.stats, running)
-            containers = [_seen("container", d) for d in client.containers(listed)]
+            documents = client.containers(listed)
+            volumes = client.volumes()
+            if sizes:
+                _add_sizes(documents, listed, volumes, client.volume_sizes())
             objects = {
-                "container": containers,
+                "container": [_seen("container", d) for d in documents],
                 "image": [_seen("image", d) for d in client.images()],
-                "volume": [_seen("volume", d) for d in client.volumes()],
+                "volume": [_seen("volume", d) for d in volumes],
                 "network": [_seen("network", d) for d in client.networks()],
             }
             read = [sample(s["id"], s) for s in stats.result()]
@@ -85,15 +89,37 @@ def collect(host: Host, *, samples: bool = True) -> Inventory:
     return Inventory(objects, read, time.perf_counter() - started)
 
 
+def _add_sizes(
+    containers: list[dict[str, Any]],
+    listed: list[dict[str, Any]],
+    volumes: list[dict[str, Any]],
+    usage: dict[str, dict[str, Any]],
+) -> None:
+    """Put the measured sizes into the inspect documents, where the engine's own inspect
+    with ``size=1`` would put them (``SizeRw``; a volume's ``UsageData``)."""
+    written = {c["Id"]: c["SizeRw"] for c in listed if isinstance(c.get("SizeRw"), int)}
+    for document in containers:
+        if document["Id"] in written:
+            document["SizeRw"] = written[document["Id"]]
+    for volume in volumes:
+        if volume.get("Name") in usage:
+            volume["UsageData"] = usage[volume["Name"]]
+
+
 def sync(
-    store: Store, hosts: Sequence[Host], *, scan: Scanner | None = None, samples: bool = True
+    store: Store,
+    hosts: Sequence[Host],
+    *,
+    scan: Scanner | None = None,
+    samples: bool = True,
+    sizes: bool = False,
 ) -> list[HostSync]:
     """Sync ``hosts``; with ``scan``, make the SBOM of every image ID not stored yet."""
     results: dict[str, HostSync] = {}
     inventories: dict[str, dict[str, list[Seen]]] = {}
     workers = max(1, min(MAX_WORKERS, len(hosts)))
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = {pool.submit(collect, host, samples=samples): host for host in hosts}
+        futures = {pool.submit(collect, host, samples=samples, sizes=sizes): host for host in hosts}
         for future in as_completed(futures):
             host = futures[future]
             try:
