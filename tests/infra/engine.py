@@ -69,6 +69,11 @@ class PrivateEngine:
                 "none",
                 "--iptables=false",
                 "--ip-masq=false",
+                # containers whose PID 1 ignores SIGTERM (`sleep infinity`) are killed after 2 s
+                # instead of 10, so stop() finishes before its own timeout and kills nothing
+                # half-way (a killed dockerd leaves every container's shim running)
+                "--shutdown-timeout",
+                "2",
                 *self.extra_args,
             ],
             stdout=log,
