@@ -497,6 +497,67 @@ def test_prune_plans_applies_and_records_removals(
         client.close()
 
 
+MANY = 48
+
+
+@pytest.fixture(scope="module")
+def crowded(images: Images) -> Iterator[PrivateEngine]:
+    """An engine running MANY containers."""
+    engine = PrivateEngine("fleet-crowded")
+    engine.start()
+    try:
+        client = engine.client()
+        with open(images.archive("python"), "rb") as handle:
+            (loaded,) = client.images.load(handle.read())
+        running = {c.name for c in client.containers.list()}
+        for index in range(MANY):
+            if f"crowded-{index}" not in running:
+                with contextlib.suppress(docker.errors.NotFound):
+                    client.containers.get(f"crowded-{index}").remove(force=True)
+                client.containers.run(
+                    loaded.id,
+                    ["sleep", "infinity"],
+                    detach=True,
+                    network_mode="none",
+                    name=f"crowded-{index}",
+                )
+        client.close()
+        yield engine
+    finally:
+        client = engine.client()
+        for container in client.containers.list():
+            container.kill()
+        client.close()
+        engine.stop()
+
+
+def test_sync_stays_within_a_low_open_files_limit(crowded: PrivateEngine, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A service started with a small descriptor limit (systemd's soft default is 1024; here
+    64, hard) samples a host of many running containers: the stats requests in flight are
+    bounded by what the limit allows, not one socket per container at once."""
+    import resource
+
+    def low_limit() -> None:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
+
+    db = f"sqlite:///{tmp_path / 'crowded.db'}"
+    base = [sys.executable, "-m", "hullcheck"]
+    added = subprocess.run(
+        [*base, "hosts", "add", "crowded", crowded.host, "--db", db], capture_output=True
+    )
+    assert added.returncode == 0, added.stderr
+    result = subprocess.run(
+        [*base, "fleet", "sync", "--no-scan", "--db", db],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        preexec_fn=low_limit,
+    )
+    assert result.returncode == 0, result.stderr
+    assert f"crowded: {MANY} containers" in result.stdout
+    assert f"{MANY} sampled" in result.stdout
+
+
 def test_a_host_that_dies_keeps_what_was_stored(
     store: Store, fleet: dict[str, PrivateEngine]
 ) -> None:
