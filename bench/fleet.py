@@ -27,9 +27,9 @@ from hullcheck.engine import EngineClient
 
 CONTAINERS = int(os.environ.get("BENCH_CONTAINERS", "500"))
 TURNS = 3
+"""Timings but the cold sync are the median of this many runs (the machine is shared)."""
 SETTLE = 10
 """Seconds the engine is left alone after starting the containers, before any timing."""
-"""Timings but the cold sync are the median of this many runs (the machine is shared)."""
 
 
 def _timed(action: object, turns: int = 1) -> float:

@@ -524,10 +524,11 @@ def crowded(images: Images) -> Iterator[PrivateEngine]:
         client.close()
         yield engine
     finally:
-        client = engine.client()
-        for container in client.containers.list():
-            container.kill()
-        client.close()
+        with contextlib.suppress(docker.errors.DockerException):
+            client = engine.client()
+            for container in client.containers.list():
+                container.kill()
+            client.close()
         engine.stop()
 
 

@@ -70,8 +70,9 @@ class PrivateEngine:
                 "--iptables=false",
                 "--ip-masq=false",
                 # containers whose PID 1 ignores SIGTERM (`sleep infinity`) are killed after 2 s
-                # instead of 10, so stop() finishes before its own timeout and kills nothing
-                # half-way (a killed dockerd leaves every container's shim running)
+                # instead of 10, so a test engine stops within stop()'s 30 s (a killed dockerd
+                # leaves every container's shim running; hundreds of containers must be killed
+                # before stop(), as bench.fleet does)
                 "--shutdown-timeout",
                 "2",
                 *self.extra_args,
