@@ -18,7 +18,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import docker
-from tests.infra.engine import PrivateEngine
+from tests.infra.engine import PrivateEngine, run_idle
 from tests.infra.images import ImageFactory
 
 from bench.sbom import machine
@@ -63,18 +63,14 @@ def main() -> int:
         tag = ImageFactory(client).debian()
         running = [c for c in client.containers.list(all=True) if c.name.startswith("bench-")]
         for index in range(len(running), CONTAINERS):
-            client.containers.run(
-                tag, ["sleep", "infinity"], detach=True, network_mode="none", name=f"bench-{index}"
-            )
+            run_idle(client, tag, f"bench-{index}")
         for container in client.containers.list(all=True, filters={"status": "exited"}):
             try:
                 container.start()
             except docker.errors.APIError:  # a task an interrupted run left in containerd
                 name = container.name
                 container.remove(force=True)
-                client.containers.run(
-                    tag, ["sleep", "infinity"], detach=True, network_mode="none", name=name
-                )
+                run_idle(client, tag, name)
         client.close()
         time.sleep(SETTLE)
         raw = EngineClient(engine.host, 120)

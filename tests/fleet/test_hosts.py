@@ -13,7 +13,7 @@ import pytest
 from hullcheck import api
 from hullcheck.store import Store
 from tests.conftest import Images
-from tests.infra.engine import PrivateEngine
+from tests.infra.engine import PrivateEngine, load_archive, run_idle
 from tests.infra.sshd import PrivateSshd
 from tests.infra.stallproxy import StallProxy
 from tests.infra.tlscerts import Pki, make_pki
@@ -55,11 +55,7 @@ def tls_engine(
         client = engine.client()
         for container in client.containers.list(all=True):
             container.remove(force=True)
-        with open(images.archive("python"), "rb") as handle:
-            (loaded,) = client.images.load(handle.read())
-        client.containers.run(
-            loaded.id, ["sleep", "infinity"], detach=True, network_mode="none", name="app"
-        )
+        run_idle(client, load_archive(client, images.archive("python")).id, "app")
         client.close()
         yield engine, f"tcp://127.0.0.1:{port}", trusted, foreign
     finally:

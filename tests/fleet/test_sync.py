@@ -18,7 +18,7 @@ import pytest
 from hullcheck import api
 from hullcheck.store import Store
 from tests.conftest import Images
-from tests.infra.engine import PrivateEngine
+from tests.infra.engine import PrivateEngine, load_archive, run_idle
 from tests.infra.vulndata import vuln_path
 
 pytestmark = pytest.mark.docker
@@ -47,18 +47,10 @@ def fleet(images: Images) -> Iterator[dict[str, PrivateEngine]]:
                     network.remove()
             wanted = set()
             for image in layout[name]:
-                with open(archives[image], "rb") as handle:
-                    (loaded,) = client.images.load(handle.read())
+                loaded = load_archive(client, archives[image])
                 wanted.add(loaded.id)
                 for index in range(2):
-                    client.containers.run(
-                        loaded.id,
-                        ["sleep", "infinity"],
-                        detach=True,
-                        network_mode="none",
-                        name=f"{image}-{index}",
-                        labels={LABEL: name},
-                    )
+                    run_idle(client, loaded.id, f"{image}-{index}", labels={LABEL: name})
                 client.containers.create(loaded.id, ["true"], name=f"{image}-stopped")
             for leftover in client.images.list(all=True):
                 if leftover.id not in wanted:
@@ -334,14 +326,7 @@ def test_idle_waste_from_two_syncs_of_resource_samples(
         nano_cpus=100_000_000,  # a tenth of a core: busy, without starving the test machine
         detach=True,
     )
-    reserved = client.containers.run(
-        image,
-        ["sleep", "infinity"],
-        name=f"reserved-{tag}",
-        network_mode="none",
-        mem_limit="256m",
-        detach=True,
-    )
+    reserved = run_idle(client, image, f"reserved-{tag}", mem_limit="256m")
     try:
         _add(store, fleet)
         first = api.sync_fleet(store, ["a"], scan=False)
@@ -507,20 +492,13 @@ def crowded(images: Images) -> Iterator[PrivateEngine]:
     engine.start()
     try:
         client = engine.client()
-        with open(images.archive("python"), "rb") as handle:
-            (loaded,) = client.images.load(handle.read())
+        loaded = load_archive(client, images.archive("python"))
         running = {c.name for c in client.containers.list()}
         for index in range(MANY):
             if f"crowded-{index}" not in running:
                 with contextlib.suppress(docker.errors.NotFound):
                     client.containers.get(f"crowded-{index}").remove(force=True)
-                client.containers.run(
-                    loaded.id,
-                    ["sleep", "infinity"],
-                    detach=True,
-                    network_mode="none",
-                    name=f"crowded-{index}",
-                )
+                run_idle(client, loaded.id, f"crowded-{index}")
         client.close()
         yield engine
     finally:

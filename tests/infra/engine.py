@@ -13,7 +13,7 @@ import signal
 import subprocess
 import time
 from dataclasses import dataclass
-from typing import IO
+from typing import IO, Any
 
 import docker
 
@@ -144,3 +144,17 @@ class PrivateEngine:
         if self.log is not None:
             self.log.close()
             self.log = None
+
+
+def load_archive(client: docker.DockerClient, archive: str) -> Any:
+    """The one image of a docker-archive file, loaded into the engine of ``client``."""
+    with open(archive, "rb") as handle:
+        (loaded,) = client.images.load(handle.read())
+    return loaded
+
+
+def run_idle(client: docker.DockerClient, image: str, name: str, **options: Any) -> Any:
+    """A detached container named ``name`` that sleeps forever, without a network."""
+    return client.containers.run(
+        image, ["sleep", "infinity"], detach=True, network_mode="none", name=name, **options
+    )
