@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import os
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -153,7 +154,7 @@ class EngineClient:
                 stats = self._api.stats(container_id, stream=False, one_shot=True)
             return {"id": container_id, **stats} if stats else None
 
-        workers = min(STATS_WORKERS, slots.size)
+        workers = min(STATS_WORKERS, _stats_budget())
         return self._each("reading container stats", one, container_ids, workers)
 
     def _each(
@@ -214,26 +215,16 @@ class EngineClient:
 _API_CLASS: Any = None
 
 
-class _Slots:
-    """A process-wide bound on requests in flight (each holds a socket), every engine
+@functools.cache
+def _stats_slots() -> threading.BoundedSemaphore:
+    """A process-wide bound on stats requests in flight (each holds a socket), every engine
     together: a fleet sync of sixteen hosts of 500 containers must not run out of file
     descriptors."""
-
-    def __init__(self, size: int) -> None:
-        import threading
-
-        self.size = size
-        self._semaphore = threading.BoundedSemaphore(size)
-
-    def __enter__(self) -> None:
-        self._semaphore.acquire()
-
-    def __exit__(self, *_: object) -> None:
-        self._semaphore.release()
+    return threading.BoundedSemaphore(_stats_budget())
 
 
 @functools.cache
-def _stats_slots() -> _Slots:
+def _stats_budget() -> int:
     """Raises the soft limit on open files to the hard one (as Go programs such as dockerd
     do at start), then gives stats requests half of what is left beyond a reserve."""
     import resource
@@ -248,7 +239,7 @@ def _stats_slots() -> _Slots:
             pass  # some sandboxes refuse it: live with the soft limit
     if soft == resource.RLIM_INFINITY:
         soft = 65536
-    return _Slots(max(4, min(16 * STATS_WORKERS, (soft - OPEN_FILES_RESERVE) // 2)))
+    return max(4, min(16 * STATS_WORKERS, (soft - OPEN_FILES_RESERVE) // 2))
 
 
 def _api_class() -> Any:
