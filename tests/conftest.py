@@ -34,6 +34,7 @@ def hc_home(tmp_path: os.PathLike[str], monkeypatch: pytest.MonkeyPatch) -> str:
     home = os.path.join(os.fspath(tmp_path), "hc-home")
     monkeypatch.setenv("HULLCHECK_HOME", home)
     monkeypatch.delenv("HULLCHECK_DB", raising=False)
+    monkeypatch.delenv("HULLCHECK_SOCKET", raising=False)  # a developer's daemon stays out
     return home
 
 

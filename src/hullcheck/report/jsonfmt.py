@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict
 from typing import Any
+
+import orjson
 
 from hullcheck.errors import SbomFormatError
 from hullcheck.model import (
@@ -66,7 +67,9 @@ def _package(package: Package) -> dict[str, Any]:
 
 
 def render_json(sbom: Sbom) -> str:
-    return json.dumps(to_document(sbom), indent=2) + "\n"
+    """Indented by two, UTF-8 as is (orjson: the standard encoder falls back to pure Python
+    when it indents, a third of a warm scan's time)."""
+    return orjson.dumps(to_document(sbom), option=orjson.OPT_INDENT_2).decode() + "\n"
 
 
 def from_document(document: dict[str, Any], what: str) -> Sbom:

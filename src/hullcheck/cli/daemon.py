@@ -1,0 +1,134 @@
+"""``hullcheck daemon``: keep hullcheck loaded so that commands start in milliseconds."""
+
+from __future__ import annotations
+
+import datetime
+import os
+import subprocess
+import sys
+import time
+from typing import Any
+
+import typer
+
+from hullcheck.daemon import protocol
+from hullcheck.errors import HullcheckError
+
+daemon_app = typer.Typer(
+    help="A resident hullcheck that runs your commands without Python's start-up cost.",
+    no_args_is_help=True,
+)
+
+SOCKET_OPTION = typer.Option(
+    None, "--socket", envvar="HULLCHECK_SOCKET", help="Socket path (default: see docs/daemon.md)."
+)
+START_WAIT = 30.0
+
+
+class DaemonNotRunning(HullcheckError):
+    """No daemon answers on the socket."""
+
+
+@daemon_app.command("start")
+def start_command(
+    socket_path: str | None = SOCKET_OPTION,
+    foreground: bool = typer.Option(False, "--foreground", help="Serve in this process."),
+    idle_timeout: float = typer.Option(
+        3600.0, "--idle-timeout", help="Exit after this many seconds without a command; 0 never."
+    ),
+) -> None:
+    """Start the daemon; later commands of this user (same HULLCHECK_HOME) go through it."""
+    from hullcheck.daemon.server import Daemon, answering
+
+    path = socket_path or protocol.socket_path()
+    if foreground:
+        _log_to_stderr()
+        Daemon(path, idle_timeout).serve()
+        return
+    if os.path.exists(path) and answering(path):
+        typer.echo(f"hullcheck daemon: already serving on {path}")
+        return
+    command = [sys.executable, "-m", "hullcheck", "daemon", "start", "--foreground"]
+    command += ["--socket", path, "--idle-timeout", str(idle_timeout)]
+    log_path = _log_path()
+    with open(log_path, "ab") as log:
+        process = subprocess.Popen(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+            start_new_session=True,  # survives the shell that started it
+        )
+    deadline = time.monotonic() + START_WAIT
+    while not (os.path.exists(path) and answering(path)):
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise HullcheckError(
+                f"{path}: the daemon did not start (exit {process.poll()})", hint=f"see {log_path}"
+            )
+        time.sleep(0.02)
+    typer.echo(f"hullcheck daemon: serving on {path} (pid {process.pid}, log {log_path})")
+
+
+@daemon_app.command("stop")
+def stop_command(socket_path: str | None = SOCKET_OPTION) -> None:
+    """Stop the daemon; commands run in their own process again."""
+    path = socket_path or protocol.socket_path()
+    reply = _ask(path, "stop")
+    pid = int(reply["stopping"])
+    deadline = time.monotonic() + START_WAIT
+    while os.path.exists(path) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    typer.echo(f"hullcheck daemon: stopped (pid {pid})")
+
+
+@daemon_app.command("status")
+def status_command(
+    socket_path: str | None = SOCKET_OPTION,
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+) -> None:
+    """Whether a daemon serves, since when, and how many commands it ran."""
+    reply = _ask(socket_path or protocol.socket_path(), "status")
+    if as_json:
+        import json
+
+        typer.echo(json.dumps(reply, indent=2, sort_keys=True))
+        return
+    started = datetime.datetime.fromtimestamp(reply["started"], datetime.UTC)
+    typer.echo(
+        f"hullcheck daemon {reply['version']}: pid {reply['pid']} on {reply['socket']}, "
+        f"up since {started:%Y-%m-%d %H:%M:%S} UTC, {reply['served']} commands served"
+    )
+
+
+def _ask(path: str, op: str) -> dict[str, Any]:
+    import socket
+
+    connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        connection.settimeout(10)
+        connection.connect(path)
+        connection.sendall(protocol.pack({"op": op}))
+        reply = protocol.receive(connection)
+    except (OSError, ValueError) as exc:
+        raise DaemonNotRunning(
+            f"{path}: no daemon answers ({exc})", hint="start one with: hullcheck daemon start"
+        ) from None
+    finally:
+        connection.close()
+    if reply is None:
+        raise DaemonNotRunning(f"{path}: the daemon closed the connection")
+    return reply
+
+
+def _log_path() -> str:
+    from hullcheck.paths import cache_dir
+
+    return os.path.join(cache_dir(), "daemon.log")
+
+
+def _log_to_stderr() -> None:
+    import logging
+
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s hullcheck daemon: %(message)s", stream=sys.stderr
+    )

@@ -1,0 +1,391 @@
+"""The daemon: keeps hullcheck imported and forks one worker per command.
+
+The daemon process itself stays single-threaded and never opens a store or an engine
+connection, so forking it is safe (no lock held by a thread that does not exist in the
+child, no SQLite handle shared across processes). Per connection it:
+
+1. checks the peer is its own user (``SO_PEERCRED``) before reading anything;
+2. reads the request and the client's stdin, stdout and stderr descriptors;
+3. refuses a client of another interpreter or hullcheck (the client then runs the command
+   itself), and refuses and exits when a loaded module's file changed on disk or a package
+   was installed or removed since it started — a daemon never runs stale code;
+4. forks a worker, which takes the client's descriptors as 0, 1 and 2, its directory,
+   environment, umask and locale, runs the command through the same ``main`` as a local
+   process, and reports the exit status.
+
+Differences from a local process, all documented in docs/daemon.md: resource limits are the
+daemon's; ``/dev/fd/N`` paths other than 0-2 do not reach the worker; a command started
+after ``daemon start`` sees modules as they were when the daemon started (guarded by 3).
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import gc
+import importlib
+import io
+import locale
+import logging
+import os
+import signal
+import socket
+import struct
+import sys
+import time
+import types
+from dataclasses import dataclass, field
+from typing import Any
+
+from hullcheck.daemon import protocol
+from hullcheck.errors import HullcheckError
+
+log = logging.getLogger("hullcheck.daemon")
+
+PRELOAD = (
+    "hullcheck.cli.app",
+    "hullcheck.api",
+    "hullcheck.sbom.scan",
+    "hullcheck.sbom.catalogers.registry",
+    "hullcheck.sources.registry",
+    "hullcheck.report.registry",
+    "hullcheck.report.table",
+    "hullcheck.report.jsonfmt",
+    "hullcheck.report.cyclonedx",
+    "hullcheck.report.spdx",
+    "hullcheck.report.sarif",
+    "hullcheck.report.scanjson",
+    "hullcheck.report.scantable",
+    "hullcheck.store.embedded",
+    "hullcheck.store.database",
+    "hullcheck.vulndb.matcher",
+    "hullcheck.fleet.sync",
+    "hullcheck.fleet.queries",
+    "hullcheck.engine.client",
+    "hullcheck.cli.progress",
+    "hullcheck.cli.tables",
+    "platformdirs",
+)
+"""Modules a command would import on its way; the workers find them loaded."""
+
+PEERCRED = struct.Struct("3i")
+WORKER_FAILED = 3
+"""A worker's exit status when hullcheck's own error handling did not give one."""
+
+
+@dataclass
+class Daemon:
+    """A listening daemon (see the module docstring)."""
+
+    path: str
+    idle_timeout: float = 3600.0
+    """Seconds without a request after which the daemon exits; 0 never."""
+    started: float = field(default_factory=time.time)
+    served: int = 0
+    listener: socket.socket | None = None
+    baseline: dict[str, int] = field(default_factory=dict)
+    spare: Spare | None = None
+    """The worker forked ahead of the next command, so that no command waits for a fork."""
+
+    def serve(self) -> None:
+        """Listen until stopped, idle for ``idle_timeout``, or stale."""
+        preload()
+        self.listener = listen(self.path)
+        self.baseline = snapshot()
+        signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # workers are reaped by the kernel
+        signal.signal(signal.SIGTERM, _stop_on_signal)
+        signal.signal(signal.SIGINT, _stop_on_signal)
+        gc.freeze()  # what is loaded now is shared with the workers, not copied by the collector
+        self.spare = self._fork_spare()
+        log.info("serving on %s (pid %d)", self.path, os.getpid())
+        try:
+            while self._accept_one():
+                pass
+        except _Stop:
+            pass
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        if self.spare is not None:
+            self.spare.control.close()  # it reads the end of its control socket and exits
+            self.spare = None
+        if self.listener is not None:
+            self.listener.close()
+            self.listener = None
+            with contextlib.suppress(OSError):
+                os.unlink(self.path)
+            log.info("stopped after %d commands", self.served)
+
+    def _accept_one(self) -> bool:
+        assert self.listener is not None
+        self.listener.settimeout(self.idle_timeout or None)
+        try:
+            connection, _ = self.listener.accept()
+        except TimeoutError:
+            log.info("idle for %g s", self.idle_timeout)
+            return False
+        with connection:
+            connection.settimeout(10)
+            going_on = self._handle(connection)
+        if going_on and self.spare is None:
+            # forked once this command's descriptors are closed here: a spare holding the
+            # client's connection would keep it open after the worker died
+            self.spare = self._fork_spare()
+        return going_on
+
+    def _handle(self, connection: socket.socket) -> bool:
+        """Serve one connection; ``False`` when the daemon should stop."""
+        pid, uid, _ = PEERCRED.unpack(
+            connection.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, PEERCRED.size)
+        )
+        if uid != os.getuid():
+            log.warning("refused pid %d of uid %d", pid, uid)
+            return True
+        fds: list[int] = []
+        try:
+            data, fds, _, _ = socket.recv_fds(connection, 1 << 16, 3)
+            request = protocol.receive(connection, data)
+            if request is None:
+                return True
+            return self._dispatch(connection, request, fds)
+        except (OSError, ValueError, EOFError, TypeError) as exc:
+            log.warning("bad request from pid %d: %s", pid, exc)
+            return True
+        finally:
+            for fd in fds:
+                os.close(fd)
+
+    def _dispatch(self, connection: socket.socket, request: dict[str, Any], fds: list[int]) -> bool:
+        op = request.get("op")
+        if op == "status":
+            connection.sendall(protocol.pack(self.status()))
+            return True
+        if op == "stop":
+            connection.sendall(protocol.pack({"stopping": os.getpid()}))
+            return False
+        if op != "run" or len(fds) != 3:
+            connection.sendall(protocol.pack({"refused": f"unknown request {op!r}"}))
+            return True
+        if tuple(request["installation"]) != protocol.installation():
+            connection.sendall(protocol.pack({"refused": "another installation"}))
+            return True
+        changed = stale(self.baseline)
+        if changed:
+            log.info("%s changed on disk; exiting", changed)
+            connection.sendall(protocol.pack({"refused": f"{changed} changed"}))
+            return False
+        assert self.spare is not None
+        spare, self.spare = self.spare, None
+        with spare.control:
+            data = protocol.pack(request)
+            sent = socket.send_fds(spare.control, [data], [connection.fileno(), *fds])
+            spare.control.sendall(data[sent:])
+        self.served += 1
+        return True
+
+    def _fork_spare(self) -> Spare:
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        pid = os.fork()
+        if pid == 0:
+            ours.close()
+            assert self.listener is not None
+            self.listener.close()
+            work(theirs)  # never returns
+        theirs.close()
+        return Spare(pid, ours)
+
+    def status(self) -> dict[str, Any]:
+        from hullcheck import __version__
+
+        return {
+            "pid": os.getpid(),
+            "socket": self.path,
+            "version": __version__,
+            "started": self.started,
+            "served": self.served,
+            "idle_timeout": self.idle_timeout,
+        }
+
+
+@dataclass
+class Spare:
+    """A forked worker waiting for its command on ``control``."""
+
+    pid: int
+    control: socket.socket
+
+
+def work(control: socket.socket) -> None:
+    """A worker: wait for a command (the client's connection, its three standard descriptors
+    and the request), run it, report the exit status on the connection and exit. It never
+    returns; at the end of ``control`` (the daemon stopped) it exits at once."""
+    code = WORKER_FAILED
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    try:
+        data, fds, _, _ = socket.recv_fds(control, 1 << 16, 4)
+        request = protocol.receive(control, data) if data else None
+        if request is None or len(fds) != 4:
+            os._exit(0)
+        connection = socket.socket(fileno=fds[0])
+    except BaseException:  # noqa: BLE001 - nothing to report to: the daemon went away
+        os._exit(0)
+    try:
+        connection.sendall(protocol.pack({"pid": os.getpid()}))
+        code = run_command(request, fds[1:])
+    finally:  # a worker reports and exits whatever happened; it never returns to serve
+        with contextlib.suppress(BaseException):
+            connection.sendall(protocol.pack({"exit": code}))
+        os._exit(code)
+
+
+class _Stop(Exception):
+    pass
+
+
+def _stop_on_signal(number: int, frame: object) -> None:
+    raise _Stop
+
+
+def preload() -> None:
+    """Import what commands use (an optional dependency that is missing stays missing) and
+    build the click command."""
+    for name in PRELOAD:
+        with contextlib.suppress(ImportError):
+            importlib.import_module(name)
+    from hullcheck.cli.app import command
+
+    command()
+
+
+def listen(path: str) -> socket.socket:
+    """A listening socket at ``path`` in a private directory; an existing socket that still
+    answers belongs to a running daemon and is an error, one that does not is replaced."""
+    if len(path.encode()) > protocol.MAX_PATH:
+        raise DaemonError(f"{path}: socket path longer than {protocol.MAX_PATH} bytes")
+    directory = os.path.dirname(path) or "."
+    os.makedirs(directory, mode=0o700, exist_ok=True)
+    if not protocol.private_dir(directory):
+        raise DaemonError(f"{directory}: not a directory of this user closed to others")
+    if os.path.exists(path):
+        if answering(path):
+            raise DaemonError(f"{path}: a daemon is already serving here")
+        os.unlink(path)
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    old = os.umask(0o177)
+    try:
+        listener.bind(path)
+    finally:
+        os.umask(old)
+    listener.listen(128)
+    return listener
+
+
+def answering(path: str) -> bool:
+    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        probe.connect(path)
+    except OSError:
+        return False
+    finally:
+        probe.close()
+    return True
+
+
+def snapshot() -> dict[str, int]:
+    """Modification times of hullcheck's loaded modules and of every import directory (a
+    directory's time changes when a package is installed or removed in it)."""
+    import hullcheck
+
+    own = os.path.dirname(hullcheck.__file__)
+    paths = {
+        module.__file__
+        for module in list(sys.modules.values())
+        if getattr(module, "__file__", None) and str(module.__file__).startswith(own)
+    }
+    paths.update(entry for entry in sys.path if entry and os.path.isdir(entry))
+    times = {}
+    for path in paths:
+        with contextlib.suppress(OSError):
+            times[str(path)] = os.stat(str(path)).st_mtime_ns
+    return times
+
+
+def stale(baseline: dict[str, int]) -> str | None:
+    """The first file of ``baseline`` that changed or vanished, or ``None``."""
+    for path, mtime in baseline.items():
+        try:
+            if os.stat(path).st_mtime_ns != mtime:
+                return path
+        except OSError:
+            return path
+    return None
+
+
+def run_command(request: dict[str, Any], fds: list[int]) -> int:
+    """In the worker: become the client's process and run its command; its exit status."""
+    for target, fd in enumerate(fds):
+        os.dup2(fd, target)
+        os.close(fd)
+    try:
+        os.chdir(request["cwd"])
+    except OSError as exc:
+        print(f"hullcheck: error: {request['cwd']}: {exc.strerror}", file=sys.stderr)
+        return 2
+    os.umask(request["umask"])
+    os.environ.clear()
+    os.environ.update(request["env"])
+    time.tzset()
+    with contextlib.suppress(locale.Error):
+        locale.setlocale(locale.LC_CTYPE, "")
+    sys.stdin, sys.stdout, sys.stderr = (
+        _text_stream(fd, *settings) for fd, settings in enumerate(request["streams"])
+    )
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    for handler in logging.root.handlers[:]:  # the daemon's log is not the command's
+        logging.root.removeHandler(handler)
+    sys.argv = [request["argv0"], *request["argv"]]
+    sys.modules["__main__"] = _main_module(request["main_package"])  # click names the program
+    from hullcheck.cli.app import main
+
+    code = 0
+    try:
+        main()
+    except SystemExit as exc:
+        code = _exit_code(exc.code)
+    finally:
+        atexit._run_exitfuncs()
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(OSError, ValueError):
+                stream.flush()
+    return code
+
+
+def _main_module(package: str | None) -> types.ModuleType:
+    """A ``__main__`` as the client's: in ``hullcheck`` for ``python -m hullcheck``, in no
+    package for the ``hullcheck`` script; click words usage messages from it."""
+    module = types.ModuleType("__main__")
+    module.__package__ = package
+    return module
+
+
+def _text_stream(fd: int, encoding: str, errors: str, line_buffering: bool) -> io.TextIOWrapper:
+    mode = "rb" if fd == 0 else "wb"
+    raw = open(fd, mode, closefd=False)  # noqa: SIM115 - lives as long as the worker
+    return io.TextIOWrapper(raw, encoding=encoding, errors=errors, line_buffering=line_buffering)
+
+
+def _exit_code(code: object) -> int:
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code
+    print(code, file=sys.stderr)
+    return 1
+
+
+class DaemonError(HullcheckError):
+    """The daemon cannot listen where it was asked to."""

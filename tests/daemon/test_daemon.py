@@ -1,0 +1,238 @@
+"""``hullcheck daemon``: commands served by a resident process behave as local ones — same
+output, exit status, directory, environment, Ctrl-C — and the daemon never serves another
+user or code that changed on disk."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from hullcheck.daemon import protocol
+
+NOBODY = 65534
+
+
+@dataclass
+class Served:
+    """A daemon on its own socket, and a way to run hullcheck as a client of it."""
+
+    socket: str
+    env: dict[str, str]
+
+    def run(
+        self, *args: str, cwd: str | None = None, **env: str
+    ) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "hullcheck", *args],
+            env={**self.env, **env},
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+
+    def status(self) -> dict[str, Any]:
+        result = self.run("daemon", "status", "--json")
+        assert result.returncode == 0, result.stderr
+        return dict(json.loads(result.stdout))
+
+    def workers(self) -> list[int]:
+        """The daemon's child processes: the spare, and any worker still running."""
+        pid = self.status()["pid"]
+        with open(f"/proc/{pid}/task/{pid}/children") as handle:
+            return [int(child) for child in handle.read().split()]
+
+
+def until(condition: Callable[[], bool], seconds: float = 20.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+@pytest.fixture
+def served() -> Iterator[Served]:
+    directory = tempfile.mkdtemp(prefix="hcd-")  # short: a socket path holds 107 bytes
+    path = os.path.join(directory, "daemon.sock")
+    env = {**os.environ, "HULLCHECK_SOCKET": path}
+    daemon = Served(path, env)
+    started = daemon.run("daemon", "start")
+    assert started.returncode == 0, started.stderr
+    assert f"serving on {path}" in started.stdout
+    yield daemon
+    if os.path.exists(path):
+        daemon.run("daemon", "stop")
+    shutil.rmtree(directory, ignore_errors=True)
+
+
+def without_created(text: str) -> dict[str, Any]:
+    document = dict(json.loads(text))
+    document.pop("created")
+    return document
+
+
+def test_a_served_scan_prints_what_a_local_one_prints(served: Served, images: Any) -> None:
+    archive = f"docker-archive:{images.archive('python')}"
+    local = served.run("sbom", archive, "--format", "json", HULLCHECK_DAEMON="off")
+    assert local.returncode == 0, local.stderr
+    before = served.status()["served"]
+    remote = served.run("sbom", archive, "--format", "json")
+    assert remote.returncode == 0, remote.stderr
+    assert served.status()["served"] == before + 1  # it did go through the daemon
+    assert without_created(remote.stdout) == without_created(local.stdout)
+    assert remote.stderr == local.stderr == ""
+    table = served.run("sbom", archive, "--quiet")
+    assert table.returncode == 0 and "requests" in table.stdout
+
+
+def test_errors_and_exit_statuses_pass_through(served: Served) -> None:
+    for args, code, message in [
+        (("sbom", "docker-archive:/nonexistent.tar"), 2, "/nonexistent.tar"),
+        (("sbom", "--bogus"), 2, "No such option: --bogus"),
+        (("affected",), 2, "hullcheck: error: missing what to look for"),
+    ]:
+        local = served.run(*args, HULLCHECK_DAEMON="off")
+        remote = served.run(*args)
+        assert (remote.returncode, local.returncode) == (code, code)
+        assert message in remote.stderr and remote.stderr == local.stderr
+        assert "Traceback" not in remote.stderr
+    assert served.status()["served"] == 3
+
+
+def test_the_worker_runs_in_the_callers_directory_and_environment(
+    served: Served, images: Any, tmp_path: Any
+) -> None:
+    mine = tmp_path / "caller-home"
+    result = served.run(
+        "sbom",
+        f"docker-archive:{images.archive('python')}",
+        "--format",
+        "cyclonedx-json",
+        "-o",
+        "out.cdx.json",
+        cwd=str(tmp_path),
+        HULLCHECK_HOME=str(mine),
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads((tmp_path / "out.cdx.json").read_text())["bomFormat"] == "CycloneDX"
+    assert (mine / "data" / "hullcheck.db").exists()  # the caller's store, not the daemon's
+    assert served.status()["served"] == 1
+
+
+def test_ctrl_c_stops_the_served_command(served: Served) -> None:
+    silent = socket.socket(socket.AF_INET, socket.SOCK_STREAM)  # accepts, never answers
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)
+    host = f"tcp://127.0.0.1:{silent.getsockname()[1]}"
+    client = subprocess.Popen(
+        [sys.executable, "-m", "hullcheck", "sbom", "docker:hangs:1"],
+        env={**served.env, "DOCKER_HOST": host},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        assert until(lambda: len(served.workers()) == 2)  # the spare, and the stuck worker
+        time.sleep(0.5)
+        client.send_signal(signal.SIGINT)
+        _, err = client.communicate(timeout=30)
+    finally:
+        client.kill()
+        client.communicate()
+        silent.close()
+    assert client.returncode == 130, err
+    assert until(lambda: len(served.workers()) == 1)  # the worker ended; the spare waits
+
+
+def test_changed_code_is_never_served(served: Served, images: Any) -> None:
+    module = protocol.__file__
+    assert module is not None
+    status = os.stat(module)
+    try:
+        os.utime(module, ns=(status.st_atime_ns, status.st_mtime_ns + 1_000_000_000))
+        result = served.run("sbom", f"docker-archive:{images.archive('python')}", "-q")
+        assert result.returncode == 0 and "requests" in result.stdout  # ran locally
+        assert until(lambda: not os.path.exists(served.socket))  # and the daemon left
+    finally:
+        os.utime(module, ns=(status.st_atime_ns, status.st_mtime_ns))
+    assert served.run("daemon", "status").returncode == 2
+
+
+def test_another_user_is_not_served(served: Served) -> None:
+    directory = os.path.dirname(served.socket)
+    os.chmod(directory, 0o711)
+    os.chmod(served.socket, 0o666)
+    request = protocol.pack({"op": "status"})
+    ask = (  # Debian's python3: the project's interpreter is not another user's to run
+        "import socket\n"
+        "s = socket.socket(socket.AF_UNIX)\n"
+        f"s.connect({served.socket!r})\n"
+        f"s.sendall({request!r})\n"
+        "try:\n"
+        "    print(s.recv(1 << 16) or 'closed')\n"
+        "except ConnectionResetError:\n"
+        "    print('closed')\n"
+    )
+    result = subprocess.run(
+        ["/usr/bin/python3", "-c", ask],
+        user=NOBODY,
+        env={"PATH": os.environ["PATH"]},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "closed"  # without a word
+    # and a client of this user does not trust a socket in a directory others can enter
+    os.chmod(directory, 0o755)
+    before = served.status()["served"]
+    assert served.run("--version").returncode == 0
+    os.chmod(directory, 0o700)
+    assert served.status()["served"] == before
+
+
+def test_start_stop_and_status(served: Served) -> None:
+    again = served.run("daemon", "start")
+    assert again.returncode == 0 and "already serving" in again.stdout
+    status = served.run("daemon", "status")
+    assert f"on {served.socket}" in status.stdout and "0 commands served" in status.stdout
+    stopped = served.run("daemon", "stop")
+    assert stopped.returncode == 0 and not os.path.exists(served.socket)
+    assert served.run("--version").returncode == 0  # runs locally now
+    missing = served.run("daemon", "status")
+    assert missing.returncode == 2
+    assert missing.stderr.startswith(f"hullcheck: error: {served.socket}: no daemon answers")
+
+
+def test_an_idle_daemon_exits(tmp_path: Any) -> None:
+    directory = tempfile.mkdtemp(prefix="hcd-")
+    path = os.path.join(directory, "daemon.sock")
+    env = {**os.environ, "HULLCHECK_SOCKET": path}
+    started = subprocess.run(
+        [sys.executable, "-m", "hullcheck", "daemon", "start", "--idle-timeout", "1"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    try:
+        assert started.returncode == 0, started.stderr
+        assert until(lambda: not os.path.exists(path))
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
