@@ -2,8 +2,9 @@
 
 Images (built or reused in a private engine): Debian 12 minbase, + 10 PyPI packages,
 + express (≈70 npm packages); each as docker-archive and OCI layout. For each, wall time and
-peak RSS of `syft` and of `hullcheck sbom` cold (empty store) and warm (layer cache hit),
-median of several runs, and the package sets compared per type.
+peak RSS of `syft` and of `hullcheck sbom` cold (empty store), warm (layer cache hit) and
+served (layer cache hit, through a running ``hullcheck daemon``), median of several runs, and
+the package sets compared per type.
 
 hullcheck runs with its bytecode cached, as an installed package has it (pip compiles it at
 install time): this machine sets ``PYTHONDONTWRITEBYTECODE``, under which an editable install
@@ -31,6 +32,8 @@ from tests.infra.images import ImageFactory
 RUNS = int(os.environ.get("BENCH_RUNS", "3"))
 BYTECODE = os.path.join(tempfile.gettempdir(), "hc-bench-bytecode")
 COMPARED = {"deb", "python", "npm"}
+HULLCHECK = os.path.join(os.path.dirname(sys.executable), "hullcheck")
+"""The console script pip installs, as users run it (``python -m`` would add runpy's imports)."""
 GNU_TIME = "/usr/bin/time"
 """Debian's ``time`` package (scripts/install-system.sh installs it)."""
 
@@ -97,17 +100,28 @@ def bench_one(label: str, reference: str, syft_ref: str) -> dict[str, object]:
     syft = shutil.which("syft") or os.path.join(os.path.dirname(sys.executable), "syft")
     syft_env = {**os.environ, "SYFT_CHECK_FOR_APP_UPDATE": "false"}
     syft_runs = [measure([syft, "-q", syft_ref, "-o", "json"], syft_env) for _ in range(RUNS)]
-    cold_runs, warm_runs = [], []
-    command = [sys.executable, "-m", "hullcheck", "sbom", "-q", "-f", "json", reference]
+    cold_runs, warm_runs, served_runs, daemon_mb = [], [], [], 0.0
+    hc = [HULLCHECK]
+    command = [*hc, "sbom", "-q", "-f", "json", reference]
     for turn in range(RUNS + 1):
         home = tempfile.mkdtemp(prefix="hc-bench-")
         env = {**os.environ, "HULLCHECK_HOME": home, "PYTHONPYCACHEPREFIX": BYTECODE}
-        env.pop("HULLCHECK_DB", None)
-        env.pop("PYTHONDONTWRITEBYTECODE", None)
-        cold, warm = measure(command, env), measure(command, env)
+        for name in ("HULLCHECK_DB", "HULLCHECK_SOCKET", "PYTHONDONTWRITEBYTECODE"):
+            env.pop(name, None)
+        alone = {**env, "HULLCHECK_DAEMON": "off"}
+        cold, warm = measure(command, alone), measure(command, alone)
+        subprocess.run([*hc, "daemon", "start"], env=env, check=True, stdout=subprocess.DEVNULL)
+        try:
+            served = measure(command, env)
+            daemon_mb = max(daemon_mb, _daemon_rss_mb(hc, env))
+        finally:
+            subprocess.run([*hc, "daemon", "stop"], env=env, check=True, stdout=subprocess.DEVNULL)
+        if hullcheck_packages(served.stdout) != hullcheck_packages(warm.stdout):
+            raise RuntimeError(f"{label}: the daemon's SBOM differs from the process's")
         if turn:  # the first turn fills the bytecode cache
             cold_runs.append(cold)
             warm_runs.append(warm)
+            served_runs.append(served)
         shutil.rmtree(home)
     syft_run, cold, warm = median(syft_runs), median(cold_runs), median(warm_runs)
     ours, theirs = hullcheck_packages(cold.stdout), syft_packages(syft_run.stdout)
@@ -116,9 +130,22 @@ def bench_one(label: str, reference: str, syft_ref: str) -> dict[str, object]:
         "syft": syft_run,
         "cold": cold,
         "warm": warm,
+        "served": median(served_runs),
+        "daemon_mb": daemon_mb,
         "ours": ours,
         "theirs": theirs,
     }
+
+
+def _daemon_rss_mb(hc: list[str], env: dict[str, str]) -> float:
+    """Resident memory of the daemon process (its workers share its pages until they write)."""
+    status = subprocess.run(
+        [*hc, "daemon", "status", "--json"], env=env, check=True, capture_output=True, text=True
+    )
+    pid = json.loads(status.stdout)["pid"]
+    with open(f"/proc/{pid}/status") as handle:
+        rss = next(line for line in handle if line.startswith("VmRSS:"))
+    return int(rss.split()[1]) / 1024
 
 
 def machine() -> str:
@@ -167,25 +194,34 @@ def print_table(results: list[dict[str, object]]) -> None:
         "x",
         "hc warm s",
         "x",
+        "hc served s",
+        "x",
         "syft MB",
         "hc MB",
         "mem",
     )
     print("| " + " | ".join(header) + " |")
     print("|" + "---|" * len(header))
+    daemon_mb = 0.0
     for row in results:
-        syft, cold, warm = row["syft"], row["cold"], row["warm"]
+        syft, cold, warm, served = row["syft"], row["cold"], row["warm"], row["served"]
         assert isinstance(syft, Run) and isinstance(cold, Run) and isinstance(warm, Run)
+        assert isinstance(served, Run) and isinstance(row["daemon_mb"], float)
         ours, theirs = row["ours"], row["theirs"]
         assert isinstance(ours, set) and isinstance(theirs, set)
         peak = max(cold.rss_mb, warm.rss_mb)
+        daemon_mb = max(daemon_mb, row["daemon_mb"])
         print(
             f"| {row['image']} | {len(ours)}/{len(theirs)} | {syft.seconds:.2f} | "
-            f"{cold.seconds:.2f} | {syft.seconds / cold.seconds:.1f} | {warm.seconds:.2f} | "
-            f"{syft.seconds / warm.seconds:.1f} | {syft.rss_mb:.0f} | "
+            f"{cold.seconds:.2f} | {syft.seconds / cold.seconds:.1f} | {warm.seconds:.3f} | "
+            f"{syft.seconds / warm.seconds:.1f} | {served.seconds:.3f} | "
+            f"{syft.seconds / served.seconds:.1f} | {syft.rss_mb:.0f} | "
             f"{peak:.0f} | {peak / syft.rss_mb:.2f} |"
         )
     print("\nx = Syft time / hullcheck time; mem = hullcheck peak RSS / Syft peak RSS.")
+    print("cold: empty store; warm: layer cache hit, in a process of its own; served: layer")
+    print("cache hit, handed to a running `hullcheck daemon` (the command's own process is")
+    print(f"the client; the daemon held {daemon_mb:.0f} MB resident at most).")
     print("hullcheck runs with its bytecode cached, as installed (one untimed scan first).")
     print("Package differences (type, name, version) for deb, python and npm:")
     for row in results:

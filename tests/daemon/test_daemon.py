@@ -4,6 +4,7 @@ user or code that changed on disk."""
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import shutil
@@ -19,6 +20,7 @@ from typing import Any
 
 import pytest
 
+import hullcheck
 from hullcheck.daemon import protocol
 
 NOBODY = 65534
@@ -236,3 +238,43 @@ def test_an_idle_daemon_exits(tmp_path: Any) -> None:
         assert until(lambda: not os.path.exists(path))
     finally:
         shutil.rmtree(directory, ignore_errors=True)
+
+
+def lazy_imports() -> set[str]:
+    """Modules hullcheck imports inside functions rather than at the top of a module."""
+    found = set()
+    root = os.path.dirname(hullcheck.__file__ or "")
+    for directory, _, files in os.walk(root):
+        for name in files:
+            if not name.endswith(".py") or "migrations" in directory:
+                continue
+            with open(os.path.join(directory, name), encoding="utf-8") as handle:
+                tree = ast.parse(handle.read())
+            for function in ast.walk(tree):
+                if isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef):
+                    for node in ast.walk(function):
+                        if isinstance(node, ast.Import):
+                            found.update(alias.name for alias in node.names)
+                        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                            found.add(node.module)
+    return found
+
+
+def test_workers_find_every_lazily_imported_module_loaded() -> None:
+    loaded = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys\n"
+            "from hullcheck.daemon import server\n"
+            "server.preload()\n"
+            "print('\\n'.join(sys.modules))\n",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    ).stdout.split()
+    lazy = lazy_imports()
+    assert {"docker", "cyclonedx.output.json", "hullcheck.store.fleet"} <= lazy  # it does look
+    assert sorted(lazy - set(loaded)) == []

@@ -42,31 +42,39 @@ from hullcheck.errors import HullcheckError
 
 log = logging.getLogger("hullcheck.daemon")
 
-PRELOAD = (
-    "hullcheck.cli.app",
-    "hullcheck.api",
-    "hullcheck.sbom.scan",
-    "hullcheck.sbom.catalogers.registry",
-    "hullcheck.sources.registry",
-    "hullcheck.report.registry",
-    "hullcheck.report.table",
-    "hullcheck.report.jsonfmt",
-    "hullcheck.report.cyclonedx",
-    "hullcheck.report.spdx",
-    "hullcheck.report.sarif",
-    "hullcheck.report.scanjson",
-    "hullcheck.report.scantable",
-    "hullcheck.store.embedded",
-    "hullcheck.store.database",
-    "hullcheck.vulndb.matcher",
-    "hullcheck.fleet.sync",
-    "hullcheck.fleet.queries",
-    "hullcheck.engine.client",
-    "hullcheck.cli.progress",
-    "hullcheck.cli.tables",
+LAZY_IMPORTS = (
+    "alembic.command",
+    "alembic.config",
+    "concurrent.futures",
+    "cvss",
+    "cyclonedx.model.bom",
+    "cyclonedx.model.component",
+    "cyclonedx.model.impact_analysis",
+    "cyclonedx.model.license",
+    "cyclonedx.model.tool",
+    "cyclonedx.model.vulnerability",
+    "cyclonedx.output.json",
+    "docker",
+    "packageurl",
+    "packaging.version",
+    "paramiko",
     "platformdirs",
+    "requests",
+    "resource",
+    "rich.console",
+    "rich.table",
+    "spdx_tools.spdx.model",
+    "spdx_tools.spdx.writer.json.json_writer",
+    "sqlalchemy.dialects",
+    "sqlalchemy.schema",
+    "univers.versions",
+    "yaml",
+    "zstandard",
 )
-"""Modules a command would import on its way; the workers find them loaded."""
+"""What hullcheck imports inside functions rather than at the top of a module (a test keeps
+this list complete); with every hullcheck module, the daemon loads these before serving."""
+NOT_PRELOADED = ("hullcheck.__main__", "hullcheck.store.migrations")
+"""Modules that run something when imported: the CLI, and Alembic's environment."""
 
 PEERCRED = struct.Struct("3i")
 WORKER_FAILED = 3
@@ -249,9 +257,16 @@ def _stop_on_signal(number: int, frame: object) -> None:
 
 
 def preload() -> None:
-    """Import what commands use (an optional dependency that is missing stays missing) and
-    build the click command."""
-    for name in PRELOAD:
+    """Import every hullcheck module and what they import lazily (an optional dependency that
+    is missing stays missing), and build the click command."""
+    import pkgutil
+
+    import hullcheck
+
+    for module in pkgutil.walk_packages(hullcheck.__path__, "hullcheck."):
+        if not module.name.startswith(NOT_PRELOADED):
+            importlib.import_module(module.name)
+    for name in LAZY_IMPORTS:
         with contextlib.suppress(ImportError):
             importlib.import_module(name)
     from hullcheck.cli.app import command
