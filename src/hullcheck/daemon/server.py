@@ -1,4 +1,4 @@
-"""The daemon: keeps hullcheck imported and forks one worker per command.
+"""The daemon: keeps hullcheck imported and hands each command to a freshly forked worker.
 
 The daemon process itself stays single-threaded and never opens a store or an engine
 connection, so forking it is safe (no lock held by a thread that does not exist in the
@@ -9,9 +9,10 @@ child, no SQLite handle shared across processes). Per connection it:
 3. refuses a client of another interpreter or hullcheck (the client then runs the command
    itself), and refuses and exits when a loaded module's file changed on disk or a package
    was installed or removed since it started — a daemon never runs stale code;
-4. forks a worker, which takes the client's descriptors as 0, 1 and 2, its directory,
-   environment, umask and locale, runs the command through the same ``main`` as a local
-   process, and reports the exit status.
+4. hands the request and the descriptors to the worker it forked after the previous command
+   (so no command waits for a fork), and forks the next one. The worker takes the client's
+   descriptors as 0, 1 and 2, its directory, environment, umask and locale, runs the command
+   through the same ``main`` as a local process, reports the exit status and exits.
 
 Differences from a local process, all documented in docs/daemon.md: resource limits are the
 daemon's; ``/dev/fd/N`` paths other than 0-2 do not reach the worker; a command started
@@ -157,8 +158,8 @@ class Daemon:
             if request is None:
                 return True
             return self._dispatch(connection, request, fds)
-        except (OSError, ValueError, EOFError, TypeError) as exc:
-            log.warning("bad request from pid %d: %s", pid, exc)
+        except (OSError, ValueError, EOFError, TypeError, KeyError) as exc:
+            log.warning("bad request from pid %d: %r", pid, exc)
             return True
         finally:
             for fd in fds:
@@ -357,6 +358,8 @@ def run_command(request: dict[str, Any], fds: list[int]) -> int:
     sys.stdin, sys.stdout, sys.stderr = (
         _text_stream(fd, *settings) for fd, settings in enumerate(request["streams"])
     )
+    for name in ("stdin", "stdout", "stderr"):  # rich sizes the terminal from sys.__stdout__
+        setattr(sys, f"__{name}__", getattr(sys, name))  # Final to typeshed, not to Python
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.default_int_handler)
