@@ -10,8 +10,9 @@ translated where they enter. Messages start with the input that failed.
     ├── LayerError                 a layer is hostile or broken (traversal, bomb, not a tar)
     ├── SbomFormatError            an SBOM file given as input cannot be read
     ├── StoreError                 the database cannot be opened or migrated
-    └── VulnDbError                the vulnerability database cannot be updated or read
-        └── FeedError              a feed cannot be downloaded or is not a feed (corrupt zip)
+    ├── VulnDbError                the vulnerability database cannot be updated or read
+    │   └── FeedError              a feed cannot be downloaded or is not a feed (corrupt zip)
+    └── DaemonError                the daemon cannot listen there, or no daemon answers
 """
 
 from __future__ import annotations
@@ -63,3 +64,7 @@ class VulnDbError(HullcheckError):
 
 class FeedError(VulnDbError):
     """A feed cannot be fetched or read; the database already stored stays as it was."""
+
+
+class DaemonError(HullcheckError):
+    """The daemon cannot listen where it was asked to, or no daemon answers there."""

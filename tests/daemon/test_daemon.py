@@ -219,6 +219,11 @@ def test_start_stop_and_status(served: Served) -> None:
     missing = served.run("daemon", "status")
     assert missing.returncode == 2
     assert missing.stderr.startswith(f"hullcheck: error: {served.socket}: no daemon answers")
+    shared = served.run("daemon", "start", "--socket", "/tmp/hullcheck-test.sock")
+    assert shared.returncode == 2
+    assert shared.stderr.startswith("hullcheck: error: /tmp: not a directory of this user")
+    long = os.path.join(os.path.dirname(served.socket), "x" * 100, "daemon.sock")
+    assert "longer than 107 bytes" in served.run("daemon", "start", "--socket", long).stderr
 
 
 def test_an_idle_daemon_exits(tmp_path: Any) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 import typer
 
 from hullcheck.daemon import protocol
-from hullcheck.errors import HullcheckError
+from hullcheck.errors import DaemonError
 
 daemon_app = typer.Typer(
     help="A resident hullcheck that runs your commands without Python's start-up cost.",
@@ -25,10 +25,6 @@ SOCKET_OPTION = typer.Option(
 START_WAIT = 30.0
 
 
-class DaemonNotRunning(HullcheckError):
-    """No daemon answers on the socket."""
-
-
 @daemon_app.command("start")
 def start_command(
     socket_path: str | None = SOCKET_OPTION,
@@ -38,9 +34,10 @@ def start_command(
     ),
 ) -> None:
     """Start the daemon; later commands of this user (same HULLCHECK_HOME) go through it."""
-    from hullcheck.daemon.server import Daemon, answering
+    from hullcheck.daemon.server import Daemon, answering, prepare
 
     path = socket_path or protocol.socket_path()
+    prepare(path)  # a path that cannot work is said here, not in the daemon's log
     if foreground:
         _log_to_stderr()
         Daemon(path, idle_timeout).serve()
@@ -62,7 +59,7 @@ def start_command(
     deadline = time.monotonic() + START_WAIT
     while not (os.path.exists(path) and answering(path)):
         if process.poll() is not None or time.monotonic() > deadline:
-            raise HullcheckError(
+            raise DaemonError(
                 f"{path}: the daemon did not start (exit {process.poll()})", hint=f"see {log_path}"
             )
         time.sleep(0.02)
@@ -110,13 +107,13 @@ def _ask(path: str, op: str) -> dict[str, Any]:
         connection.sendall(protocol.pack({"op": op}))
         reply = protocol.receive(connection)
     except (OSError, ValueError) as exc:
-        raise DaemonNotRunning(
+        raise DaemonError(
             f"{path}: no daemon answers ({exc})", hint="start one with: hullcheck daemon start"
         ) from None
     finally:
         connection.close()
     if reply is None:
-        raise DaemonNotRunning(f"{path}: the daemon closed the connection")
+        raise DaemonError(f"{path}: the daemon closed the connection")
     return reply
 
 

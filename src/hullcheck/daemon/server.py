@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hullcheck.daemon import protocol
-from hullcheck.errors import HullcheckError
+from hullcheck.errors import DaemonError
 
 log = logging.getLogger("hullcheck.daemon")
 
@@ -278,12 +278,7 @@ def preload() -> None:
 def listen(path: str) -> socket.socket:
     """A listening socket at ``path`` in a private directory; an existing socket that still
     answers belongs to a running daemon and is an error, one that does not is replaced."""
-    if len(path.encode()) > protocol.MAX_PATH:
-        raise DaemonError(f"{path}: socket path longer than {protocol.MAX_PATH} bytes")
-    directory = os.path.dirname(path) or "."
-    os.makedirs(directory, mode=0o700, exist_ok=True)
-    if not protocol.private_dir(directory):
-        raise DaemonError(f"{directory}: not a directory of this user closed to others")
+    prepare(path)
     if os.path.exists(path):
         if answering(path):
             raise DaemonError(f"{path}: a daemon is already serving here")
@@ -296,6 +291,20 @@ def listen(path: str) -> socket.socket:
         os.umask(old)
     listener.listen(128)
     return listener
+
+
+def prepare(path: str) -> None:
+    """Create the directory of ``path``, private; a path that cannot hold the daemon's socket
+    is a :class:`DaemonError` naming it."""
+    if len(path.encode()) > protocol.MAX_PATH:
+        raise DaemonError(f"{path}: socket path longer than {protocol.MAX_PATH} bytes")
+    directory = os.path.dirname(path) or "."
+    try:
+        os.makedirs(directory, mode=0o700, exist_ok=True)
+    except OSError as exc:
+        raise DaemonError(f"{directory}: {exc.strerror}") from None
+    if not protocol.private_dir(directory):
+        raise DaemonError(f"{directory}: not a directory of this user closed to others")
 
 
 def answering(path: str) -> bool:
@@ -403,7 +412,3 @@ def _exit_code(code: object) -> int:
         return code
     print(code, file=sys.stderr)
     return 1
-
-
-class DaemonError(HullcheckError):
-    """The daemon cannot listen where it was asked to."""
