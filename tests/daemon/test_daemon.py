@@ -120,20 +120,34 @@ def test_the_worker_runs_in_the_callers_directory_and_environment(
     served: Served, images: Any, tmp_path: Any
 ) -> None:
     mine = tmp_path / "caller-home"
-    result = served.run(
-        "sbom",
-        f"docker-archive:{images.archive('python')}",
-        "--format",
-        "cyclonedx-json",
-        "-o",
-        "out.cdx.json",
-        cwd=str(tmp_path),
-        HULLCHECK_HOME=str(mine),
-    )
-    assert result.returncode == 0, result.stderr
-    assert json.loads((tmp_path / "out.cdx.json").read_text())["bomFormat"] == "CycloneDX"
+    for name in ("one.cdx.json", "two.cdx.json"):
+        result = served.run(
+            "sbom",
+            f"docker-archive:{images.archive('python')}",
+            "--format",
+            "cyclonedx-json",
+            "-o",
+            name,
+            cwd=str(tmp_path),
+            HULLCHECK_HOME=str(mine),
+        )
+        assert result.returncode == 0, result.stderr
+        assert json.loads((tmp_path / name).read_text())["bomFormat"] == "CycloneDX"
     assert (mine / "data" / "hullcheck.db").exists()  # the caller's store, not the daemon's
-    assert served.status()["served"] == 1
+    assert served.status()["served"] == 2
+
+
+def test_files_written_where_the_daemon_was_started_do_not_stop_it(
+    served: Served, images: Any, tmp_path: Any
+) -> None:
+    served.run("daemon", "stop")
+    assert served.run("daemon", "start", cwd=str(tmp_path)).returncode == 0
+    archive = f"docker-archive:{images.archive('python')}"
+    for name in ("one.json", "two.json", "three.json"):  # each changes the directory's time
+        assert (
+            served.run("sbom", archive, "-f", "json", "-o", name, cwd=str(tmp_path)).returncode == 0
+        )
+    assert served.status()["served"] == 3
 
 
 def test_ctrl_c_stops_the_served_command(served: Served) -> None:

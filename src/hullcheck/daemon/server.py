@@ -100,7 +100,8 @@ class Daemon:
         """Listen until stopped, idle for ``idle_timeout``, or stale."""
         preload()
         self.listener = listen(self.path)
-        self.baseline = snapshot()
+        self.baseline = snapshot(os.getcwd())
+        os.chdir("/")  # a daemon keeps no directory busy; workers take the caller's
         signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # workers are reaped by the kernel
         signal.signal(signal.SIGTERM, _stop_on_signal)
         signal.signal(signal.SIGINT, _stop_on_signal)
@@ -318,18 +319,24 @@ def answering(path: str) -> bool:
     return True
 
 
-def snapshot() -> dict[str, int]:
+def snapshot(started_in: str) -> dict[str, int]:
     """Modification times of hullcheck's loaded modules and of every import directory (a
-    directory's time changes when a package is installed or removed in it)."""
+    directory's time changes when a package is installed or removed in it) but the one
+    ``python -m`` puts first, the directory the daemon was started in: files come and go
+    there that have nothing to do with hullcheck."""
     import hullcheck
 
-    own = os.path.dirname(hullcheck.__file__)
+    own = os.path.dirname(hullcheck.__file__) + os.sep
     paths = {
         module.__file__
         for module in list(sys.modules.values())
         if getattr(module, "__file__", None) and str(module.__file__).startswith(own)
     }
-    paths.update(entry for entry in sys.path if entry and os.path.isdir(entry))
+    paths.update(
+        entry
+        for entry in sys.path
+        if entry and os.path.isdir(entry) and os.path.abspath(entry) != started_in
+    )
     times = {}
     for path in paths:
         with contextlib.suppress(OSError):
