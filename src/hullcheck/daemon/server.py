@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hullcheck.daemon import protocol
-from hullcheck.errors import DaemonError
+from hullcheck.errors import EXIT_INPUT, DaemonError
 
 log = logging.getLogger("hullcheck.daemon")
 
@@ -364,7 +364,7 @@ def run_command(request: dict[str, Any], fds: list[int]) -> int:
         os.chdir(request["cwd"])
     except OSError as exc:
         print(f"hullcheck: error: {request['cwd']}: {exc.strerror}", file=sys.stderr)
-        return 2
+        return EXIT_INPUT
     os.umask(request["umask"])
     os.environ.clear()
     os.environ.update(request["env"])
@@ -391,7 +391,7 @@ def run_command(request: dict[str, Any], fds: list[int]) -> int:
     except SystemExit as exc:
         code = _exit_code(exc.code)
     finally:
-        atexit._run_exitfuncs()
+        atexit._run_exitfuncs()  # what a local process runs at exit, before the status goes
         for stream in (sys.stdout, sys.stderr):
             with contextlib.suppress(OSError, ValueError):
                 stream.flush()
