@@ -5,6 +5,7 @@ user or code that changed on disk."""
 from __future__ import annotations
 
 import ast
+import fcntl
 import json
 import os
 import shutil
@@ -238,6 +239,56 @@ def test_start_stop_and_status(served: Served) -> None:
     assert shared.stderr.startswith("hullcheck: error: /tmp: not a directory of this user")
     long = os.path.join(os.path.dirname(served.socket), "x" * 100, "daemon.sock")
     assert "longer than 107 bytes" in served.run("daemon", "start", "--socket", long).stderr
+
+
+def test_of_two_daemons_started_together_one_serves(tmp_path: Any) -> None:
+    directory = tempfile.mkdtemp(prefix="hcd-")
+    path = os.path.join(directory, "daemon.sock")
+    command = [sys.executable, "-m", "hullcheck", "daemon", "start", "--foreground"]
+    both = [
+        subprocess.Popen(
+            [*command, "--socket", path], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        for _ in range(2)
+    ]
+    try:
+        assert until(lambda: any(p.poll() is not None for p in both))
+        loser = next(p for p in both if p.poll() is not None)
+        winner = next(p for p in both if p is not loser)
+        assert loser.returncode == 2
+        assert f"{path}: a daemon is already serving here" in loser.communicate()[1]
+        served = Served(path, {**os.environ, "HULLCHECK_SOCKET": path})
+        assert until(lambda: os.path.exists(path))
+        assert served.status()["pid"] == winner.pid
+        assert served.run("--version").returncode == 0 and served.status()["served"] == 1
+    finally:
+        for process in both:
+            process.terminate()
+            process.communicate(timeout=30)
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def test_a_daemon_still_loading_is_not_replaced() -> None:
+    directory = tempfile.mkdtemp(prefix="hcd-")
+    path = os.path.join(directory, "daemon.sock")
+    start = [sys.executable, "-m", "hullcheck", "daemon", "start", "--socket", path]
+    lock = os.open(f"{path}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # as a daemon holds it while it imports, no socket yet
+        second = subprocess.run(
+            [*start, "--foreground"], capture_output=True, text=True, timeout=60, check=False
+        )
+        assert second.returncode == 2 and not os.path.exists(path)
+        assert f"{path}: a daemon is already serving here" in second.stderr
+        os.close(lock)
+        lock = -1
+        assert subprocess.run(start, capture_output=True, timeout=60, check=False).returncode == 0
+        assert os.path.exists(path)
+    finally:
+        if lock >= 0:
+            os.close(lock)
+        subprocess.run([*start[:-3], "stop", "--socket", path], capture_output=True, check=False)
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 def test_an_idle_daemon_exits(tmp_path: Any) -> None:

@@ -63,7 +63,8 @@ def start_command(
                 f"{path}: the daemon did not start (exit {process.poll()})", hint=f"see {log_path}"
             )
         time.sleep(0.02)
-    typer.echo(f"hullcheck daemon: serving on {path} (pid {process.pid}, log {log_path})")
+    pid = _ask(path, "status")["pid"]  # another start may have won the race: its pid
+    typer.echo(f"hullcheck daemon: serving on {path} (pid {pid}, log {log_path})")
 
 
 @daemon_app.command("stop")

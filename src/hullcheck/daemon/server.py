@@ -94,10 +94,13 @@ class Daemon:
     listener: socket.socket | None = None
     baseline: dict[str, int] = field(default_factory=dict)
     spare: Spare | None = None
+    lock: int | None = None
+    """The descriptor of the lock on ``PATH.lock`` (see :func:`claim`)."""
     """The worker forked ahead of the next command, so that no command waits for a fork."""
 
     def serve(self) -> None:
         """Listen until stopped, idle for ``idle_timeout``, or stale."""
+        self.lock = claim(self.path)
         preload()
         self.listener = listen(self.path)
         self.baseline = snapshot(os.getcwd())
@@ -126,6 +129,9 @@ class Daemon:
             with contextlib.suppress(OSError):
                 os.unlink(self.path)
             log.info("stopped after %d commands", self.served)
+        if self.lock is not None:
+            os.close(self.lock)  # the last: a daemon starting now finds no socket of ours
+            self.lock = None
 
     def _accept_one(self) -> bool:
         assert self.listener is not None
@@ -199,8 +205,9 @@ class Daemon:
         pid = os.fork()
         if pid == 0:
             ours.close()
-            assert self.listener is not None
+            assert self.listener is not None and self.lock is not None
             self.listener.close()
+            os.close(self.lock)  # the daemon's alone: workers outliving it do not hold it
             work(theirs)  # never returns
         theirs.close()
         return Spare(pid, ours)
@@ -276,10 +283,26 @@ def preload() -> None:
     command()
 
 
-def listen(path: str) -> socket.socket:
-    """A listening socket at ``path`` in a private directory; an existing socket that still
-    answers belongs to a running daemon and is an error, one that does not is replaced."""
+def claim(path: str) -> int:
+    """An exclusive lock on ``PATH.lock`` (its descriptor), held for as long as the daemon
+    serves at ``path``: of two daemons started together, one serves and the other says so,
+    instead of the second replacing the first's socket and leaving it to idle unreachable."""
+    import fcntl
+
     prepare(path)
+    lock = os.open(f"{path}.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(lock)
+        raise DaemonError(f"{path}: a daemon is already serving here") from None
+    return lock
+
+
+def listen(path: str) -> socket.socket:
+    """A listening socket at ``path`` (whose lock the caller holds); an existing socket that
+    still answers belongs to a daemon of an older hullcheck and is an error, one that does not
+    is replaced."""
     if os.path.exists(path):
         if answering(path):
             raise DaemonError(f"{path}: a daemon is already serving here")
