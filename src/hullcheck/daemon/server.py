@@ -94,9 +94,9 @@ class Daemon:
     listener: socket.socket | None = None
     baseline: dict[str, int] = field(default_factory=dict)
     spare: Spare | None = None
+    """The worker forked ahead of the next command, so that no command waits for a fork."""
     lock: int | None = None
     """The descriptor of the lock on ``PATH.lock`` (see :func:`claim`)."""
-    """The worker forked ahead of the next command, so that no command waits for a fork."""
 
     def serve(self) -> None:
         """Listen until stopped, idle for ``idle_timeout``, or stale."""
