@@ -15,10 +15,9 @@ import statistics
 import sys
 import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 import docker
-from tests.infra.engine import PrivateEngine, run_idle
+from tests.infra.engine import PrivateEngine, kill_running, run_idle
 from tests.infra.images import ImageFactory
 
 from bench.sbom import machine
@@ -43,12 +42,11 @@ def _timed(action: object, turns: int = 1) -> float:
 
 
 def _kill_containers(engine: PrivateEngine) -> None:
-    """SIGKILL every running container (``sleep`` ignores SIGTERM as PID 1): an engine asked
-    to stop 500 of them gives up and leaves their shims running. The next run restarts them."""
+    """Kill the containers before the engine stops (see ``kill_running``); the next run
+    restarts them."""
     client = engine.client()
     try:
-        with ThreadPoolExecutor(max_workers=16) as pool:
-            list(pool.map(lambda c: c.kill(), client.containers.list()))
+        kill_running(client)
     except docker.errors.DockerException as exc:
         print(f"bench: could not kill the containers: {exc}", file=sys.stderr)
     finally:

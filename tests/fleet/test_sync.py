@@ -18,7 +18,7 @@ import pytest
 from hullcheck import api
 from hullcheck.store import Store
 from tests.conftest import Images
-from tests.infra.engine import PrivateEngine, load_archive, run_idle
+from tests.infra.engine import PrivateEngine, kill_running, load_archive, run_idle
 from tests.infra.vulndata import vuln_path
 
 pytestmark = pytest.mark.docker
@@ -504,8 +504,7 @@ def crowded(images: Images) -> Iterator[PrivateEngine]:
     finally:
         with contextlib.suppress(docker.errors.DockerException):
             client = engine.client()
-            for container in client.containers.list():
-                container.kill()
+            kill_running(client)
             client.close()
         engine.stop()
 
