@@ -238,8 +238,8 @@ def work(control: socket.socket) -> None:
     and the request), run it, report the exit status on the connection and exit. It never
     returns; at the end of ``control`` (the daemon stopped) it exits at once."""
     code = WORKER_FAILED
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    for number in (signal.SIGCHLD, signal.SIGTERM, signal.SIGINT):  # not the daemon's
+        signal.signal(number, signal.SIG_DFL)
     try:
         data, fds, _, _ = socket.recv_fds(control, 1 << 16, 4)
         request = protocol.receive(control, data) if data else None
@@ -300,12 +300,9 @@ def claim(path: str) -> int:
 
 
 def listen(path: str) -> socket.socket:
-    """A listening socket at ``path`` (whose lock the caller holds); an existing socket that
-    still answers belongs to a daemon of an older hullcheck and is an error, one that does not
-    is replaced."""
-    if os.path.exists(path):
-        if answering(path):
-            raise DaemonError(f"{path}: a daemon is already serving here")
+    """A listening socket at ``path``, whose lock the caller holds: a socket file already
+    there was left by a daemon that died, and is replaced."""
+    with contextlib.suppress(FileNotFoundError):
         os.unlink(path)
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     old = os.umask(0o177)
@@ -399,9 +396,7 @@ def run_command(request: dict[str, Any], fds: list[int]) -> int:
     )
     for name in ("stdin", "stdout", "stderr"):  # rich sizes the terminal from sys.__stdout__
         setattr(sys, f"__{name}__", getattr(sys, name))  # Final to typeshed, not to Python
-    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # Ctrl-C: KeyboardInterrupt
     for handler in logging.root.handlers[:]:  # the daemon's log is not the command's
         logging.root.removeHandler(handler)
     sys.argv = [request["argv0"], *request["argv"]]
