@@ -101,8 +101,7 @@ def bench_one(label: str, reference: str, syft_ref: str) -> dict[str, object]:
     syft_env = {**os.environ, "SYFT_CHECK_FOR_APP_UPDATE": "false"}
     syft_runs = [measure([syft, "-q", syft_ref, "-o", "json"], syft_env) for _ in range(RUNS)]
     cold_runs, warm_runs, served_runs, daemon_mb = [], [], [], 0.0
-    hc = [HULLCHECK]
-    command = [*hc, "sbom", "-q", "-f", "json", reference]
+    command = [HULLCHECK, "sbom", "-q", "-f", "json", reference]
     for turn in range(RUNS + 1):
         home = tempfile.mkdtemp(prefix="hc-bench-")
         env = {**os.environ, "HULLCHECK_HOME": home, "PYTHONPYCACHEPREFIX": BYTECODE}
@@ -110,12 +109,16 @@ def bench_one(label: str, reference: str, syft_ref: str) -> dict[str, object]:
             env.pop(name, None)
         alone = {**env, "HULLCHECK_DAEMON": "off"}
         cold, warm = measure(command, alone), measure(command, alone)
-        subprocess.run([*hc, "daemon", "start"], env=env, check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [HULLCHECK, "daemon", "start"], env=env, check=True, stdout=subprocess.DEVNULL
+        )
         try:
             served = measure(command, env)
-            daemon_mb = max(daemon_mb, _daemon_rss_mb(hc, env))
+            daemon_mb = max(daemon_mb, _daemon_rss_mb(env))
         finally:
-            subprocess.run([*hc, "daemon", "stop"], env=env, check=True, stdout=subprocess.DEVNULL)
+            subprocess.run(
+                [HULLCHECK, "daemon", "stop"], env=env, check=True, stdout=subprocess.DEVNULL
+            )
         if hullcheck_packages(served.stdout) != hullcheck_packages(warm.stdout):
             raise RuntimeError(f"{label}: the daemon's SBOM differs from the process's")
         if turn:  # the first turn fills the bytecode cache
@@ -137,10 +140,14 @@ def bench_one(label: str, reference: str, syft_ref: str) -> dict[str, object]:
     }
 
 
-def _daemon_rss_mb(hc: list[str], env: dict[str, str]) -> float:
+def _daemon_rss_mb(env: dict[str, str]) -> float:
     """Resident memory of the daemon process (its workers share its pages until they write)."""
     status = subprocess.run(
-        [*hc, "daemon", "status", "--json"], env=env, check=True, capture_output=True, text=True
+        [HULLCHECK, "daemon", "status", "--json"],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
     )
     pid = json.loads(status.stdout)["pid"]
     with open(f"/proc/{pid}/status") as handle:

@@ -69,18 +69,23 @@ def until(condition: Callable[[], bool], seconds: float = 20.0) -> bool:
 
 
 @pytest.fixture
-def served() -> Iterator[Served]:
+def unstarted() -> Iterator[Served]:
+    """A socket path of its own, no daemon on it yet (stopped at the end if one is)."""
     directory = tempfile.mkdtemp(prefix="hcd-")  # short: a socket path holds 107 bytes
     path = os.path.join(directory, "daemon.sock")
-    env = {**os.environ, "HULLCHECK_SOCKET": path}
-    daemon = Served(path, env)
-    started = daemon.run("daemon", "start")
-    assert started.returncode == 0, started.stderr
-    assert f"serving on {path}" in started.stdout
+    daemon = Served(path, {**os.environ, "HULLCHECK_SOCKET": path})
     yield daemon
     if os.path.exists(path):
         daemon.run("daemon", "stop")
     shutil.rmtree(directory, ignore_errors=True)
+
+
+@pytest.fixture
+def served(unstarted: Served) -> Served:
+    started = unstarted.run("daemon", "start")
+    assert started.returncode == 0, started.stderr
+    assert f"serving on {unstarted.socket}" in started.stdout
+    return unstarted
 
 
 def without_created(text: str) -> dict[str, Any]:
@@ -241,13 +246,14 @@ def test_start_stop_and_status(served: Served) -> None:
     assert "longer than 107 bytes" in served.run("daemon", "start", "--socket", long).stderr
 
 
-def test_of_two_daemons_started_together_one_serves(tmp_path: Any) -> None:
-    directory = tempfile.mkdtemp(prefix="hcd-")
-    path = os.path.join(directory, "daemon.sock")
-    command = [sys.executable, "-m", "hullcheck", "daemon", "start", "--foreground"]
+def test_of_two_daemons_started_together_one_serves(unstarted: Served) -> None:
     both = [
         subprocess.Popen(
-            [*command, "--socket", path], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+            [sys.executable, "-m", "hullcheck", "daemon", "start", "--foreground"],
+            env=unstarted.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         for _ in range(2)
     ]
@@ -256,58 +262,35 @@ def test_of_two_daemons_started_together_one_serves(tmp_path: Any) -> None:
         loser = next(p for p in both if p.poll() is not None)
         winner = next(p for p in both if p is not loser)
         assert loser.returncode == 2
-        assert f"{path}: a daemon is already serving here" in loser.communicate()[1]
-        served = Served(path, {**os.environ, "HULLCHECK_SOCKET": path})
-        assert until(lambda: os.path.exists(path))
-        assert served.status()["pid"] == winner.pid
-        assert served.run("--version").returncode == 0 and served.status()["served"] == 1
+        message = f"{unstarted.socket}: a daemon is already serving here"
+        assert message in loser.communicate()[1]
+        assert until(lambda: os.path.exists(unstarted.socket))
+        assert unstarted.status()["pid"] == winner.pid
+        assert unstarted.run("--version").returncode == 0
+        assert unstarted.status()["served"] == 1
     finally:
         for process in both:
             process.terminate()
             process.communicate(timeout=30)
-        shutil.rmtree(directory, ignore_errors=True)
 
 
-def test_a_daemon_still_loading_is_not_replaced() -> None:
-    directory = tempfile.mkdtemp(prefix="hcd-")
-    path = os.path.join(directory, "daemon.sock")
-    start = [sys.executable, "-m", "hullcheck", "daemon", "start", "--socket", path]
-    lock = os.open(f"{path}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+def test_a_daemon_still_loading_is_not_replaced(unstarted: Served) -> None:
+    lock = os.open(f"{unstarted.socket}.lock", os.O_RDWR | os.O_CREAT, 0o600)
     try:
         fcntl.flock(lock, fcntl.LOCK_EX)  # as a daemon holds it while it imports, no socket yet
-        second = subprocess.run(
-            [*start, "--foreground"], capture_output=True, text=True, timeout=60, check=False
-        )
-        assert second.returncode == 2 and not os.path.exists(path)
-        assert f"{path}: a daemon is already serving here" in second.stderr
+        second = unstarted.run("daemon", "start", "--foreground")
+        assert second.returncode == 2 and not os.path.exists(unstarted.socket)
+        assert f"{unstarted.socket}: a daemon is already serving here" in second.stderr
+    finally:
         os.close(lock)
-        lock = -1
-        assert subprocess.run(start, capture_output=True, timeout=60, check=False).returncode == 0
-        assert os.path.exists(path)
-    finally:
-        if lock >= 0:
-            os.close(lock)
-        subprocess.run([*start[:-3], "stop", "--socket", path], capture_output=True, check=False)
-        shutil.rmtree(directory, ignore_errors=True)
+    assert unstarted.run("daemon", "start").returncode == 0
+    assert os.path.exists(unstarted.socket)
 
 
-def test_an_idle_daemon_exits(tmp_path: Any) -> None:
-    directory = tempfile.mkdtemp(prefix="hcd-")
-    path = os.path.join(directory, "daemon.sock")
-    env = {**os.environ, "HULLCHECK_SOCKET": path}
-    started = subprocess.run(
-        [sys.executable, "-m", "hullcheck", "daemon", "start", "--idle-timeout", "1"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    try:
-        assert started.returncode == 0, started.stderr
-        assert until(lambda: not os.path.exists(path))
-    finally:
-        shutil.rmtree(directory, ignore_errors=True)
+def test_an_idle_daemon_exits(unstarted: Served) -> None:
+    started = unstarted.run("daemon", "start", "--idle-timeout", "1")
+    assert started.returncode == 0, started.stderr
+    assert until(lambda: not os.path.exists(unstarted.socket))
 
 
 def lazy_imports() -> set[str]:
