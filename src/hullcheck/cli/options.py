@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import datetime
-import os
 import re
-import sys
 
 import typer
 
 from hullcheck.errors import UsageError
+from hullcheck.files import write_output
 
 # Options several commands take, declared once.
 DB_OPTION = typer.Option(None, "--db", envvar="HULLCHECK_DB", help="SQLAlchemy URL of the store.")
@@ -32,17 +31,8 @@ def parse_size(text: str) -> int:
 
 
 def emit(text: str, path: str | None) -> None:
-    """Write ``text`` to standard output, or atomically to ``path``."""
-    if path is None:
-        sys.stdout.write(text)
-        return
-    temporary = f"{path}.tmp-{os.getpid()}"
-    try:
-        with open(temporary, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(temporary, path)
-    except OSError as exc:
-        raise UsageError(f"{path}: cannot write ({exc.strerror})") from None
+    """Write ``text`` to standard output, or to ``path`` (see :mod:`hullcheck.files`)."""
+    write_output(path, text)
 
 
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")

@@ -18,6 +18,7 @@ from hullcheck.engine import EngineClient, connect_host
 from hullcheck.errors import HullcheckError
 from hullcheck.fleet.inventory import sample, summary
 from hullcheck.model import Host, HostSync, Sample
+from hullcheck.redaction import redact_document
 from hullcheck.store import Store
 from hullcheck.store.fleet import Seen
 
@@ -40,6 +41,8 @@ class Inventory:
 
 
 def _seen(kind: str, document: dict[str, Any]) -> Seen:
+    if kind in ("container", "image"):
+        document = redact_document(document)  # environment values never reach the store
     brief = summary(kind, document)
     if kind == "container":
         return Seen(

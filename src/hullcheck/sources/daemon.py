@@ -16,6 +16,7 @@ from hullcheck.engine import EngineClient, connect
 from hullcheck.errors import EngineError
 from hullcheck.model import ImageInfo, LayerInfo
 from hullcheck.paths import spool_dir
+from hullcheck.redaction import redact_command
 from hullcheck.sources.archive import DockerArchiveSource
 from hullcheck.sources.interface import ImageSource
 
@@ -66,7 +67,7 @@ class DaemonSource(ImageSource):
         # The engine's history API does not mark empty layers; entries with a size are
         # layers. When the count does not fit, leave the commands out rather than guess.
         history = list(reversed(self.client.history(self.reference)))
-        sized = [h.get("CreatedBy") for h in history if (h.get("Size") or 0) > 0]
+        sized = [redact_command(h.get("CreatedBy")) for h in history if (h.get("Size") or 0) > 0]
         return sized if len(sized) == count else [None] * count
 
     def open_layer(self, layer: LayerInfo) -> IO[bytes]:

@@ -15,6 +15,7 @@ from typing import IO, Any, ClassVar, Self
 
 from hullcheck.errors import SourceError
 from hullcheck.model import ImageInfo, LayerInfo
+from hullcheck.redaction import redact_command
 
 MAX_JSON_BYTES = 16 * 1024 * 1024
 """Manifests, indexes and configs larger than this are refused (they are a few kB in practice)."""
@@ -140,7 +141,7 @@ def _layer_history(config: dict[str, Any], count: int) -> list[str | None]:
     layered = [h for h in history if isinstance(h, dict) and not h.get("empty_layer")]
     if len(layered) != count:
         return result
-    return [_str_or_none(h.get("created_by")) for h in layered]
+    return [redact_command(_str_or_none(h.get("created_by"))) for h in layered]
 
 
 def _str_or_none(value: object) -> str | None:

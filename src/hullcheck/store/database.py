@@ -13,6 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from hullcheck.errors import StoreError
+from hullcheck.files import private_file
 from hullcheck.model import Sbom
 from hullcheck.store.embedded import image_values, layer_values, package_values
 from hullcheck.store.models import (
@@ -201,10 +202,14 @@ def _connect_args(url: str) -> dict[str, Any]:
 
 
 def _ensure_sqlite_dir(url: str) -> None:
-    path = url.split("///", 1)[1] if "///" in url else ""
+    """A new SQLite store file is created 0600 in a 0700 directory, before SQLite creates it
+    world-readable."""
+    path = url.split("///", 1)[1].split("?", 1)[0] if "///" in url else ""
     if path and path != ":memory:":
-        directory = os.path.dirname(os.path.abspath(path))
-        os.makedirs(directory, exist_ok=True)
+        try:
+            private_file(path)
+        except OSError as exc:
+            raise StoreError(f"{path}: cannot create the store ({exc.strerror})") from None
 
 
 def _redact(url: str) -> str:

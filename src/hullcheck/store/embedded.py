@@ -21,6 +21,7 @@ import sqlite3
 import zlib
 from typing import Any
 
+from hullcheck.files import private_file
 from hullcheck.model import Sbom
 from hullcheck.store.schema import SCHEMA_REVISION
 
@@ -32,12 +33,10 @@ def open_embedded(path: str) -> sqlite3.Connection | None:
     """A connection to the SQLite store at ``path`` when it is at the head revision (a new
     file is created so); ``None`` when it needs SQLAlchemy (an older revision to migrate)."""
     try:
-        if not os.path.exists(path):
-            os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-            connection = _connect(path)
+        created = private_file(path)  # before SQLite creates it world-readable
+        connection = _connect(path)
+        if created:
             _create(connection)
-        else:
-            connection = _connect(path)
         if _revision(connection) == SCHEMA_REVISION:
             return connection
         connection.close()

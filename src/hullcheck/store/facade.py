@@ -10,9 +10,11 @@ first needed.
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from typing import TYPE_CHECKING
 
+from hullcheck.files import readable_by_others
 from hullcheck.model import Sbom
 from hullcheck.store import embedded
 
@@ -20,6 +22,8 @@ if TYPE_CHECKING:
     from hullcheck.store.database import SqlStore
     from hullcheck.store.fleet import FleetRepository
     from hullcheck.store.vulns import VulnRepository
+
+log = logging.getLogger("hullcheck.store")
 
 
 class Store:
@@ -32,6 +36,12 @@ class Store:
         self._fast: sqlite3.Connection | None = None
         if path is not None:
             self._fast = embedded.open_embedded(path)
+            if readable_by_others(path):
+                log.warning(
+                    "hullcheck: warning: %s: the store is readable by other users "
+                    "(chmod 600 it and its -wal and -shm files)",
+                    path,
+                )
         if self._fast is None:
             self._open_sql()  # migrated, or a server: opened (and its errors raised) now
 
