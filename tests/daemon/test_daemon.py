@@ -196,6 +196,7 @@ def test_changed_code_is_never_served(served: Served, images: Any) -> None:
 
 def test_another_user_is_not_served(served: Served) -> None:
     directory = os.path.dirname(served.socket)
+    before = served.status()["served"]
     os.chmod(directory, 0o711)
     os.chmod(served.socket, 0o666)
     request = protocol.pack({"op": "status"})
@@ -222,8 +223,8 @@ def test_another_user_is_not_served(served: Served) -> None:
     assert result.stdout.strip() == "closed"  # without a word
     # and a client of this user does not trust a socket in a directory others can enter
     os.chmod(directory, 0o755)
-    before = served.status()["served"]
     assert served.run("--version").returncode == 0
+    assert "no daemon answers" in served.run("daemon", "status").stderr  # nor does status
     os.chmod(directory, 0o700)
     assert served.status()["served"] == before
 

@@ -99,18 +99,19 @@ def status_command(
 
 
 def _ask(path: str, op: str) -> dict[str, Any]:
-    import socket
-
-    connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    opened = protocol.connect(path)
+    if opened is None:
+        raise DaemonError(
+            f"{path}: no daemon answers (none of this user listens there)",
+            hint="start one with: hullcheck daemon start",
+        )
+    connection, _ = opened
     try:
         connection.settimeout(10)
-        connection.connect(path)
         connection.sendall(protocol.pack({"op": op}))
         reply = protocol.receive(connection)
     except (OSError, ValueError) as exc:
-        raise DaemonError(
-            f"{path}: no daemon answers ({exc})", hint="start one with: hullcheck daemon start"
-        ) from None
+        raise DaemonError(f"{path}: the daemon did not answer ({exc})") from None
     finally:
         connection.close()
     if reply is None:

@@ -43,20 +43,19 @@ def forward(argv: list[str]) -> int | None:
     """Run ``argv`` in the daemon and return its exit status; ``None`` when no daemon takes it."""
     if local_only(argv):
         return None
-    path = protocol.socket_path()
-    if not os.path.exists(path) or not protocol.private_dir(os.path.dirname(path) or "."):
-        return None
     try:
         request = _request(argv)
     except OSError:
         return None  # the working directory is gone, a standard stream is closed
-    import _socket
-
-    connection = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+    opened = protocol.connect(protocol.socket_path())
+    if opened is None:
+        return None  # no daemon, or one that is not certainly this user's own
+    connection, daemon = opened
     try:
-        connection.connect(path)
         data = protocol.pack(request)
         fds = b"".join(fd.to_bytes(4, sys.byteorder) for fd in (0, 1, 2))  # C ints
+        import _socket
+
         rights = [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, fds)]
         sent = connection.sendmsg([data], rights)
         connection.sendall(data[sent:])
@@ -67,7 +66,8 @@ def forward(argv: list[str]) -> int | None:
     if reply is None or "pid" not in reply:
         connection.close()
         return None  # refused: another installation, or code changed since the daemon started
-    return _wait(connection, int(reply["pid"]))
+    pid = int(reply["pid"])
+    return _wait(connection, pid if protocol.worker_of(pid, daemon) else None)
 
 
 def _request(argv: list[str]) -> dict[str, Any]:
@@ -94,10 +94,14 @@ def _request(argv: list[str]) -> dict[str, Any]:
     }
 
 
-def _wait(connection: Any, pid: int) -> int:
+def _wait(connection: Any, pid: int | None) -> int:
+    """The worker's exit status; signals are relayed to ``pid`` (``None``: a pid that is not
+    the daemon's worker of this user, which is never signalled)."""
     import _signal  # type: ignore[import-not-found] # no stub; signal.py would import enum
 
     def relay(number: int, frame: object) -> None:
+        if pid is None:
+            return
         try:  # noqa: SIM105 - contextlib is not loaded at interpreter start
             os.kill(pid, number)
         except ProcessLookupError:

@@ -29,6 +29,7 @@ import io
 import locale
 import logging
 import os
+import selectors
 import signal
 import socket
 import struct
@@ -78,6 +79,8 @@ NOT_PRELOADED = ("hullcheck.__main__", "hullcheck.store.migrations")
 """Modules that run something when imported: the CLI, and Alembic's environment."""
 
 PEERCRED = struct.Struct("3i")
+REQUEST_TIMEOUT = 10.0
+"""Seconds a client has to send its whole request once connected."""
 WORKER_FAILED = 3
 """A worker's exit status when hullcheck's own error handling did not give one."""
 
@@ -97,6 +100,8 @@ class Daemon:
     """The worker forked ahead of the next command, so that no command waits for a fork."""
     lock: int | None = None
     """The descriptor of the lock on ``PATH.lock`` (see :func:`claim`)."""
+    pending: dict[int, Pending] = field(default_factory=dict)
+    """Connections whose request is still arriving, by descriptor."""
 
     def serve(self) -> None:
         """Listen until stopped, idle for ``idle_timeout``, or stale."""
@@ -112,14 +117,16 @@ class Daemon:
         self.spare = self._fork_spare()
         log.info("serving on %s (pid %d)", self.path, os.getpid())
         try:
-            while self._accept_one():
-                pass
+            self._loop()
         except _Stop:
             pass
         finally:
             self.close()
 
     def close(self) -> None:
+        for pending in self.pending.values():
+            pending.close()
+        self.pending.clear()
         if self.spare is not None:
             self.spare.control.close()  # it reads the end of its control socket and exits
             self.spare = None
@@ -133,44 +140,85 @@ class Daemon:
             os.close(self.lock)  # the last: a daemon starting now finds no socket of ours
             self.lock = None
 
-    def _accept_one(self) -> bool:
+    def _loop(self) -> None:
+        """Accept connections and read their requests as their bytes arrive, all at once: a
+        client that connects and says nothing holds up no one, and is dropped after
+        ``REQUEST_TIMEOUT`` seconds. Returns when idle for ``idle_timeout`` or told to stop."""
         assert self.listener is not None
-        self.listener.settimeout(self.idle_timeout or None)
+        self.listener.setblocking(False)
+        selector = selectors.DefaultSelector()
+        selector.register(self.listener, selectors.EVENT_READ)
+        last = time.monotonic()
+        try:
+            while True:
+                now = time.monotonic()
+                deadlines = [p.deadline for p in self.pending.values()]
+                if self.idle_timeout and not self.pending:
+                    if now - last >= self.idle_timeout:
+                        log.info("idle for %g s", self.idle_timeout)
+                        return
+                    deadlines.append(last + self.idle_timeout)
+                wait = max(0.0, min(deadlines) - now) if deadlines else None
+                for key, _ in selector.select(wait):
+                    if key.fileobj is self.listener:
+                        self._accept(selector)
+                        continue
+                    pending = self.pending[key.fd]
+                    request = pending.read()
+                    if request is None and not pending.closed:
+                        continue  # more to come
+                    selector.unregister(pending.connection)
+                    del self.pending[key.fd]
+                    last = time.monotonic()
+                    going_on = request is None or self._serve_request(pending, request)
+                    pending.close()
+                    if not going_on:
+                        return
+                self._expire(selector)
+        finally:
+            selector.close()
+
+    def _accept(self, selector: selectors.BaseSelector) -> None:
+        assert self.listener is not None
         try:
             connection, _ = self.listener.accept()
-        except TimeoutError:
-            log.info("idle for %g s", self.idle_timeout)
-            return False
-        with connection:
-            connection.settimeout(10)
-            going_on = self._handle(connection)
-        if going_on and self.spare is None:
-            # forked once this command's descriptors are closed here: a spare holding the
-            # client's connection would keep it open after the worker died
-            self.spare = self._fork_spare()
-        return going_on
-
-    def _handle(self, connection: socket.socket) -> bool:
-        """Serve one connection; ``False`` when the daemon should stop."""
+        except (BlockingIOError, InterruptedError):
+            return
         pid, uid, _ = PEERCRED.unpack(
             connection.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, PEERCRED.size)
         )
         if uid != os.getuid():
             log.warning("refused pid %d of uid %d", pid, uid)
-            return True
-        fds: list[int] = []
+            connection.close()
+            return
+        connection.setblocking(False)
+        pending = Pending(connection, pid, time.monotonic() + REQUEST_TIMEOUT)
+        self.pending[connection.fileno()] = pending
+        selector.register(connection, selectors.EVENT_READ)
+
+    def _expire(self, selector: selectors.BaseSelector) -> None:
+        now = time.monotonic()
+        for fd, pending in list(self.pending.items()):
+            if pending.deadline <= now:
+                log.warning("pid %d sent no request in %g s", pending.pid, REQUEST_TIMEOUT)
+                selector.unregister(pending.connection)
+                del self.pending[fd]
+                pending.close()
+
+    def _serve_request(self, pending: Pending, request: dict[str, Any]) -> bool:
+        """Answer one complete request; ``False`` when the daemon should stop."""
+        pending.connection.settimeout(10)
         try:
-            data, fds, _, _ = socket.recv_fds(connection, 1 << 16, 3)
-            request = protocol.receive(connection, data)
-            if request is None:
-                return True
-            return self._dispatch(connection, request, fds)
+            going_on = self._dispatch(pending.connection, request, pending.fds)
         except (OSError, ValueError, EOFError, TypeError, KeyError) as exc:
-            log.warning("bad request from pid %d: %r", pid, exc)
-            return True
-        finally:
-            for fd in fds:
-                os.close(fd)
+            log.warning("bad request from pid %d: %r", pending.pid, exc)
+            going_on = True
+        pending.close()  # before the next spare is forked: it must not hold the connection
+        if going_on and self.spare is None:
+            # forked once this command's descriptors are closed here: a spare holding the
+            # client's connection would keep it open after the worker died
+            self.spare = self._fork_spare()
+        return going_on
 
     def _dispatch(self, connection: socket.socket, request: dict[str, Any], fds: list[int]) -> bool:
         op = request.get("op")
@@ -205,6 +253,8 @@ class Daemon:
         pid = os.fork()
         if pid == 0:
             ours.close()
+            for pending in self.pending.values():  # other clients' connections are not its own
+                pending.close()
             assert self.listener is not None and self.lock is not None
             self.listener.close()
             os.close(self.lock)  # the daemon's alone: workers outliving it do not hold it
@@ -223,6 +273,47 @@ class Daemon:
             "served": self.served,
             "idle_timeout": self.idle_timeout,
         }
+
+
+@dataclass
+class Pending:
+    """A connection whose request is still arriving."""
+
+    connection: socket.socket
+    pid: int
+    deadline: float
+    data: bytearray = field(default_factory=bytearray)
+    fds: list[int] = field(default_factory=list)
+    closed: bool = False
+    """The client hung up, or sent what is not a request."""
+
+    def read(self) -> dict[str, Any] | None:
+        """Take what arrived; the request once it is complete, else ``None``."""
+        try:
+            data, fds, _, _ = socket.recv_fds(self.connection, 1 << 16, 3)
+        except (BlockingIOError, InterruptedError):
+            return None
+        except OSError:
+            self.closed = True
+            return None
+        self.fds.extend(fds)
+        if not data or len(self.fds) > 3:
+            self.closed = True
+            return None
+        self.data += data
+        try:
+            return protocol.parse(self.data)
+        except (ValueError, EOFError, TypeError) as exc:
+            log.warning("bad request from pid %d: %r", self.pid, exc)
+            self.closed = True
+            return None
+
+    def close(self) -> None:
+        for fd in self.fds:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        self.fds = []
+        self.connection.close()
 
 
 @dataclass
