@@ -102,7 +102,7 @@ def status_command(db: str | None = DB_OPTION) -> None:
     now = datetime.datetime.now(datetime.UTC)
     out = console()
     if not ecosystems:
-        out.print("the vulnerability database is empty: run `hullcheck db update`")
+        out.line("the vulnerability database is empty: run `hullcheck db update`")
         return
     rows = [
         (
@@ -118,7 +118,7 @@ def status_command(db: str | None = DB_OPTION) -> None:
         (feed.name, str(feed.records), str(feed.skipped), (feed.sha256 or "")[:16])
         for feed in feeds
     ]
-    out.print()
+    out.line()
     print_table(("SOURCE", "RECORDS", "SKIPPED", "SHA256"), sources, out=out, overflow="ellipsis")
 
 

@@ -66,4 +66,4 @@ def list_command(db: str | None = DB_OPTION) -> None:
     console = print_table(headers, rows)
     for item in status:
         if item.last_error:
-            console.print(f"{item.host.name}: last error: {item.last_error}", markup=False)
+            console.line(f"{item.host.name}: last error: {item.last_error}")

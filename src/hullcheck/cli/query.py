@@ -109,6 +109,6 @@ def _query(db: str | None, output_format: str, ask: Callable[[Store], list[T]]) 
 
 
 def _print(headline: str, headers: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> None:
-    from hullcheck.cli.tables import print_table  # rich: imported when a table is printed
+    from hullcheck.cli.tables import print_table
 
     print_table(headers, rows, headline=headline, skip_empty=True)

@@ -2,23 +2,17 @@
 
 from __future__ import annotations
 
-import io
-
 from hullcheck.model import ScanReport
 from hullcheck.report.scanjson import severity_counts
-from hullcheck.report.table import text_console
+from hullcheck.report.text import Cell, render_table, safe
 
 _STYLES = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan"}
 
 
 def render_scan_table(report: ScanReport, *, width: int | None = None, color: bool = False) -> str:
-    from rich.table import Table  # imported when a table is drawn
-
     sbom = report.sbom
     layers = {layer.diff_id: layer for layer in sbom.image.layers} if sbom.image else {}
-    table = Table(box=None, pad_edge=False, header_style="bold")
-    for column in ("ID", "SEVERITY", "PACKAGE", "INSTALLED", "FIXED", "LAYER", "ADVISORIES"):
-        table.add_column(column, overflow="fold")
+    rows: list[tuple[Cell, ...]] = []
     for finding in report.findings:
         package = finding.package
         layer = layers.get(package.introduced_by or "")
@@ -26,32 +20,30 @@ def render_scan_table(report: ScanReport, *, width: int | None = None, color: bo
         if package.source_name and package.source_name != package.name:
             name += f" ({package.source_name})"
         severity = finding.severity.value
-        table.add_row(
-            finding.id,
-            f"[{_STYLES.get(severity, '')}]{severity}[/]" if severity in _STYLES else severity,
-            name,
-            package.version,
-            finding.fixed_version or "unfixed",
-            str(layer.index) if layer is not None else "",
-            ", ".join(finding.advisories),
+        rows.append(
+            (
+                finding.id,
+                (severity, _STYLES.get(severity, "")),
+                name,
+                package.version,
+                finding.fixed_version or "unfixed",
+                str(layer.index) if layer is not None else "",
+                ", ".join(finding.advisories),
+            )
         )
-    buffer = io.StringIO()
-    console = text_console(buffer, width, color)
-    console.print(_headline(report), markup=False)
+    text = ""
     if report.findings:
-        console.print(table)
-    for suppressed in report.suppressed:
-        console.print(
-            f"ignored: {suppressed.finding.id} in {suppressed.finding.package.name} "
-            f"({suppressed.by}: {suppressed.reason})",
-            markup=False,
-        )
-    for note in report.notes:
-        console.print(f"note: {note}", markup=False)
+        headers = ("ID", "SEVERITY", "PACKAGE", "INSTALLED", "FIXED", "LAYER", "ADVISORIES")
+        text = render_table(headers, rows, width=width, color=color)
+    after = [
+        f"ignored: {s.finding.id} in {s.finding.package.name} ({s.by}: {s.reason})"
+        for s in report.suppressed
+    ]
+    after += [f"note: {note}" for note in report.notes]
     if report.fail_on is not None:
         verdict = "FAILED" if report.gate_failed else "passed"
-        console.print(f"gate: {verdict} (--fail-on {report.fail_on.value})", markup=False)
-    return buffer.getvalue()
+        after.append(f"gate: {verdict} (--fail-on {report.fail_on.value})")
+    return safe(_headline(report)) + "\n" + text + "".join(f"{safe(line)}\n" for line in after)
 
 
 def _headline(report: ScanReport) -> str:

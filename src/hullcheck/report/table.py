@@ -2,24 +2,16 @@
 
 from __future__ import annotations
 
-import io
-from typing import TYPE_CHECKING
-
 from hullcheck.model import Sbom
-
-if TYPE_CHECKING:
-    from rich.console import Console
+from hullcheck.report.text import render_table as text_table
+from hullcheck.report.text import safe
 
 
 def render_table(sbom: Sbom, *, width: int | None = None, color: bool = False) -> str:
-    from rich.table import Table  # imported when a table is drawn: 40 ms of every start
-
     layers = {}
     if sbom.image is not None:
         layers = {layer.diff_id: layer for layer in sbom.image.layers}
-    table = Table(box=None, pad_edge=False, header_style="bold")
-    for column in ("NAME", "VERSION", "TYPE", "SOURCE", "LAYER"):
-        table.add_column(column, overflow="fold")
+    rows = []
     for package in sbom.packages:
         source = package.source_name if package.source_name != package.name else ""
         if source and package.source_version:
@@ -30,26 +22,11 @@ def render_table(sbom: Sbom, *, width: int | None = None, color: bool = False) -
             where = f"{layer.index} {layer.diff_id.removeprefix('sha256:')[:12]}"
             if layer.created_by:
                 where += f" {_short(layer.created_by)}"
-        table.add_row(package.name, package.version, package.type.value, source or "", where)
-    buffer = io.StringIO()
-    console = text_console(buffer, width, color)
-    console.print(_summary(sbom))
-    console.print(table)
-    for warning in sbom.warnings:
-        console.print(f"warning: {warning.path}: {warning.message}", markup=False)
-    return buffer.getvalue()
-
-
-def text_console(buffer: io.StringIO, width: int | None, color: bool) -> Console:
-    """A rich console writing into ``buffer`` (160 columns unless told)."""
-    from rich.console import Console
-
-    return Console(
-        file=buffer,
-        width=width or 160,
-        color_system="auto" if color else None,
-        force_terminal=color,
-    )
+        rows.append((package.name, package.version, package.type.value, source or "", where))
+    headers = ("NAME", "VERSION", "TYPE", "SOURCE", "LAYER")
+    warnings = [safe(f"warning: {w.path}: {w.message}") + "\n" for w in sbom.warnings]
+    table = text_table(headers, rows, width=width, color=color)
+    return safe(_summary(sbom)) + "\n" + table + "".join(warnings)
 
 
 def _short(command: str) -> str:

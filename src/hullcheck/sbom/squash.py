@@ -25,20 +25,30 @@ class SquashedFile:
     path: str
     stack: list[tuple[int, FileResult]]
     """(layer index, result) oldest first, since the path was last deleted."""
+    _keys: dict[int, set[tuple[str, str, str | None]]] = field(default_factory=dict)
+    """Per position in ``stack``, the packages its result lists (built when first asked)."""
 
     @property
     def top(self) -> tuple[int, FileResult]:
         return self.stack[-1]
 
     def introduced(self, package: RawPackage) -> int:
-        """Index of the layer that added ``package`` in its current version."""
+        """Index of the layer that added ``package`` in its current version: constant time
+        per layer of the stack, so attributing N packages is linear in N."""
         key = (package.name, package.version, package.arch)
         layer = self.stack[-1][0]
-        for index, result in reversed(self.stack):
-            if not any((p.name, p.version, p.arch) == key for p in result.packages):
+        for position in range(len(self.stack) - 1, -1, -1):
+            if key not in self._listed(position):
                 break
-            layer = index
+            layer = self.stack[position][0]
         return layer
+
+    def _listed(self, position: int) -> set[tuple[str, str, str | None]]:
+        keys = self._keys.get(position)
+        if keys is None:
+            packages = self.stack[position][1].packages
+            keys = self._keys[position] = {(p.name, p.version, p.arch) for p in packages}
+        return keys
 
 
 @dataclass(slots=True)
@@ -84,9 +94,26 @@ class View:
         return self.files.get(real) if real is not None else None
 
 
-def _drop_under(mapping: dict[str, Any], root: str, include_root: bool) -> None:
-    prefix = root.rstrip("/") + "/"
-    doomed = [p for p in mapping if p.startswith(prefix) or (include_root and p == root)]
+def _drop_deleted(mapping: dict[str, Any], opaque: list[str], whiteouts: list[str]) -> None:
+    """Remove the paths a layer deletes: everything under an opaque directory, and a
+    whited-out path with everything under it. One pass over ``mapping`` that looks each
+    path's ancestors up in sets: linear in paths times depth, whatever the number of
+    deletions (a loop per deletion was paths times deletions)."""
+    if not opaque and not whiteouts:
+        return
+    gone = {p.rstrip("/") or "/" for p in whiteouts}
+    under = gone | {p.rstrip("/") or "/" for p in opaque}
+    doomed = []
+    for path in mapping:
+        if path in gone:
+            doomed.append(path)
+            continue
+        parent = path
+        while parent:
+            parent = parent[: parent.rfind("/")]
+            if (parent or "/") in under:
+                doomed.append(path)
+                break
     for path in doomed:
         del mapping[path]
 
@@ -97,12 +124,8 @@ def squash(layers: list[LayerScan]) -> View:
     files = view.files
     links = view.symlinks
     for index, layer in enumerate(layers):
-        for directory in layer.opaque:
-            _drop_under(files, directory, include_root=False)
-            _drop_under(links, directory, include_root=False)
-        for path in layer.whiteouts:
-            _drop_under(files, path, include_root=True)
-            _drop_under(links, path, include_root=True)
+        _drop_deleted(files, layer.opaque, layer.whiteouts)
+        _drop_deleted(links, layer.opaque, layer.whiteouts)
         for path, target in layer.symlinks.items():
             links[path] = target
             files.pop(path, None)
