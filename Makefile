@@ -34,6 +34,7 @@ bench: setup  ## SBOM side by side with Syft, the vulnerability database, fleet 
 	$(PY) -m bench.vuln
 	$(PY) -m bench.fleet
 	$(PY) -m bench.fleet_queries
+	$(PY) -m bench.scale
 
 clean:
 	rm -rf $(VENV) build dist .mypy_cache .ruff_cache .pytest_cache

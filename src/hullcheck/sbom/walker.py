@@ -84,7 +84,8 @@ class _Meter(io.RawIOBase):
         return f"sha256:{self._hash.hexdigest()}" if self._hash is not None else None
 
 
-def _decompressed(raw: IO[bytes], what: str) -> tuple[IO[bytes], bool]:
+def _decompressed(raw: IO[bytes], what: str) -> tuple[IO[bytes], bool, IO[bytes]]:
+    """The tar stream in ``raw``, whether it was compressed, and ``raw`` buffered."""
     buffered = cast(
         io.BufferedReader,
         raw if hasattr(raw, "peek") else io.BufferedReader(cast(io.RawIOBase, raw)),
@@ -92,13 +93,13 @@ def _decompressed(raw: IO[bytes], what: str) -> tuple[IO[bytes], bool]:
     head = buffered.peek(4)[:4]
     if head.startswith(GZIP_MAGIC):
         # ISA-L's inflate: 2.3x zlib's on a 120 MB Debian layer (a gzip image's largest cost)
-        return cast(IO[bytes], igzip.GzipFile(fileobj=buffered, mode="rb")), True  # type: ignore[no-untyped-call]
+        return cast(IO[bytes], igzip.GzipFile(fileobj=buffered, mode="rb")), True, buffered  # type: ignore[no-untyped-call]
     if head.startswith(ZSTD_MAGIC):
         import zstandard
 
         reader = zstandard.ZstdDecompressor().stream_reader(buffered, read_across_frames=True)
-        return cast(IO[bytes], reader), True
-    return cast(IO[bytes], buffered), False
+        return cast(IO[bytes], reader), True, buffered
+    return cast(IO[bytes], buffered), False, buffered
 
 
 def _normalize(name: str, what: str) -> str:
@@ -169,7 +170,7 @@ def walk_layer(
 ) -> LayerScan:
     """Read one layer stream (gzip, zstd or plain tar) in a single pass."""
     try:
-        stream, compressed = _decompressed(raw, what)
+        stream, compressed, blob = _decompressed(raw, what)
     except OSError as exc:
         raise LayerError(f"{what}: cannot be read ({exc})") from None
     limit = limits.max_layer_bytes
@@ -184,6 +185,8 @@ def walk_layer(
             if progress is not None:
                 progress(meter.total)
         meter.drain()
+        while blob.read(_CHUNK):  # to the blob's end: bytes after the stream are hashed too
+            pass
     except Exception as exc:  # translated below; anything unknown is re-raised there
         _translate(exc, what)
     digest = meter.digest()

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
+import re
 from typing import IO, Any
 
 from hullcheck.errors import SourceError
 from hullcheck.model import ImageInfo, LayerInfo
-from hullcheck.sources.bundle import TarBundle
-from hullcheck.sources.interface import ImageSource, image_info_from_config
+from hullcheck.sources.bundle import TarBundle, VerifiedBlob, check_digest
+from hullcheck.sources.interface import ImageSource, image_info_from_config, parse_json_document
 
 
 class DockerArchiveSource(ImageSource):
@@ -37,8 +39,7 @@ class DockerArchiveSource(ImageSource):
         layers = manifest.get("Layers")
         if not isinstance(config_name, str) or not isinstance(layers, list):
             raise SourceError(f"{self.path}: manifest.json entry lacks Config or Layers")
-        config = bundle.read_json(config_name)
-        digest = _config_digest(config_name)
+        config, digest = _config(bundle, config_name, self.path)
         tags = manifest.get("RepoTags")
         info = image_info_from_config(
             config,
@@ -58,7 +59,12 @@ class DockerArchiveSource(ImageSource):
         name = self._layer_files.get(layer.diff_id)
         if name is None:
             raise SourceError(f"{self.path}: layer {layer.index} is not in the manifest")
-        return self._open_bundle().open(name)
+        handle = self._open_bundle().open(name)
+        digest = _named_digest(name)
+        if digest is None:  # the legacy layout's <id>/layer.tar: the diffID is checked
+            return handle
+        what = f"{self.path}: {name}"
+        return VerifiedBlob(handle, digest, what)  # type: ignore[return-value]  # a binary stream
 
     def close(self) -> None:
         if self._bundle is not None:
@@ -73,9 +79,26 @@ def _safe_size(bundle: TarBundle, name: str) -> int | None:
         return None
 
 
-def _config_digest(config_name: str) -> str:
-    base = config_name.rsplit("/", 1)[-1].removesuffix(".json")
-    return f"sha256:{base}"
+def _config(bundle: TarBundle, name: str, path: str) -> tuple[dict[str, Any], str]:
+    """The image config and the image ID, the sha256 of its bytes: the name a docker-archive
+    gives it (``<hex>.json``, ``blobs/sha256/<hex>``) must be that digest."""
+    data = bundle.read_bytes(name)
+    digest = f"sha256:{hashlib.sha256(data).hexdigest()}"
+    named = _named_digest(name)
+    if named is not None:
+        check_digest(data, named, f"{path}: {name}")
+    return parse_json_document(data, f"{path}: {name}"), digest
+
+
+_HEX_NAME = re.compile(r"(?:^|/)(?:blobs/sha256/)?([0-9a-f]{64})(?:\.json)?$")
+
+
+def _named_digest(name: str) -> str | None:
+    """The digest a member's name claims (``blobs/sha256/<hex>``, ``<hex>.json``), if any."""
+    match = _HEX_NAME.search(name)
+    if match is None or (not name.startswith("blobs/") and not name.endswith(".json")):
+        return None
+    return f"sha256:{match.group(1)}"
 
 
 def _split_tag(reference: str) -> tuple[str, str | None]:

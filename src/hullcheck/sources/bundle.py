@@ -7,6 +7,8 @@ that is not a regular file is refused, and nothing is ever extracted to disk.
 
 from __future__ import annotations
 
+import hashlib
+import io
 import os
 import re
 import stat
@@ -26,6 +28,61 @@ def blob_path(digest: str, what: str) -> str:
     if match is None:
         raise SourceError(f"{what}: invalid digest {digest!r}")
     return f"blobs/{match.group(1)}/{match.group(2)}"
+
+
+def check_digest(data: bytes, digest: str, what: str) -> None:
+    """``data`` must hash to ``digest`` (``sha256:…``, ``sha384:…`` or ``sha512:…``)."""
+    algorithm, _, expected = digest.partition(":")
+    actual = hashlib.new(algorithm, data).hexdigest()
+    if actual != expected:
+        raise SourceError(
+            f"{what}: content is {algorithm}:{actual[:16]}…, not the {digest[:23]}… it is "
+            "named by (edited or corrupt)"
+        )
+
+
+class VerifiedBlob(io.RawIOBase):
+    """A blob read as a stream and hashed as it goes: at its end, its digest must be the one
+    its descriptor names, else :class:`SourceError`. Whoever reads it must read to the end
+    (the layer walker does, trailing bytes included)."""
+
+    def __init__(self, inner: IO[bytes], digest: str, what: str) -> None:
+        super().__init__()
+        blob_path(digest, what)  # refuses what is not a digest
+        self._inner = inner
+        self._digest = digest
+        self._what = what
+        algorithm = digest.partition(":")[0]
+        self._hash = hashlib.new(algorithm)
+        self._checked = False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self._inner.read(len(buffer))
+        if not data:
+            self._check()
+            return 0
+        self._hash.update(data)
+        buffer[: len(data)] = data
+        return len(data)
+
+    def _check(self) -> None:
+        if self._checked:
+            return
+        self._checked = True
+        algorithm, _, expected = self._digest.partition(":")
+        actual = self._hash.hexdigest()
+        if actual != expected:
+            raise SourceError(
+                f"{self._what}: content is {algorithm}:{actual[:16]}…, not the "
+                f"{self._digest[:23]}… its manifest names (edited or corrupt)"
+            )
+
+    def close(self) -> None:
+        self._inner.close()
+        super().close()
 
 
 def _clean_name(name: str, what: str) -> str:
@@ -53,7 +110,8 @@ class Bundle(ABC):
     def size(self, name: str) -> int:
         """Size in bytes of a regular file."""
 
-    def _read_small(self, name: str) -> bytes:
+    def read_bytes(self, name: str) -> bytes:
+        """A small file (a manifest or a config) whole, bounded in size."""
         if self.size(name) > MAX_JSON_BYTES:
             raise SourceError(f"{self.path}: {name} is too large for a manifest or config")
         with self.open(name) as handle:
@@ -61,11 +119,22 @@ class Bundle(ABC):
 
     def read_json(self, name: str) -> dict[str, Any]:
         """Read a JSON object, bounded in size."""
-        return parse_json_document(self._read_small(name), f"{self.path}: {name}")
+        return parse_json_document(self.read_bytes(name), f"{self.path}: {name}")
+
+    def read_blob_json(self, digest: str, size: int | None = None) -> tuple[dict[str, Any], bytes]:
+        """The JSON object stored as the blob ``digest`` and its bytes, which must hash to
+        that digest (and be ``size`` bytes long, when the descriptor says)."""
+        name = blob_path(digest, self.path)
+        data = self.read_bytes(name)
+        what = f"{self.path}: blob {digest}"
+        if size is not None and len(data) != size:
+            raise SourceError(f"{what}: {len(data)} bytes, not the {size} its descriptor says")
+        check_digest(data, digest, what)
+        return parse_json_document(data, what), data
 
     def read_json_list(self, name: str) -> list[Any]:
         """Read a JSON array, bounded in size."""
-        value = parse_json_value(self._read_small(name), f"{self.path}: {name}")
+        value = parse_json_value(self.read_bytes(name), f"{self.path}: {name}")
         if not isinstance(value, list):
             raise SourceError(f"{self.path}: {name} is not a JSON array")
         return value

@@ -73,7 +73,13 @@ class DaemonSource(ImageSource):
     def open_layer(self, layer: LayerInfo) -> IO[bytes]:
         if self._archive is None:
             self._archive = DockerArchiveSource(self._export())
-            self._archive.image()
+            exported = self._archive.image().id  # the sha256 of the exported config
+            inspected = self.image().id
+            if exported != inspected:
+                raise EngineError(
+                    f"{self.reference}: the engine exported image {exported[:19]}, not the "
+                    f"{inspected[:19]} it inspected"
+                )
         return self._archive.open_layer(layer)
 
     def _export(self) -> str:

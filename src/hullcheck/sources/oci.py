@@ -6,9 +6,9 @@ import os
 import platform
 from typing import IO, Any
 
-from hullcheck.errors import SourceError
+from hullcheck.errors import LayerError, SourceError
 from hullcheck.model import ImageInfo, LayerInfo
-from hullcheck.sources.bundle import Bundle, DirBundle, TarBundle, blob_path
+from hullcheck.sources.bundle import Bundle, DirBundle, TarBundle, VerifiedBlob, blob_path
 from hullcheck.sources.interface import ImageSource, image_info_from_config
 
 INDEX_TYPES = {
@@ -51,9 +51,16 @@ class _OciLayoutSource(ImageSource):
             for layer in layers
             if isinstance(layer, dict)
         ]
-        for digest, _size, _media in blobs:
+        for digest, size, _media in blobs:
             if digest is None or not self.bundle.exists(blob_path(digest, self.path)):
                 raise SourceError(f"{self.path}: manifest points at missing layer blob {digest}")
+            stored = self.bundle.size(blob_path(digest, self.path))
+            if size is not None and stored != size:  # checked here too for cached layers
+                state = "truncated: " if stored < size else ""
+                raise LayerError(
+                    f"{self.path}: layer blob {digest} is {state}{stored} bytes, not the "
+                    f"{size} its manifest says"
+                )
         ref_name = (descriptor.get("annotations") or {}).get(REF_NAME)
         return image_info_from_config(
             config,
@@ -66,7 +73,9 @@ class _OciLayoutSource(ImageSource):
     def open_layer(self, layer: LayerInfo) -> IO[bytes]:
         if layer.digest is None:
             raise SourceError(f"{self.path}: layer {layer.index} has no blob digest")
-        return self.bundle.open(blob_path(layer.digest, self.path))
+        name = blob_path(layer.digest, self.path)
+        what = f"{self.path}: layer {layer.index} blob"
+        return VerifiedBlob(self.bundle.open(name), layer.digest, what)  # type: ignore[return-value]  # a binary stream
 
     def _blob_json(self, descriptor: dict[str, Any]) -> dict[str, Any]:
         digest = descriptor.get("digest")
@@ -75,7 +84,7 @@ class _OciLayoutSource(ImageSource):
         name = blob_path(digest, self.path)
         if not self.bundle.exists(name):
             raise SourceError(f"{self.path}: blob {digest} is missing")
-        return self.bundle.read_json(name)
+        return self.bundle.read_blob_json(digest, _int(descriptor.get("size")))[0]
 
     def _select(self, index: dict[str, Any], what: str, depth: int) -> dict[str, Any]:
         manifests = [m for m in index.get("manifests") or [] if isinstance(m, dict)]
