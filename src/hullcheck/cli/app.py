@@ -22,6 +22,7 @@ from hullcheck.cli.query import affected_command, packages_command
 from hullcheck.cli.sbom import sbom_command
 from hullcheck.cli.scan import scan_command
 from hullcheck.errors import EXIT_INPUT, HullcheckError
+from hullcheck.report.text import safe
 
 try:  # typer 0.28 carries its own copy of click; earlier versions use click itself
     from typer._click import Command
@@ -82,9 +83,9 @@ def main() -> None:
     except HullcheckError as exc:
         if _state["debug"]:
             traceback.print_exc()
-        print(f"hullcheck: error: {exc}", file=sys.stderr)
+        print(f"hullcheck: error: {safe(str(exc))}", file=sys.stderr)
         if exc.hint:
-            print(f"hint: {exc.hint}", file=sys.stderr)
+            print(f"hint: {safe(exc.hint)}", file=sys.stderr)
         sys.exit(exc.exit_code)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
@@ -107,6 +108,6 @@ def _unexpected(exc: Exception) -> None:
         sys.exit(0)
     if _state["debug"]:
         traceback.print_exc()
-    print(f"hullcheck: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
+    print(f"hullcheck: internal error: {type(exc).__name__}: {safe(str(exc))}", file=sys.stderr)
     print("hint: run again with --debug and report the traceback", file=sys.stderr)
     sys.exit(EXIT_INTERNAL)

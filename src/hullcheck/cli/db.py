@@ -10,6 +10,7 @@ import typer
 
 from hullcheck.cli.options import DB_OPTION, QUIET_OPTION
 from hullcheck.errors import FeedError
+from hullcheck.report.text import safe
 
 if TYPE_CHECKING:
     from hullcheck.vulndb.importer import ImportResult
@@ -54,7 +55,7 @@ def update_command(
     for item in updates:
         if item.status == "failed":
             failed.append(item)
-            print(f"{item.ecosystem}: failed: {item.error}", file=sys.stderr)
+            print(safe(f"{item.ecosystem}: failed: {item.error}"), file=sys.stderr)
         elif item.result is None:
             typer.echo(f"{item.ecosystem}: unchanged")
         else:
@@ -81,9 +82,9 @@ def import_command(
     try:
         for path in paths:
             result = api.import_vulnerabilities(store, path)
-            typer.echo(f"{path}: {_imported(result)}")
+            typer.echo(safe(f"{path}: {_imported(result)}"))
             for example in result.examples:
-                print(f"  skipped {example}", file=sys.stderr)
+                print(f"  skipped {safe(example)}", file=sys.stderr)
     finally:
         store.close()
 

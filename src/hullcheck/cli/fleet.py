@@ -9,6 +9,7 @@ import typer
 
 from hullcheck.cli.options import DB_OPTION
 from hullcheck.errors import EngineError
+from hullcheck.report.text import safe
 
 if TYPE_CHECKING:
     from hullcheck.fleet.hygiene import Item
@@ -46,7 +47,7 @@ def sync_command(
     for item in results:
         if not item.ok:
             failed.append(item.host)
-            print(f"{item.host}: failed: {item.error}", file=sys.stderr)
+            print(safe(f"{item.host}: failed: {item.error}"), file=sys.stderr)
             continue
         typer.echo(
             f"{item.host}: {item.containers} containers, {item.images} images, "

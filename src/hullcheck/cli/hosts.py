@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from hullcheck.cli.options import DB_OPTION
+from hullcheck.report.text import safe
 
 hosts_app = typer.Typer(help="The Docker hosts hullcheck watches.", no_args_is_help=True)
 
@@ -29,7 +30,7 @@ def add_command(
         api.add_host(store, api.Host(name, url, tls_ca, tls_cert, tls_key, timeout))
     finally:
         store.close()
-    typer.echo(f"{name}: added ({url})")
+    typer.echo(safe(f"{name}: added ({url})"))
 
 
 @hosts_app.command("remove")

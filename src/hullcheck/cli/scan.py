@@ -17,6 +17,7 @@ from hullcheck.cli.options import (
 )
 from hullcheck.errors import EXIT_FINDINGS, UsageError
 from hullcheck.model import Severity
+from hullcheck.report.text import safe
 
 DEFAULT_IGNORE_FILE = ".hullcheckignore"
 
@@ -85,7 +86,7 @@ def scan_command(
     emit(fmt.render(report), output)
     if output is not None or fmt.name != "table":
         for note in report.notes:
-            print(f"note: {note}", file=sys.stderr)
+            print(f"note: {safe(note)}", file=sys.stderr)
     if report.gate_failed:
         severity = threshold or Severity.UNKNOWN
         count = len([f for f in report.findings if f.severity.rank >= severity.rank])

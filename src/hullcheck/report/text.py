@@ -4,7 +4,7 @@ Package names, versions, SBOM fields, feed aliases, container and image names co
 images, files and engines that hullcheck does not trust. Printed raw, an ESC, CSI or OSC
 sequence in them sets the terminal's title, clears the screen or hides lines, and a newline
 forges a table row. :func:`safe` shows every control character as an escape instead
-(``\\x1b``, ``\\n``), and so the bidirectional overrides that reorder what a reader sees.
+(``\\x1b``, ``\\n``), and so the direction overrides that reorder what a reader sees.
 
 Tables are laid out here rather than by rich's ``Table``, which measured and wrapped every
 cell through its renderables: 149 s and 687 MB for 200,000 packages. The layout is the one
@@ -16,7 +16,6 @@ their cells, at spaces where it can.
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 
@@ -27,25 +26,27 @@ GAP = "  "
 Cell = str | tuple[str, str]
 """A cell's text, or its text and a style: ``bold``, ``red``, ``bold red``, ``yellow``, ``cyan``."""
 
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 _SGR = {"bold": "1", "red": "31", "yellow": "33", "cyan": "36"}
 
 
 def safe(text: str) -> str:
-    """``text`` with control characters and direction overrides shown as escapes."""
+    """``text`` with every character Python does not call printable — controls, format
+    characters such as the direction overrides, separators, unassigned code points — shown
+    as an escape."""
     if text.isprintable():
         return text
-    return _CONTROL.sub(_escape, text)
+    return "".join(char if char.isprintable() else _escape(char) for char in text)
 
 
-def _escape(match: re.Match[str]) -> str:
-    char = match.group()
+def _escape(char: str) -> str:
     named = _NAMED.get(char)
     if named is not None:
         return named
     code = ord(char)
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
 
 
 def width_of(text: str) -> int:

@@ -18,7 +18,7 @@ from hullcheck.model import ImageInfo, LayerInfo
 from hullcheck.paths import spool_dir
 from hullcheck.redaction import redact_command
 from hullcheck.sources.archive import DockerArchiveSource
-from hullcheck.sources.interface import ImageSource
+from hullcheck.sources.interface import ImageSource, check_diff_ids
 
 
 class DaemonSource(ImageSource):
@@ -47,6 +47,7 @@ class DaemonSource(ImageSource):
     def image(self) -> ImageInfo:
         data = self.client.inspect_image(self.reference)
         diff_ids = (data.get("RootFS") or {}).get("Layers") or []
+        check_diff_ids(diff_ids, f"{self.reference}: image inspect")
         created_by = self._created_by(len(diff_ids))
         layers = tuple(
             LayerInfo(index=i, diff_id=d, created_by=created_by[i]) for i, d in enumerate(diff_ids)

@@ -10,6 +10,7 @@ walker reads it directly.
 from __future__ import annotations
 
 import json
+import re
 from abc import ABC, abstractmethod
 from typing import IO, Any, ClassVar, Self
 
@@ -17,6 +18,7 @@ from hullcheck.errors import SourceError
 from hullcheck.model import ImageInfo, LayerInfo
 from hullcheck.redaction import redact_command
 
+_DIFF_ID = re.compile(r"sha256:[0-9a-f]{64}")
 MAX_JSON_BYTES = 16 * 1024 * 1024
 """Manifests, indexes and configs larger than this are refused (they are a few kB in practice)."""
 
@@ -98,8 +100,9 @@ def image_info_from_config(
     """
     rootfs = config.get("rootfs")
     diff_ids = rootfs.get("diff_ids") if isinstance(rootfs, dict) else None
-    if not isinstance(diff_ids, list) or not all(isinstance(d, str) for d in diff_ids):
+    if not isinstance(diff_ids, list):
         raise SourceError(f"{what}: image config has no rootfs.diff_ids list")
+    check_diff_ids(diff_ids, what)
     if blobs is not None and len(blobs) != len(diff_ids):
         raise SourceError(
             f"{what}: manifest lists {len(blobs)} layers but the config has {len(diff_ids)}"
@@ -130,6 +133,14 @@ def image_info_from_config(
         created=_str_or_none(config.get("created")),
         labels={str(k): str(v) for k, v in labels.items()} if isinstance(labels, dict) else {},
     )
+
+
+def check_diff_ids(diff_ids: list[Any], what: str) -> None:
+    """Each diffID must be a sha256 digest: they key the layer cache and are printed."""
+    for diff_id in diff_ids:
+        if not isinstance(diff_id, str) or not _DIFF_ID.fullmatch(diff_id):
+            shown = diff_id[:80] if isinstance(diff_id, str) else type(diff_id).__name__
+            raise SourceError(f"{what}: {shown!r} is not a layer diffID (sha256:<64 hex>)")
 
 
 def _layer_history(config: dict[str, Any], count: int) -> list[str | None]:
