@@ -230,23 +230,15 @@ def rematch_stored(store: Store) -> list[Rematch]:
 
 
 # -- fleet -------------------------------------------------------------------------------------
-def add_host(store: Store, host: Host) -> None:
-    """Register a Docker host; the URL scheme and TLS files are checked first."""
-    import os
+def add_host(store: Store, host: Host) -> list[str]:
+    """Register a Docker host (its address checked, never with a password; its TLS files
+    checked and kept by absolute path); warnings about it, such as a TLS key others can
+    read."""
+    from hullcheck.engine.address import checked_host
 
-    from hullcheck.errors import UsageError
-
-    if not host.url.startswith(("unix://", "tcp://", "ssh://", "http://", "https://")):
-        raise UsageError(
-            f"{host.url}: not an engine address",
-            hint="use unix:///var/run/docker.sock, tcp://HOST:2376 or ssh://USER@HOST",
-        )
-    from hullcheck.engine.client import tls_files
-
-    for path in tls_files(host) or ():
-        if not os.path.isfile(path):
-            raise UsageError(f"{path}: no such file (TLS for {host.name})")
+    host, warnings = checked_host(host)
     store.fleet.add_host(host)
+    return warnings
 
 
 def sync_fleet(

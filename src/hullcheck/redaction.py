@@ -16,6 +16,7 @@ back from its hash by trying candidates.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import hmac
@@ -25,7 +26,8 @@ import secrets
 from typing import Any
 
 from hullcheck import paths
-from hullcheck.files import private_file
+from hullcheck.errors import StoreError
+from hullcheck.files import private_dir
 
 KEY_BYTES = 32
 _MARK = "<redacted:"
@@ -44,13 +46,27 @@ def key_path() -> str:
 
 @functools.cache
 def _key(path: str) -> bytes:
-    if private_file(path):
-        with open(path, "wb") as handle:
-            handle.write(secrets.token_bytes(KEY_BYTES))
+    """The key at ``path``, made when missing: written whole to a private file of its own,
+    then linked into place, so that of several threads or processes making it at once one
+    wins and none reads a key half written."""
+    if not os.path.exists(path):
+        private_dir(os.path.dirname(os.path.abspath(path)))
+        made = f"{path}.{secrets.token_hex(8)}"
+        fd = os.open(made, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(secrets.token_bytes(KEY_BYTES))
+            with contextlib.suppress(FileExistsError):
+                os.link(made, path)
+        finally:
+            os.unlink(made)
     with open(path, "rb") as handle:
         key = handle.read()
     if len(key) < 16:
-        raise OSError(f"{path}: redaction key shorter than 16 bytes")
+        raise StoreError(
+            f"{path}: redaction key shorter than 16 bytes",
+            hint="remove it and a new one is made (stored fingerprints then change)",
+        )
     return key
 
 

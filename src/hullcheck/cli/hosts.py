@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import typer
 
 from hullcheck.cli.options import DB_OPTION
@@ -27,10 +29,12 @@ def add_command(
 
     store = api.open_store(db)
     try:
-        api.add_host(store, api.Host(name, url, tls_ca, tls_cert, tls_key, timeout))
+        warnings = api.add_host(store, api.Host(name, url, tls_ca, tls_cert, tls_key, timeout))
     finally:
         store.close()
     typer.echo(safe(f"{name}: added ({url})"))
+    for warning in warnings:
+        print(safe(f"hullcheck: warning: {warning}"), file=sys.stderr)
 
 
 @hosts_app.command("remove")
@@ -51,6 +55,7 @@ def list_command(db: str | None = DB_OPTION) -> None:
     """Hosts, their last sync and what it found."""
     from hullcheck import api
     from hullcheck.cli.tables import print_table
+    from hullcheck.engine.address import without_secret
 
     store = api.open_store(db)
     try:
@@ -62,9 +67,10 @@ def list_command(db: str | None = DB_OPTION) -> None:
         synced = item.synced_at.strftime("%Y-%m-%d %H:%M") if item.synced_at else "never"
         counts = [str(item.counts.get(k, 0)) for k in ("container", "image", "volume", "network")]
         ok = "error" if item.last_error else ("yes" if item.synced_at else "")
-        rows.append((item.host.name, item.host.url, synced, *counts, ok))
+        rows.append((item.host.name, without_secret(item.host.url), synced, *counts, ok))
     headers = ("HOST", "URL", "SYNCED", "CONTAINERS", "IMAGES", "VOLUMES", "NETWORKS", "OK")
     console = print_table(headers, rows)
     for item in status:
         if item.last_error:
-            console.line(f"{item.host.name}: last error: {item.last_error}")
+            error = without_secret(item.last_error, item.host.url)
+            console.line(f"{item.host.name}: last error: {error}")

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hullcheck.engine import EngineClient, connect_host
+from hullcheck.engine.address import without_secret
 from hullcheck.errors import HullcheckError
 from hullcheck.fleet.inventory import sample, summary
 from hullcheck.model import Host, HostSync, Sample
@@ -128,8 +129,9 @@ def sync(
             try:
                 inventory = future.result()
             except HullcheckError as exc:
-                store.fleet.record_failure(host.name, str(exc))
-                results[host.name] = HostSync(host.name, False, error=str(exc))
+                error = without_secret(str(exc), host.url)
+                store.fleet.record_failure(host.name, error)
+                results[host.name] = HostSync(host.name, False, error=error)
                 continue
             seen = inventory.objects
             gone = store.fleet.save_inventory(host.name, seen, inventory.samples)
@@ -177,7 +179,8 @@ def _scan_new_images(
                 try:
                     scan(store, image_id, client)
                 except HullcheckError as exc:
-                    store.fleet.record_failure(name, f"{name}: {exc}")
+                    error = without_secret(f"{name}: {exc}", by_name[name].url)
+                    store.fleet.record_failure(name, error)
                     continue
                 done.add(image_id)
                 results[name] = dataclasses.replace(
