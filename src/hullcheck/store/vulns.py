@@ -43,6 +43,7 @@ from hullcheck.vulndb.osv import Affected, Range, Record
 from hullcheck.vulndb.severity import Rating
 
 _BATCH = 5_000
+_BATCH_BYTES = 32 * 1024 * 1024
 _LOOKUP_CHUNK = 400
 ALWAYS = "~"
 """``fixed_key`` of entries that are always evaluated: above every text key (digits and
@@ -121,7 +122,7 @@ class VulnRepository:
         try:
             with self.engine.begin() as connection:
                 _delete_source(connection, feed.name)
-                for items in _batches(records, _BATCH):
+                for items in _batches(records, _BATCH, _BATCH_BYTES):
                     batch = list({record.id: (record, raw) for record, raw in items}.values())
                     _delete_ids(connection, [record.id for record, _ in batch])
                     connection.execute(
@@ -326,13 +327,18 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _batches(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
+def _batches(items: Iterable[Any], size: int, max_bytes: int | None = None) -> Iterator[list[Any]]:
+    """Lists of ``size`` items at most; with ``max_bytes``, of (record, raw JSON) pairs
+    whose JSON adds up to that much at most (a batch of large records would hold gigabytes)."""
     batch: list[Any] = []
+    held = 0
     for item in items:
         batch.append(item)
-        if len(batch) >= size:
+        if max_bytes is not None:
+            held += len(item[1])
+        if len(batch) >= size or (max_bytes is not None and held >= max_bytes):
             yield batch
-            batch = []
+            batch, held = [], 0
     if batch:
         yield batch
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import zipfile
 from collections import Counter
 from collections.abc import Iterator
@@ -20,6 +21,8 @@ from hullcheck.store.vulns import FeedSource, VulnRepository
 from hullcheck.vulndb.osv import Record, RecordError, parse_record
 
 MAX_RECORD_BYTES = 16 * 1024 * 1024
+MAX_FEED_BYTES = 8 * 1024**3
+"""Records of one zip, uncompressed: the largest OSV feeds hold a fraction of this."""
 RECORD_SUFFIXES = (".json", ".yaml", ".yml")
 _EXAMPLES = 5
 
@@ -55,33 +58,52 @@ def _kind(reason: str) -> str:
         return "unsupported ecosystem"
     if "invalid version" in reason:
         return "invalid version"
-    if "not valid" in reason or "too large" in reason:
+    if "not valid" in reason or "too large" in reason or "read" in reason or "regular" in reason:
         return "unreadable"
     return "malformed"
 
 
-def documents(path: str) -> Iterator[tuple[str, bytes]]:
-    """``(name, bytes)`` of every record file in a zip, a directory or one file."""
-    if os.path.isdir(path):
+def documents(path: str) -> Iterator[tuple[str, bytes | str]]:
+    """``(name, bytes)`` of every record file in a zip, a directory or one file; ``(name,
+    reason)`` for a file of a directory that cannot be read, which is skipped."""
+    try:
+        info = os.stat(path)
+    except OSError as exc:
+        reason = "no such file or directory" if isinstance(exc, FileNotFoundError) else exc
+        raise FeedError(f"{path}: {reason}") from None
+    if stat.S_ISDIR(info.st_mode):
         yield from _directory(path)
-    elif zipfile.is_zipfile(path):
+        return
+    if not stat.S_ISREG(info.st_mode):  # a FIFO or a device would block or never end
+        raise FeedError(f"{path}: not a regular file")
+    if zipfile.is_zipfile(path):
         yield from _zip(path)
     elif path.endswith(".zip"):
         raise FeedError(f"{path}: not a zip archive (corrupt or truncated)")
-    elif os.path.isfile(path):
-        yield from _file(path, os.path.basename(path))
     else:
-        raise FeedError(f"{path}: no such file or directory")
+        found = _file(path)
+        if isinstance(found, str):
+            raise FeedError(f"{path}: {found}")
+        yield os.path.basename(path), found
 
 
-def _zip(path: str) -> Iterator[tuple[str, bytes]]:
+def _zip(path: str) -> Iterator[tuple[str, bytes | str]]:
     try:
         with zipfile.ZipFile(path) as archive:
-            for info in archive.infolist():
-                if info.is_dir() or not info.filename.endswith(RECORD_SUFFIXES):
-                    continue
+            members = [
+                info
+                for info in archive.infolist()
+                if not info.is_dir() and info.filename.endswith(RECORD_SUFFIXES)
+            ]
+            total = sum(info.file_size for info in members)
+            if total > MAX_FEED_BYTES:
+                raise FeedError(
+                    f"{path}: {total} bytes of records uncompressed, over the "
+                    f"{MAX_FEED_BYTES} a feed may hold (a zip bomb?)"
+                )
+            for info in members:
                 if info.file_size > MAX_RECORD_BYTES:
-                    yield info.filename, b""  # reported as too large below
+                    yield info.filename, f"too large (over {MAX_RECORD_BYTES} bytes)"
                     continue
                 with archive.open(info) as member:
                     yield info.filename, member.read(MAX_RECORD_BYTES + 1)
@@ -89,31 +111,43 @@ def _zip(path: str) -> Iterator[tuple[str, bytes]]:
         raise FeedError(f"{path}: corrupt zip archive ({exc})") from None
 
 
-def _directory(path: str) -> Iterator[tuple[str, bytes]]:
+def _directory(path: str) -> Iterator[tuple[str, bytes | str]]:
+    """Record files under ``path``; links are not followed into directories (a loop would
+    never end), and a file that cannot be read is skipped as a bad record is."""
     for root, dirs, files in os.walk(path):
         dirs.sort()
         for name in sorted(files):
             if name.endswith(RECORD_SUFFIXES):
                 full = os.path.join(root, name)
-                yield from _file(full, os.path.relpath(full, path))
+                yield os.path.relpath(full, path), _file(full)
 
 
-def _file(path: str, name: str) -> Iterator[tuple[str, bytes]]:
+def _file(path: str) -> bytes | str:
+    """The bytes of a record file, or why it cannot be read."""
     try:
-        if os.path.getsize(path) > MAX_RECORD_BYTES:
-            yield name, b""
-            return
-        with open(path, "rb") as handle:
-            yield name, handle.read()
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)  # a FIFO does not block
     except OSError as exc:
-        raise FeedError(f"{path}: cannot be read ({exc.strerror})") from None
+        return f"cannot be read ({exc.strerror})"
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            return "not a regular file"
+        if info.st_size > MAX_RECORD_BYTES:
+            return f"too large (over {MAX_RECORD_BYTES} bytes)"
+        try:
+            return handle.read(MAX_RECORD_BYTES + 1)
+        except OSError as exc:
+            return f"cannot be read ({exc.strerror})"
 
 
 def parse_documents(
-    items: Iterator[tuple[str, bytes]], result: ImportResult
+    items: Iterator[tuple[str, bytes | str]], result: ImportResult
 ) -> Iterator[tuple[Record, bytes]]:
     """Records with their JSON, counting what is skipped in ``result``."""
     for name, raw in items:
+        if isinstance(raw, str):
+            result.skip(name, raw)
+            continue
         if not raw or len(raw) > MAX_RECORD_BYTES:
             result.skip(name, f"too large (over {MAX_RECORD_BYTES} bytes) or empty")
             continue
