@@ -8,8 +8,10 @@ is spooled once into hullcheck's cache directory and read as a docker-archive.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import tempfile
+import time
 from typing import IO
 
 from hullcheck.engine import EngineClient, connect
@@ -37,6 +39,7 @@ class DaemonSource(ImageSource):
         self._own_client = client is None
         self._archive: DockerArchiveSource | None = None
         self._spool: str | None = None
+        self._spool_lock: int | None = None
 
     @property
     def client(self) -> EngineClient:
@@ -84,8 +87,12 @@ class DaemonSource(ImageSource):
         return self._archive.open_layer(layer)
 
     def _export(self) -> str:
-        handle, path = tempfile.mkstemp(prefix="export-", suffix=".tar", dir=spool_dir())
+        directory = spool_dir()
+        sweep_spool(directory)
+        handle, path = tempfile.mkstemp(prefix=SPOOL_PREFIX, suffix=".tar", dir=directory)
         self._spool = path
+        self._spool_lock = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        fcntl.flock(self._spool_lock, fcntl.LOCK_EX)  # ours until closed, even as we are killed
         try:
             with os.fdopen(handle, "wb") as out:
                 for chunk in self.client.export_image(self.reference):
@@ -102,6 +109,41 @@ class DaemonSource(ImageSource):
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(self._spool)
             self._spool = None
+        if self._spool_lock is not None:
+            os.close(self._spool_lock)
+            self._spool_lock = None
         if self._client is not None and self._own_client:
             self._client.close()
         self._client = None
+
+
+SPOOL_PREFIX = "export-"
+SPOOL_GRACE = 60.0
+"""Seconds a spooled export must be old before another process may sweep it."""
+
+
+def sweep_spool(directory: str) -> int:
+    """Remove exports left by processes that died (``kill -9`` in the middle of a sync):
+    each live export is locked by the process reading it; an unlocked one older than
+    ``SPOOL_GRACE`` seconds has no reader left. How many were removed."""
+    removed = 0
+    now = time.time()
+    for name in os.listdir(directory):
+        if not name.startswith(SPOOL_PREFIX):
+            continue
+        path = os.path.join(directory, name)
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        except OSError:
+            continue
+        try:
+            if now - os.fstat(fd).st_mtime < SPOOL_GRACE:
+                continue
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            os.unlink(path)
+            removed += 1
+        except OSError:
+            continue  # locked: a live export
+        finally:
+            os.close(fd)
+    return removed

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from hullcheck.errors import StoreError
 from hullcheck.files import private_file
 from hullcheck.model import Sbom
+from hullcheck.store import embedded
 from hullcheck.store.embedded import image_values, layer_values, package_values
 from hullcheck.store.models import (
     ImageLayerRow,
@@ -40,17 +41,38 @@ class SqlStore:
 
     def __init__(self, url: str) -> None:
         self.url = url
+        path = _sqlite_file(url)
+        self.readonly = path is not None and embedded.read_only(path)
         try:
-            self.engine: Engine = create_engine(url, connect_args=_connect_args(url))
+            if path is not None and self.readonly:
+                self.engine: Engine = create_engine(
+                    "sqlite://", creator=lambda: embedded.connect(path, readonly=True)
+                )
+            else:
+                self.engine = create_engine(url, connect_args=_connect_args(url))
         except (SQLAlchemyError, ImportError, ValueError) as exc:
             raise StoreError(
                 f"{_redact(url)}: cannot open the store ({exc})",
                 hint="install hullcheck[postgres] for PostgreSQL URLs",
             ) from None
-        if self.engine.dialect.name == "sqlite":
+        event.listen(self.engine, "handle_error", self._said_plainly)
+        if self.engine.dialect.name == "sqlite" and not self.readonly:
             event.listen(self.engine, "connect", _sqlite_pragmas)
             _ensure_sqlite_dir(url)
         self._migrate()
+
+    def _said_plainly(self, context: Any) -> None:
+        """A damaged or read-only store is said as such, on every command and every query
+        (SQLAlchemy's own message carries the statement and its parameters)."""
+        original = context.original_exception
+        where = _sqlite_file(self.url) or _redact(self.url)
+        problem = embedded.translated(original, where)
+        if problem is None and str(getattr(original, "sqlstate", "")).startswith("XX"):
+            # PostgreSQL's internal errors: data_corrupted, index_corrupted
+            detail = str(original).splitlines()[0]
+            problem = StoreError(f"{where}: the store is damaged ({detail})", hint=embedded.REBUILD)
+        if problem is not None:
+            raise problem
 
     def _migrate(self) -> None:
         try:
@@ -58,6 +80,11 @@ class SqlStore:
                 current = _revision(connection)
                 if current == SCHEMA_REVISION:
                     return
+                if self.readonly:
+                    raise StoreError(
+                        f"{self.url}: the store is read-only here and older than this "
+                        "hullcheck; open it once where it can be written to migrate it"
+                    )
                 empty = current is None and not inspect(connection).get_table_names()
             with self.engine.begin() as connection:
                 if empty:
@@ -201,11 +228,19 @@ def _connect_args(url: str) -> dict[str, Any]:
     return {"timeout": 30} if url.startswith("sqlite") else {}
 
 
+def _sqlite_file(url: str) -> str | None:
+    """The file of an SQLite URL (not in memory), else ``None``."""
+    if not url.startswith("sqlite") or "///" not in url:
+        return None
+    path = url.split("///", 1)[1].split("?", 1)[0]
+    return path if path and path != ":memory:" else None
+
+
 def _ensure_sqlite_dir(url: str) -> None:
     """A new SQLite store file is created 0600 in a 0700 directory, before SQLite creates it
     world-readable."""
-    path = url.split("///", 1)[1].split("?", 1)[0] if "///" in url else ""
-    if path and path != ":memory:":
+    path = _sqlite_file(url)
+    if path is not None:
         try:
             private_file(path)
         except OSError as exc:

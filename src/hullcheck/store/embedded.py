@@ -18,9 +18,11 @@ import datetime
 import json
 import os
 import sqlite3
+import urllib.parse
 import zlib
 from typing import Any
 
+from hullcheck.errors import StoreError
 from hullcheck.files import private_file
 from hullcheck.model import Sbom
 from hullcheck.store.schema import SCHEMA_REVISION
@@ -29,28 +31,84 @@ SCHEMA_SCRIPT = os.path.join(os.path.dirname(__file__), "sqlite_schema.sql")
 """The DDL of a new store at the head revision (``python -m hullcheck.store.database``)."""
 
 
+DAMAGED = (11, 26)
+"""SQLite's primary result codes of a damaged file: SQLITE_CORRUPT, SQLITE_NOTADB."""
+READ_ONLY = 8
+"""SQLITE_READONLY."""
+REBUILD = (
+    "restore it from a backup, or move it aside and rebuild: `hullcheck db update` and "
+    "`hullcheck fleet sync` fill a new store, and SBOMs are read again from their images"
+)
+
+
 def open_embedded(path: str) -> sqlite3.Connection | None:
     """A connection to the SQLite store at ``path`` when it is at the head revision (a new
     file is created so); ``None`` when it needs SQLAlchemy (an older revision to migrate)."""
+    readonly = read_only(path)
     try:
-        created = private_file(path)  # before SQLite creates it world-readable
-        connection = _connect(path)
+        created = False if readonly else private_file(path)  # before SQLite makes it 0644
+        connection = connect(path, readonly=readonly)
         if created:
             _create(connection)
         if _revision(connection) == SCHEMA_REVISION:
             return connection
         connection.close()
-    except (sqlite3.Error, OSError):
+    except sqlite3.Error as exc:
+        problem = translated(exc, path)
+        if problem is not None:
+            raise problem from None
+    except OSError:
         pass  # SQLAlchemy opens it and says what is wrong
     return None
 
 
-def _connect(path: str) -> sqlite3.Connection:
+def read_only(path: str) -> bool:
+    """Whether the store at ``path`` exists and cannot be written here: a read-only mount, a
+    backup not ours to write. Such a store is opened for reading only."""
+    directory = os.path.dirname(os.path.abspath(path))
+    return os.path.exists(path) and not (os.access(path, os.W_OK) and os.access(directory, os.W_OK))
+
+
+def connect(path: str, *, readonly: bool = False) -> sqlite3.Connection:
+    """A connection to the store file; read-only ones change nothing, not even the journal
+    mode (a store left without its ``-wal`` file is read as the file it is)."""
+    if readonly:
+        uri = f"file:{urllib.parse.quote(os.path.abspath(path))}?mode=ro"
+        if not os.path.exists(f"{path}-wal"):
+            uri += "&immutable=1"  # nothing to replay, and no -shm can be made beside it
+        return sqlite3.connect(uri, uri=True, timeout=30, isolation_level=None)
     connection = sqlite3.connect(path, timeout=30, isolation_level=None)
     connection.execute("PRAGMA journal_mode=WAL")
     connection.execute("PRAGMA foreign_keys=ON")
     connection.execute("PRAGMA synchronous=NORMAL")
     return connection
+
+
+def translated(exc: BaseException, where: str) -> StoreError | None:
+    """What an SQLite error means to the user — a damaged store, a read-only one — or
+    ``None`` for any other."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    if not isinstance(exc, sqlite3.Error) or code is None:
+        return None
+    if code & 0xFF in DAMAGED:
+        return StoreError(f"{where}: the store is damaged ({exc})", hint=REBUILD)
+    if code & 0xFF == READ_ONLY:
+        return StoreError(
+            f"{where}: the store is read-only here; this command writes to it",
+            hint="run it where the store can be written, or query a writable copy",
+        )
+    return None
+
+
+def guarded(connection: sqlite3.Connection, where: str, call: Any, *args: Any) -> Any:
+    """``call(connection, *args)``, its SQLite errors said as :func:`translated` says them."""
+    try:
+        return call(connection, *args)
+    except sqlite3.Error as exc:
+        problem = translated(exc, where)
+        if problem is None:
+            raise
+        raise problem from None
 
 
 def _create(connection: sqlite3.Connection) -> None:

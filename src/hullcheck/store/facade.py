@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from hullcheck.files import readable_by_others
 from hullcheck.model import Sbom
@@ -34,6 +34,8 @@ class Store:
         self._sql: SqlStore | None = None
         path = _sqlite_path(url)
         self._fast: sqlite3.Connection | None = None
+        self.readonly = path is not None and embedded.read_only(path)
+        """Whether the store can only be read here: then nothing is cached or kept."""
         if path is not None:
             self._fast = embedded.open_embedded(path)
             if readable_by_others(path):
@@ -57,24 +59,29 @@ class Store:
 
     def get_layer(self, diff_id: str, scanner_key: str) -> bytes | None:
         if self._fast is not None:
-            return embedded.get_layer(self._fast, diff_id, scanner_key)
+            found = self._guarded(embedded.get_layer, diff_id, scanner_key)
+            return found if isinstance(found, bytes) else None
         return self._open_sql().get_layer(diff_id, scanner_key)
 
     def has_image(self, image_id: str, scanner_key: str) -> bool:
         """Whether the SBOM of this image, by this scanner, is stored already."""
         if self._fast is not None:
-            return embedded.has_image(self._fast, image_id, scanner_key)
+            return bool(self._guarded(embedded.has_image, image_id, scanner_key))
         return self._open_sql().has_image(image_id, scanner_key)
 
     def put_layer(self, diff_id: str, scanner_key: str, payload: bytes) -> None:
+        if self.readonly:
+            return
         if self._fast is not None:
-            embedded.put_layer(self._fast, diff_id, scanner_key, payload)
+            self._guarded(embedded.put_layer, diff_id, scanner_key, payload)
         else:
             self._open_sql().put_layer(diff_id, scanner_key, payload)
 
     def save_sbom(self, sbom: Sbom, scanner_key: str) -> None:
+        if self.readonly:
+            return
         if self._fast is not None:
-            embedded.save_sbom(self._fast, sbom, scanner_key)
+            self._guarded(embedded.save_sbom, sbom, scanner_key)
         else:
             self._open_sql().save_sbom(sbom, scanner_key)
 
@@ -100,6 +107,10 @@ class Store:
 
     def layer_count(self) -> int:
         return self._open_sql().layer_count()
+
+    def _guarded(self, call: Any, *args: Any) -> Any:
+        assert self._fast is not None
+        return embedded.guarded(self._fast, _sqlite_path(self.url) or self.url, call, *args)
 
     def close(self) -> None:
         if self._fast is not None:
