@@ -100,10 +100,18 @@ def read_sbom(path: str) -> Sbom:
         raise SbomFormatError(f"{path}: not valid JSON ({exc})") from None
     if not isinstance(document, dict):
         raise SbomFormatError(f"{path}: not a JSON object")
-    if document.get("schema", "").startswith("hullcheck-sbom/"):
-        return from_document(document, path)
-    if document.get("bomFormat") == "CycloneDX":
-        return read_cyclonedx(document, path)
-    if str(document.get("spdxVersion", "")).startswith("SPDX-2"):
-        return read_spdx(document, path)
-    raise SbomFormatError(f"{path}: neither hullcheck JSON, CycloneDX nor SPDX 2 JSON")
+    if str(document.get("schema") or "").startswith("hullcheck-sbom/"):
+        reader, kind = from_document, "hullcheck JSON"
+    elif document.get("bomFormat") == "CycloneDX":
+        reader, kind = read_cyclonedx, "CycloneDX"
+    elif str(document.get("spdxVersion") or "").startswith("SPDX-2"):
+        reader, kind = read_spdx, "SPDX 2"
+    else:
+        raise SbomFormatError(f"{path}: neither hullcheck JSON, CycloneDX nor SPDX 2 JSON")
+    try:
+        return reader(document, path)
+    except (KeyError, IndexError, TypeError, ValueError, AttributeError) as exc:
+        # a field of the wrong type or shape, somewhere in a document of any size
+        raise SbomFormatError(
+            f"{path}: not a valid {kind} document ({type(exc).__name__}: {exc})"
+        ) from None

@@ -61,7 +61,7 @@ class _OciLayoutSource(ImageSource):
                     f"{self.path}: layer blob {digest} is {state}{stored} bytes, not the "
                     f"{size} its manifest says"
                 )
-        ref_name = (descriptor.get("annotations") or {}).get(REF_NAME)
+        ref_name = _dict(descriptor.get("annotations")).get(REF_NAME)
         return image_info_from_config(
             config,
             str(config_desc.get("digest")),
@@ -87,7 +87,8 @@ class _OciLayoutSource(ImageSource):
         return self.bundle.read_blob_json(digest, _int(descriptor.get("size")))[0]
 
     def _select(self, index: dict[str, Any], what: str, depth: int) -> dict[str, Any]:
-        manifests = [m for m in index.get("manifests") or [] if isinstance(m, dict)]
+        listed = index.get("manifests")
+        manifests = [m for m in listed if isinstance(m, dict)] if isinstance(listed, list) else []
         if not manifests:
             raise SourceError(f"{self.path}: {what} lists no manifest")
         if self.ref is not None and depth == 0:
@@ -99,7 +100,7 @@ class _OciLayoutSource(ImageSource):
             raise SourceError(
                 f"{self.path}: {what} holds {len(manifests)} images; name one as PATH:REF"
             )
-        if chosen.get("mediaType") in INDEX_TYPES:
+        if _str(chosen.get("mediaType")) in INDEX_TYPES:
             if depth > 4:
                 raise SourceError(f"{self.path}: image indexes nested too deep")
             return self._select(self._blob_json(chosen), str(chosen.get("digest")), depth + 1)
@@ -141,14 +142,14 @@ def _split_ref(reference: str) -> tuple[str, str | None]:
 
 
 def _matches(descriptor: dict[str, Any], ref: str) -> bool:
-    name = (descriptor.get("annotations") or {}).get(REF_NAME)
+    name = _dict(descriptor.get("annotations")).get(REF_NAME)
     return ref in (name, descriptor.get("digest"))
 
 
 def _by_platform(manifests: list[dict[str, Any]]) -> dict[str, Any] | None:
     arch = _ARCH.get(platform.machine(), platform.machine())
     for descriptor in manifests:
-        plat = descriptor.get("platform") or {}
+        plat = _dict(descriptor.get("platform"))
         if plat.get("os") == "linux" and plat.get("architecture") == arch:
             return descriptor
     return None
@@ -159,4 +160,8 @@ def _str(value: object) -> str | None:
 
 
 def _int(value: object) -> int | None:
-    return value if isinstance(value, int) else None
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _dict(value: object) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}

@@ -79,6 +79,15 @@ class Record:
 
 def parse_record(document: Any) -> Record:
     """Read one OSV record; :class:`RecordError` when it is malformed or withdrawn."""
+    try:
+        return _parse_record(document)
+    except (TypeError, AttributeError, KeyError, IndexError, ValueError) as exc:
+        # a field of another type or shape than the schema's, anywhere in the record
+        record_id = document.get("id") if isinstance(document, dict) else None
+        raise RecordError(f"{record_id!r}: malformed ({type(exc).__name__}: {exc})") from None
+
+
+def _parse_record(document: Any) -> Record:
     if not isinstance(document, dict):
         raise RecordError("not a JSON object")
     record_id = document.get("id")

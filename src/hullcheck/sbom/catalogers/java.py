@@ -31,7 +31,11 @@ class JavaArchiveCataloger(Cataloger):
 
     def parse(self, path: str, data: bytes, ctx: ParseContext) -> FileResult:
         result = FileResult(self.name)
-        _read_archive(data, os.path.basename(path), result, depth=0)
+        try:
+            _read_archive(data, os.path.basename(path), result, depth=0)
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, OSError) as exc:
+            # zipfile's words for a member it cannot read (a method or version it lacks)
+            raise ParseError(f"{path}: not a readable archive ({exc})") from None
         return result
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import struct
+
 from hullcheck.model import PackageType
 from hullcheck.sbom.catalogers import rpmheader as h
 from hullcheck.sbom.catalogers.interface import (
@@ -28,17 +30,21 @@ class RpmCataloger(Cataloger):
 
     def parse(self, path: str, data: bytes, ctx: ParseContext) -> FileResult:
         result = FileResult(self.name)
-        for number, blob in enumerate(header_blobs(data)):
-            try:
-                tags = h.parse_header(blob)
-            except ParseError as exc:
-                result.warnings.append(f"header {number}: {exc}")
-                continue
-            package = _package(tags)
-            if package is None:
-                continue
-            result.packages.append(package)
-            result.owned.extend(p for p in h.file_paths(tags) if ctx.interesting(p))
+        number = 0
+        try:
+            for number, blob in enumerate(header_blobs(data)):  # noqa: B007 - said below
+                try:
+                    tags = h.parse_header(blob)
+                except (ParseError, struct.error) as exc:
+                    result.warnings.append(f"header {number}: {exc}")
+                    continue
+                package = _package(tags)
+                if package is None:
+                    continue
+                result.packages.append(package)
+                result.owned.extend(p for p in h.file_paths(tags) if ctx.interesting(p))
+        except struct.error as exc:  # a page shorter than its own entries say: keep what was read
+            result.warnings.append(f"damaged database after header {number} ({exc})")
         return result
 
 
