@@ -91,3 +91,15 @@ def test_a_store_on_a_read_only_mount_can_be_queried(
     written = hullcheck("db", "import", vuln_path("ubuntu"), db=db)
     assert written.returncode == 2
     assert "the store is read-only here" in written.stderr and "[SQL:" not in written.stderr
+
+
+def test_a_store_others_can_read_is_named_and_a_new_one_is_private(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    path = str(tmp_path / "new" / "hc.db")
+    db = f"sqlite:///{path}"
+    assert hullcheck("db", "status", db=db).returncode == 0
+    assert os.stat(path).st_mode & 0o777 == 0o600
+    assert os.stat(os.path.dirname(path)).st_mode & 0o777 == 0o700
+    os.chmod(path, 0o644)
+    done = hullcheck("db", "status", db=db)
+    assert done.returncode == 0
+    assert f"hullcheck: warning: {path}: the store is readable by other users" in done.stderr
