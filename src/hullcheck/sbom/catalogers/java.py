@@ -33,8 +33,15 @@ class JavaArchiveCataloger(Cataloger):
         result = FileResult(self.name)
         try:
             _read_archive(data, os.path.basename(path), result, depth=0)
-        except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, OSError) as exc:
-            # zipfile's words for a member it cannot read (a method or version it lacks)
+        except (
+            zipfile.BadZipFile,
+            zipfile.LargeZipFile,
+            NotImplementedError,
+            RuntimeError,
+            OSError,
+        ) as exc:
+            # zipfile's words for a member it cannot read: a compression method or version it
+            # lacks (NotImplementedError), an encrypted member (RuntimeError)
             raise ParseError(f"{path}: not a readable archive ({exc})") from None
         return result
 
