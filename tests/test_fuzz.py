@@ -226,6 +226,17 @@ def _osv_seed() -> dict[str, Any]:
     return json.loads(_read(DATA, "vuln", "npm", "GHSA-35jh-r3h4-6jhm.json"))  # type: ignore[no-any-return]
 
 
+def test_a_record_error_keeps_its_own_words() -> None:
+    """The translation of unexpected shapes leaves the parser's own reasons as they are."""
+    withdrawn = {**_osv_seed(), "withdrawn": "2023-01-01T00:00:00Z"}
+    with pytest.raises(RecordError, match=r"^GHSA-35jh-r3h4-6jhm: withdrawn on 2023-01-01"):
+        parse_record(withdrawn)
+    with pytest.raises(RecordError, match=r"^'GHSA-35jh-r3h4-6jhm': malformed \(TypeError"):
+        broken = _osv_seed()
+        broken["affected"][0]["ranges"][0]["events"] = 1  # the shape the fuzzer found
+        parse_record(broken)
+
+
 def test_osv_records_answer_a_record_or_a_record_error() -> None:
     seed = _osv_seed()
     parse_record(seed)

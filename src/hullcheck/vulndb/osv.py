@@ -81,6 +81,8 @@ def parse_record(document: Any) -> Record:
     """Read one OSV record; :class:`RecordError` when it is malformed or withdrawn."""
     try:
         return _parse_record(document)
+    except RecordError:
+        raise
     except (TypeError, AttributeError, KeyError, IndexError, ValueError) as exc:
         # a field of another type or shape than the schema's, anywhere in the record
         record_id = document.get("id") if isinstance(document, dict) else None
