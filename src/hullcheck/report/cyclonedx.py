@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import datetime
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 import orjson
 
 from hullcheck.errors import SbomFormatError
 from hullcheck.model import Sbom, SourceInfo
-from hullcheck.report.purlmap import package_from_fields
+from hullcheck.report.purlmap import distro_of, left_out, package_from_fields
 
 PROPERTY = "hullcheck:"
 SCHEMA = "http://cyclonedx.org/schema/bom-1.6.schema.json"
@@ -108,9 +109,12 @@ def read_cyclonedx(document: dict[str, Any], what: str) -> Sbom:
     components = document.get("components")
     if not isinstance(components, list):
         raise SbomFormatError(f"{what}: CycloneDX document without components")
-    packages = []
-    for component in components:
-        if not isinstance(component, dict):
+    every = list(_flattened(components))
+    system = next((c for c in every if c.get("type") == "operating-system"), None)
+    distro = distro_of(system.get("name"), system.get("version")) if system else None
+    packages, unused = [], []
+    for component in every:
+        if component is system or component.get("type") in _NOT_PACKAGES:
             continue
         fields = {
             str(p["name"])[len(PROPERTY) :].removeprefix("location:"): str(p.get("value"))
@@ -124,15 +128,35 @@ def read_cyclonedx(document: dict[str, Any], what: str) -> Sbom:
             fields,
             found_by="cyclonedx",
             licenses=tuple(_licenses(component)),
+            distro=distro,
         )
         if package is not None:
             packages.append(package)
+        else:
+            unused.append(str(component.get("name")))
+    warning = left_out(unused, what)
     return Sbom(
         source=SourceInfo("sbom", what),
         packages=tuple(packages),
+        distro=distro,
+        warnings=(warning,) if warning is not None else (),
         tool="cyclonedx",
         created=(document.get("metadata") or {}).get("timestamp"),
     )
+
+
+_NOT_PACKAGES = ("file", "container", "data")
+"""Component types that are not installed packages: the image itself, files, data."""
+
+
+def _flattened(components: list[Any]) -> Iterator[dict[str, Any]]:
+    """Every component, nested ones too (a package inside a Java archive)."""
+    for component in components:
+        if isinstance(component, dict):
+            yield component
+            nested = component.get("components")
+            if isinstance(nested, list):
+                yield from _flattened(nested)
 
 
 def _licenses(component: dict[str, Any]) -> list[str]:

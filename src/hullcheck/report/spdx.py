@@ -10,7 +10,7 @@ from typing import Any
 
 from hullcheck.errors import SbomFormatError
 from hullcheck.model import Package, Sbom, SourceInfo
-from hullcheck.report.purlmap import package_from_fields
+from hullcheck.report.purlmap import distro_of, left_out, package_from_fields, release_named
 
 _ID_CHARS = re.compile(r"[^A-Za-z0-9.-]+")
 COMMENT_PREFIX = "hullcheck:"
@@ -99,27 +99,54 @@ def read_spdx(document: dict[str, Any], what: str) -> Sbom:
     entries = document.get("packages")
     if not isinstance(entries, list):
         raise SbomFormatError(f"{what}: SPDX document without packages")
-    packages = []
-    for entry in entries:
-        if not isinstance(entry, dict):
+    entries = [entry for entry in entries if isinstance(entry, dict)]
+    system = next(
+        (e for e in entries if e.get("primaryPackagePurpose") == "OPERATING-SYSTEM"), None
+    )
+    distro = distro_of(system.get("name"), system.get("versionInfo")) if system else None
+    purls = [_purl(entry) for entry in entries]
+    distro = distro or release_named(purls)
+    packages, unused = [], []
+    for entry, purl in zip(entries, purls, strict=True):
+        if entry is system:
             continue
-        purl = next(
-            (
-                ref.get("referenceLocator")
-                for ref in entry.get("externalRefs") or []
-                if isinstance(ref, dict) and ref.get("referenceType") == "purl"
-            ),
-            None,
-        )
         fields = _comment_fields(entry.get("comment"))
         package = package_from_fields(
-            entry.get("name"), entry.get("versionInfo"), purl, fields, found_by="spdx"
+            entry.get("name"),
+            entry.get("versionInfo"),
+            purl,
+            fields,
+            found_by="spdx",
+            distro=distro,
         )
         if package is not None:
             packages.append(package)
+        elif entry.get("primaryPackagePurpose") not in _NOT_PACKAGES and purl is not None:
+            unused.append(str(entry.get("name")))
     created = (document.get("creationInfo") or {}).get("created")
+    warning = left_out(unused, what)
     return Sbom(
-        source=SourceInfo("sbom", what), packages=tuple(packages), tool="spdx", created=created
+        source=SourceInfo("sbom", what),
+        packages=tuple(packages),
+        distro=distro,
+        warnings=(warning,) if warning is not None else (),
+        tool="spdx",
+        created=created,
+    )
+
+
+_NOT_PACKAGES = ("CONTAINER", "FILE", "SOURCE")
+"""Package purposes that are not installed packages (the image, files, sources)."""
+
+
+def _purl(entry: dict[str, Any]) -> object:
+    return next(
+        (
+            ref.get("referenceLocator")
+            for ref in entry.get("externalRefs") or []
+            if isinstance(ref, dict) and ref.get("referenceType") == "purl"
+        ),
+        None,
     )
 
 

@@ -1,0 +1,74 @@
+"""SBOMs written by another tool (Syft, the anchor of the field) scanned as hullcheck scans
+the image itself: same packages matched, same findings, on every ecosystem of the test data.
+
+Syft (installed for the benchmark) writes CycloneDX and SPDX of the real test images here;
+nothing is recorded, so a new Syft is tested as it comes. Its files carry what matching needs
+only in standard places: the operating-system component, and the purl qualifiers ``distro=``
+(the release), ``upstream=`` (the source package Debian and Alpine advisories name) and
+``arch=``."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+
+import pytest
+
+from hullcheck import api
+from hullcheck.model import ScanReport
+from hullcheck.store import Store
+from tests.conftest import Images
+from tests.infra.vulndata import vuln_path
+
+pytestmark = pytest.mark.docker
+
+SYFT = os.path.join(os.path.dirname(sys.executable), "syft")
+CASES = {  # image: (feed, what it must find, the release Syft names)
+    "alpine": (("alpine",), {("CVE-2025-26519", "musl")}, "Alpine:v3.18"),
+    "wheezy-bash": (
+        ("shellshock", "debian-derived"),
+        {("CVE-2014-6271", "bash"), ("DSA-3035-1", "bash")},
+        "Debian:7",
+    ),
+    "python": (("feeds", "PyPI-all.zip"), {("CVE-2024-3651", "idna")}, None),
+    "npm": (("npm",), {("CVE-2024-29041", "express")}, None),
+}
+
+
+@pytest.fixture
+def store(tmp_path) -> Iterator[Store]:  # type: ignore[no-untyped-def]
+    """One SQLite store: what is tested here is reading, not the database."""
+    opened = api.open_store(f"sqlite:///{tmp_path}/hc.db")
+    yield opened
+    opened.close()
+
+
+def _findings(report: ScanReport) -> set[tuple[str, str, str, str | None]]:
+    return {(f.id, f.package.name, f.package.version, f.fixed_version) for f in report.findings}
+
+
+@pytest.mark.parametrize("image", sorted(CASES))
+@pytest.mark.parametrize("fmt", ["cyclonedx-json", "spdx-json"])
+def test_a_syft_sbom_finds_what_the_image_finds(
+    images: Images, store: Store, image: str, fmt: str, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    feed, expected, release = CASES[image]
+    api.import_vulnerabilities(store, vuln_path(*feed))
+    archive = images.archive(image)
+    written = str(tmp_path / f"syft.{fmt}.json")
+    subprocess.run(
+        [SYFT, f"docker-archive:{archive}", "-o", f"{fmt}={written}", "-q"],
+        check=True,
+        timeout=300,
+        env={**os.environ, "SYFT_CHECK_FOR_APP_UPDATE": "false"},
+    )
+    from_image = api.scan(f"docker-archive:{archive}", store=store)
+    from_syft = api.scan(written, store=store)
+    assert {(i, n) for i, n, _, _ in _findings(from_image)} >= expected
+    assert _findings(from_syft) == _findings(from_image)
+    if release is not None:
+        assert from_syft.sbom.distro is not None and from_syft.sbom.distro.ecosystem == release
+        os_packages = [p for p in from_syft.sbom.packages if p.type.value in ("deb", "apk")]
+        assert os_packages and all(p.distro == release for p in os_packages)
