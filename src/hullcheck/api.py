@@ -10,7 +10,7 @@ from hullcheck.model import Finding, Host, HostSync, Sbom, ScanReport, Severity
 from hullcheck.paths import default_db_url
 from hullcheck.report import read_sbom
 from hullcheck.sbom.catalogers.registry import default_selector
-from hullcheck.sbom.scan import Progress, scan_image, scan_tree
+from hullcheck.sbom.scan import OS_TYPES, Progress, scan_image, scan_tree
 from hullcheck.sbom.walker import Limits
 from hullcheck.sources import SbomFile, TreeSource, open_source
 from hullcheck.sources.interface import ImageSource
@@ -139,6 +139,8 @@ class Gate:
     """TOML ignore file (see ``vulndb.suppress``)."""
     vex: tuple[str, ...] = field(default_factory=tuple)
     """OpenVEX documents."""
+    allow_incomplete: bool = False
+    """Let the gate pass although some packages could not be matched."""
 
 
 def scan(
@@ -178,6 +180,14 @@ def judge(sbom: Sbom, store: Store, gate: Gate) -> ScanReport:
     )
     if snapshot.records == 0:
         notes.insert(0, "the vulnerability database is empty: run `hullcheck db update`")
+    unmatched = tuple(p for p in sbom.packages if p.type in OS_TYPES and not p.distro)
+    if unmatched:
+        kinds = ", ".join(sorted({p.type.value for p in unmatched}))
+        notes.insert(
+            0,
+            f"{len(unmatched)} {kinds} packages name no distro release (no purl distro= "
+            "qualifier, no operating system in the input): not matched",
+        )
     return ScanReport(
         sbom=sbom,
         findings=tuple(kept),
@@ -185,6 +195,8 @@ def judge(sbom: Sbom, store: Store, gate: Gate) -> ScanReport:
         db=snapshot,
         fail_on=gate.fail_on,
         notes=tuple(result.notes + notes),
+        unmatched=unmatched,
+        allow_incomplete=gate.allow_incomplete,
     )
 
 

@@ -9,6 +9,7 @@ only in standard places: the operating-system component, and the purl qualifiers
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -72,3 +73,39 @@ def test_a_syft_sbom_finds_what_the_image_finds(
         assert from_syft.sbom.distro is not None and from_syft.sbom.distro.ecosystem == release
         os_packages = [p for p in from_syft.sbom.packages if p.type.value in ("deb", "apk")]
         assert os_packages and all(p.distro == release for p in os_packages)
+
+
+def test_distro_packages_without_a_release_fail_the_gate_unless_allowed(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A real dpkg database with no os-release beside it (nor, in an SBOM file, a distro=
+    qualifier): its packages cannot be matched, and a gate does not pass what it could not
+    check."""
+    root = tmp_path / "root" / "var" / "lib" / "dpkg"
+    root.mkdir(parents=True)
+    with open(vuln_path("..", "fixtures", "dpkg", "ubuntu-18.04_var_lib_dpkg_status"), "rb") as f:
+        (root / "status").write_bytes(f.read())
+    db = f"sqlite:///{tmp_path}/hc.db"
+    run = [sys.executable, "-m", "hullcheck"]
+    env = {**os.environ, "HULLCHECK_DAEMON": "off", "HULLCHECK_DB": db}
+    subprocess.run([*run, "db", "import", vuln_path("ubuntu")], env=env, check=True)
+    target = f"dir:{tmp_path / 'root'}"
+    gated = subprocess.run(
+        [*run, "scan", target, "--fail-on", "critical", "-f", "json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert gated.returncode == 1
+    assert "packages could not be matched (no distro release)" in gated.stderr
+    document = json.loads(gated.stdout)
+    assert document["gate"]["failed"] and len(document["skipped"]) == 90
+    assert {s["reason"] for s in document["skipped"]} == {"no distro release"}
+    allowed = subprocess.run(
+        [*run, "scan", target, "--fail-on", "critical", "--allow-incomplete"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert allowed.returncode == 0, allowed.stderr
+    assert "90 deb packages name no distro release" in allowed.stdout

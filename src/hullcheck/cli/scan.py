@@ -47,6 +47,11 @@ def scan_command(
         help=f"TOML ignore rules (default: ./{DEFAULT_IGNORE_FILE} when it exists).",
     ),
     vex: list[str] = typer.Option([], "--vex", help="OpenVEX document; repeat for several."),
+    allow_incomplete: bool = typer.Option(
+        False,
+        "--allow-incomplete",
+        help="Let the gate pass although some packages could not be matched.",
+    ),
     stored: bool = typer.Option(
         False, "--stored", help="Rematch every stored SBOM against the current database."
     ),
@@ -71,7 +76,7 @@ def scan_command(
         raise UsageError("missing image", hint="hullcheck scan IMAGE, or --stored")
     if ignore_file is None and os.path.isfile(DEFAULT_IGNORE_FILE):
         ignore_file = DEFAULT_IGNORE_FILE
-    gate = api.Gate(threshold, ignore_unfixed, ignore_file, tuple(vex))
+    gate = api.Gate(threshold, ignore_unfixed, ignore_file, tuple(vex), allow_incomplete)
     limits = api.Limits(max_layer_bytes=parse_size(max_layer_size))
     store = api.open_store(db)
     progress = None if quiet or not sys.stderr.isatty() else LayerBar()
@@ -90,10 +95,18 @@ def scan_command(
     if report.gate_failed:
         severity = threshold or Severity.UNKNOWN
         count = len([f for f in report.findings if f.severity.rank >= severity.rank])
-        print(
-            f"hullcheck: gate failed: {count} findings at or above {severity.value}",
-            file=sys.stderr,
-        )
+        incomplete = bool(report.unmatched) and not report.allow_incomplete
+        if count or not incomplete:
+            print(
+                f"hullcheck: gate failed: {count} findings at or above {severity.value}",
+                file=sys.stderr,
+            )
+        if incomplete:
+            print(
+                f"hullcheck: gate failed: {len(report.unmatched)} packages could not be "
+                "matched (no distro release); --allow-incomplete lets the gate pass anyway",
+                file=sys.stderr,
+            )
         raise typer.Exit(EXIT_FINDINGS)
 
 

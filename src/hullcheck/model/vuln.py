@@ -109,10 +109,18 @@ class ScanReport:
     """The gate's threshold, if one was set."""
     notes: tuple[str, ...] = ()
     """Warnings about the scan itself (expired ignore rules, empty database …)."""
+    unmatched: tuple[Package, ...] = ()
+    """Packages that could not be matched at all: a distro package whose release the input
+    does not say (an SBOM file without it, an image without os-release)."""
+    allow_incomplete: bool = False
+    """Whether the gate may pass although packages are ``unmatched``."""
 
     @property
     def gate_failed(self) -> bool:
-        """Whether a counted finding is at or above ``fail_on``."""
+        """Whether a counted finding is at or above ``fail_on`` — or, unless allowed, some
+        package could not be matched: a gate does not pass what it could not check."""
         if self.fail_on is None:
             return False
+        if self.unmatched and not self.allow_incomplete:
+            return True
         return any(f.severity.rank >= self.fail_on.rank for f in self.findings)

@@ -7,6 +7,7 @@ import re
 from packageurl import PackageURL
 
 from hullcheck.model import Distro, Location, Package, PackageType, ScanWarning
+from hullcheck.sbom.scan import OS_TYPES
 
 _BY_PURL = {
     "deb": PackageType.DEB,
@@ -19,7 +20,6 @@ _BY_PURL = {
 }
 
 
-OS_TYPES = (PackageType.DEB, PackageType.APK, PackageType.RPM)
 _DISTRO_QUALIFIER = re.compile(r"^(?P<id>[a-z0-9._-]+?)-(?P<version>[0-9][0-9A-Za-z._-]*)$")
 
 

@@ -67,6 +67,16 @@ def to_document(report: ScanReport) -> dict[str, Any]:
             {**finding_document(s.finding), "reason": s.reason, "by": s.by}
             for s in report.suppressed
         ],
+        "skipped": [
+            {
+                "name": p.name,
+                "version": p.version,
+                "type": p.type.value,
+                "purl": p.purl,
+                "reason": "no distro release",
+            }
+            for p in report.unmatched
+        ],
         "notes": list(report.notes),
     }
 
