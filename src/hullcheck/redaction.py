@@ -82,13 +82,15 @@ def redact_env(entries: Any) -> Any:
     """``["NAME=value", …]`` with every value replaced by its fingerprint."""
     if not isinstance(entries, list):
         return entries
-    redacted = []
-    for entry in entries:
-        if isinstance(entry, str) and "=" in entry:
-            name, _, value = entry.partition("=")
-            entry = f"{name}={fingerprint(value)}"
-        redacted.append(entry)
-    return redacted
+    return [_redact_pair(entry) for entry in entries]
+
+
+def _redact_pair(word: Any) -> Any:
+    """``NAME=<redacted:…>`` for a ``NAME=value`` string; anything else as it is."""
+    if not isinstance(word, str) or "=" not in word:
+        return word
+    name, _, value = word.partition("=")
+    return f"{name}={fingerprint(value)}"
 
 
 def redact_command(text: str | None) -> str | None:
@@ -100,10 +102,7 @@ def redact_command(text: str | None) -> str | None:
         head, rest = text[: build_args.end()], text[build_args.end() :]
         words = rest.split(" ")
         count = int(build_args.group(1))
-        for index in range(min(count, len(words))):
-            name, equals, value = words[index].partition("=")
-            if equals:
-                words[index] = f"{name}={fingerprint(value)}"
+        words[:count] = [_redact_pair(word) for word in words[:count]]
         text = head + " ".join(words)
     instruction = _INSTRUCTION.search(text)
     if instruction is not None:
@@ -134,9 +133,6 @@ def _redact_words(command: list[Any]) -> list[Any]:
     words = [redact_command(w) if isinstance(w, str) else w for w in command]
     head = words[0] if words else None
     if isinstance(head, str) and re.fullmatch(r"\|\d+", head):
-        for index in range(1, min(int(head[1:]), len(words) - 1) + 1):
-            word = words[index]
-            if isinstance(word, str) and "=" in word:
-                name, _, value = word.partition("=")
-                words[index] = f"{name}={fingerprint(value)}"
+        count = int(head[1:])
+        words[1 : count + 1] = [_redact_pair(word) for word in words[1 : count + 1]]
     return words

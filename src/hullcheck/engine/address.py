@@ -13,6 +13,7 @@ import os
 import stat
 import urllib.parse
 
+from hullcheck.engine.client import tls_files
 from hullcheck.errors import UsageError
 from hullcheck.model import Host
 
@@ -24,11 +25,9 @@ def checked_host(host: Host) -> tuple[Host, list[str]]:
     """``host`` with an address that can work and absolute TLS paths, and warnings (a TLS
     key others can read); a :class:`UsageError` naming what is wrong otherwise."""
     scheme = _checked_url(host.url)
-    files = [host.tls_ca, host.tls_cert, host.tls_key]
-    if not any(files):
+    files = tls_files(host)  # all three or none
+    if files is None:
         return host, []
-    if not all(files):
-        raise UsageError(f"{host.name}: TLS needs --tls-ca, --tls-cert and --tls-key together")
     if scheme in ("unix", "ssh"):
         raise UsageError(f"{host.url}: TLS files are for tcp:// and https:// addresses")
     ca, cert, key = (_tls_file(str(path), host.name) for path in files)

@@ -41,7 +41,7 @@ class SqlStore:
 
     def __init__(self, url: str) -> None:
         self.url = url
-        path = _sqlite_file(url)
+        path = embedded.sqlite_file(url)
         self.readonly = path is not None and embedded.read_only(path)
         try:
             if path is not None and self.readonly:
@@ -65,7 +65,7 @@ class SqlStore:
         """A damaged or read-only store is said as such, on every command and every query
         (SQLAlchemy's own message carries the statement and its parameters)."""
         original = context.original_exception
-        where = _sqlite_file(self.url) or _redact(self.url)
+        where = embedded.sqlite_file(self.url) or _redact(self.url)
         problem = embedded.translated(original, where)
         if problem is None and str(getattr(original, "sqlstate", "")).startswith("XX"):
             # PostgreSQL's internal errors: data_corrupted, index_corrupted
@@ -228,18 +228,10 @@ def _connect_args(url: str) -> dict[str, Any]:
     return {"timeout": 30} if url.startswith("sqlite") else {}
 
 
-def _sqlite_file(url: str) -> str | None:
-    """The file of an SQLite URL (not in memory), else ``None``."""
-    if not url.startswith("sqlite") or "///" not in url:
-        return None
-    path = url.split("///", 1)[1].split("?", 1)[0]
-    return path if path and path != ":memory:" else None
-
-
 def _ensure_sqlite_dir(url: str) -> None:
     """A new SQLite store file is created 0600 in a 0700 directory, before SQLite creates it
     world-readable."""
-    path = _sqlite_file(url)
+    path = embedded.sqlite_file(url)
     if path is not None:
         try:
             private_file(path)

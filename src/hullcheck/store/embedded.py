@@ -62,6 +62,14 @@ def open_embedded(path: str) -> sqlite3.Connection | None:
     return None
 
 
+def sqlite_file(url: str) -> str | None:
+    """The file of an SQLite URL (options cut off; not in memory), else ``None``."""
+    if not url.startswith("sqlite") or "///" not in url:
+        return None
+    path = url.split("///", 1)[1].split("?", 1)[0]
+    return path if path and path != ":memory:" else None
+
+
 def read_only(path: str) -> bool:
     """Whether the store at ``path`` exists and cannot be written here: a read-only mount, a
     backup not ours to write. Such a store is opened for reading only."""

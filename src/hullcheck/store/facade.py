@@ -123,8 +123,6 @@ class Store:
 
 def _sqlite_path(url: str) -> str | None:
     """The file of an embedded SQLite store URL (no options, not in memory), else ``None``."""
-    prefix = "sqlite:///"
-    if not url.startswith(prefix) or "?" in url:
+    if not url.startswith("sqlite:///") or "?" in url:
         return None
-    path = url[len(prefix) :]
-    return path if path and path != ":memory:" else None
+    return embedded.sqlite_file(url)
