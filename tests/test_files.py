@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import os
 import stat
-import subprocess
-import sys
 import threading
 from collections.abc import Callable
 
@@ -14,6 +12,7 @@ import pytest
 
 from hullcheck.errors import UsageError
 from hullcheck.files import private_file, write_output
+from tests.infra.cli import hullcheck
 from tests.infra.vulndata import FIXTURES
 
 
@@ -21,16 +20,6 @@ from tests.infra.vulndata import FIXTURES
 def alpine_root(rootfs: Callable[[str, dict[str, str]], str]) -> str:
     return rootfs(
         "alpine-3.18", {"/lib/apk/db/installed": f"{FIXTURES}/apk/alpine-3.18_lib_apk_db_installed"}
-    )
-
-
-def hullcheck(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "hullcheck", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, "HULLCHECK_DAEMON": "off"},
     )
 
 

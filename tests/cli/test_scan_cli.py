@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from collections.abc import Callable
 
 import pytest
 
+from tests.infra.cli import hullcheck
 from tests.infra.vulndata import FIXTURES, vuln_path
 
 Run = Callable[..., subprocess.CompletedProcess[str]]
@@ -20,15 +20,7 @@ def hc(tmp_path: os.PathLike[str]) -> Run:
     db = f"sqlite:///{os.path.join(os.fspath(tmp_path), 'cli.db')}"
 
     def run(*args: str, cwd: str | None = None) -> subprocess.CompletedProcess[str]:
-        env = {**os.environ, "HULLCHECK_DB": db}
-        return subprocess.run(
-            [sys.executable, "-m", "hullcheck", *args],
-            capture_output=True,
-            text=True,
-            env=env,
-            cwd=cwd,
-            timeout=300,
-        )
+        return hullcheck(*args, env={"HULLCHECK_DB": db}, cwd=cwd, timeout=300)
 
     return run
 

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import os
 import socket
-import subprocess
-import sys
 from collections.abc import Iterator
 
 import pytest
@@ -16,6 +14,7 @@ from hullcheck import api
 from hullcheck.errors import UsageError
 from hullcheck.model import Host
 from hullcheck.store import Store
+from tests.infra.cli import hullcheck
 
 
 @pytest.fixture
@@ -23,18 +22,6 @@ def store(tmp_path) -> Iterator[Store]:  # type: ignore[no-untyped-def]
     opened = api.open_store(f"sqlite:///{tmp_path}/hc.db")
     yield opened
     opened.close()
-
-
-def hullcheck(*args: str, cwd: str | None = None) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "HULLCHECK_DAEMON": "off"}
-    return subprocess.run(
-        [sys.executable, "-m", "hullcheck", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=cwd,
-        timeout=120,
-    )
 
 
 def _closed_port() -> int:

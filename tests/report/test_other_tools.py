@@ -21,6 +21,7 @@ from hullcheck import api
 from hullcheck.model import ScanReport
 from hullcheck.store import Store
 from tests.conftest import Images
+from tests.infra.cli import hullcheck
 from tests.infra.vulndata import vuln_path
 
 pytestmark = pytest.mark.docker
@@ -83,29 +84,15 @@ def test_distro_packages_without_a_release_fail_the_gate_unless_allowed(tmp_path
     root.mkdir(parents=True)
     with open(vuln_path("..", "fixtures", "dpkg", "ubuntu-18.04_var_lib_dpkg_status"), "rb") as f:
         (root / "status").write_bytes(f.read())
-    db = f"sqlite:///{tmp_path}/hc.db"
-    run = [sys.executable, "-m", "hullcheck"]
-    env = {**os.environ, "HULLCHECK_DAEMON": "off", "HULLCHECK_DB": db}
-    subprocess.run([*run, "db", "import", vuln_path("ubuntu")], env=env, check=True)
+    env = {"HULLCHECK_DB": f"sqlite:///{tmp_path}/hc.db"}
+    assert hullcheck("db", "import", vuln_path("ubuntu"), env=env).returncode == 0
     target = f"dir:{tmp_path / 'root'}"
-    gated = subprocess.run(
-        [*run, "scan", target, "--fail-on", "critical", "-f", "json"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    gated = hullcheck("scan", target, "--fail-on", "critical", "-f", "json", env=env)
     assert gated.returncode == 1
     assert "packages could not be matched (no distro release)" in gated.stderr
     document = json.loads(gated.stdout)
     assert document["gate"]["failed"] and len(document["skipped"]) == 90
     assert {s["reason"] for s in document["skipped"]} == {"no distro release"}
-    allowed = subprocess.run(
-        [*run, "scan", target, "--fail-on", "critical", "--allow-incomplete"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    allowed = hullcheck("scan", target, "--fail-on", "critical", "--allow-incomplete", env=env)
     assert allowed.returncode == 0, allowed.stderr
     assert "90 deb packages name no distro release" in allowed.stdout

@@ -5,15 +5,13 @@ from __future__ import annotations
 
 import io
 import json
-import os
-import subprocess
-import sys
 from collections.abc import Callable
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hullcheck.report.text import render_table, safe
+from tests.infra.cli import hullcheck
 from tests.infra.vulndata import FIXTURES
 
 HOSTILE = "\x1b]0;owned\x07\x1b[2J\x1b[1A\rcurl\nforged  row\x9b31m\u202eevil"
@@ -66,24 +64,14 @@ def test_hostile_names_in_an_sbom_file_reach_the_terminal_inert(
     root = rootfs(
         "alpine-3.18", {"/lib/apk/db/installed": f"{FIXTURES}/apk/alpine-3.18_lib_apk_db_installed"}
     )
-    run = [sys.executable, "-m", "hullcheck"]
-    env = {**os.environ, "HULLCHECK_DAEMON": "off"}
-    made = subprocess.run(
-        [*run, "sbom", root, "-f", "cyclonedx-json", "--no-store"],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=True,
-        timeout=120,
-    )
+    made = hullcheck("sbom", root, "-f", "cyclonedx-json", "--no-store")
+    assert made.returncode == 0, made.stderr
     document = json.loads(made.stdout)
     document["components"][0]["name"] = HOSTILE
     document["components"][1]["version"] = "1.0\n" + "forged-package  6.6.6  apk"
     hostile = tmp_path / "hostile.cdx.json"
     hostile.write_text(json.dumps(document))
-    shown = subprocess.run(
-        [*run, "sbom", str(hostile)], capture_output=True, text=True, env=env, timeout=120
-    )
+    shown = hullcheck("sbom", str(hostile))
     assert shown.returncode == 0, shown.stderr
     assert "\x1b" not in shown.stdout and "\x07" not in shown.stdout and "\r" not in shown.stdout
     assert "\\x1b]0;owned\\x07" in shown.stdout

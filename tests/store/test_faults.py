@@ -7,11 +7,11 @@ from __future__ import annotations
 import os
 import random
 import subprocess
-import sys
 from collections.abc import Callable, Iterator
 
 import pytest
 
+from tests.infra.cli import hullcheck
 from tests.infra.vulndata import FIXTURES, vuln_path
 
 READERS = [
@@ -22,16 +22,6 @@ READERS = [
     ("fleet", "report"),
     ("scan", "--stored"),
 ]
-
-
-def hullcheck(*args: str, db: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "hullcheck", *args],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "HULLCHECK_DAEMON": "off", "HULLCHECK_DB": db},
-        timeout=120,
-    )
 
 
 @pytest.fixture
@@ -45,8 +35,8 @@ def ubuntu_root(rootfs: Callable[[str, dict[str, str]], str]) -> str:
 def filled_store(path: str, root: str) -> str:
     """A store with the Ubuntu records and a stored scan, closed."""
     db = f"sqlite:///{path}"
-    assert hullcheck("db", "import", vuln_path("ubuntu"), db=db).returncode == 0
-    assert hullcheck("scan", root, db=db).returncode == 0
+    assert hullcheck("db", "import", vuln_path("ubuntu"), env={"HULLCHECK_DB": db}).returncode == 0
+    assert hullcheck("scan", root, env={"HULLCHECK_DB": db}).returncode == 0
     return db
 
 
@@ -58,7 +48,7 @@ def test_a_damaged_store_is_said_to_be_damaged_by_every_command(tmp_path, ubuntu
         handle.seek(4096)
         handle.write(random.Random(14).randbytes(size - 4096))
     for command in [*READERS, ("scan", ubuntu_root), ("sbom", ubuntu_root)]:
-        done = hullcheck(*command, db=db)
+        done = hullcheck(*command, env={"HULLCHECK_DB": db})
         assert done.returncode == 2, (command, done.stdout, done.stderr)
         assert f"hullcheck: error: {path}: the store is damaged" in done.stderr, command
         assert "hint: restore it from a backup" in done.stderr
@@ -83,12 +73,12 @@ def test_a_store_on_a_read_only_mount_can_be_queried(
     db = filled_store(path, ubuntu_root)
     subprocess.run(["mount", "-o", "remount,ro", read_only_mount], check=True)
     for command in [*READERS[:-1], ("scan", ubuntu_root, "--fail-on", "low")]:
-        done = hullcheck(*command, db=db)
+        done = hullcheck(*command, env={"HULLCHECK_DB": db})
         assert done.returncode in (0, 1), (command, done.stderr)
         assert "error" not in done.stderr, (command, done.stderr)
-    scanned = hullcheck("scan", ubuntu_root, db=db)
+    scanned = hullcheck("scan", ubuntu_root, env={"HULLCHECK_DB": db})
     assert "CVE-2023-29383" in scanned.stdout  # matched against the read-only database
-    written = hullcheck("db", "import", vuln_path("ubuntu"), db=db)
+    written = hullcheck("db", "import", vuln_path("ubuntu"), env={"HULLCHECK_DB": db})
     assert written.returncode == 2
     assert "the store is read-only here" in written.stderr and "[SQL:" not in written.stderr
 
@@ -96,10 +86,10 @@ def test_a_store_on_a_read_only_mount_can_be_queried(
 def test_a_store_others_can_read_is_named_and_a_new_one_is_private(tmp_path) -> None:  # type: ignore[no-untyped-def]
     path = str(tmp_path / "new" / "hc.db")
     db = f"sqlite:///{path}"
-    assert hullcheck("db", "status", db=db).returncode == 0
+    assert hullcheck("db", "status", env={"HULLCHECK_DB": db}).returncode == 0
     assert os.stat(path).st_mode & 0o777 == 0o600
     assert os.stat(os.path.dirname(path)).st_mode & 0o777 == 0o700
     os.chmod(path, 0o644)
-    done = hullcheck("db", "status", db=db)
+    done = hullcheck("db", "status", env={"HULLCHECK_DB": db})
     assert done.returncode == 0
     assert f"hullcheck: warning: {path}: the store is readable by other users" in done.stderr

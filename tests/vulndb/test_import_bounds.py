@@ -6,12 +6,12 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import tempfile
 import zipfile
 
 from hullcheck import api
 from hullcheck.store import Store
+from tests.infra.cli import hullcheck
 from tests.infra.vulndata import vuln_path
 
 
@@ -20,14 +20,9 @@ def _real(name: str) -> dict[str, object]:
         return json.load(handle)  # type: ignore[no-any-return]
 
 
-def hullcheck(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        ["/usr/bin/time", "-f", "peak-kb %M", sys.executable, "-m", "hullcheck", *args],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "HULLCHECK_DAEMON": "off"},
-        timeout=timeout,
-    )
+def timed(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """hullcheck under GNU time, which prints its peak memory last on stderr."""
+    return hullcheck(*args, timeout=timeout, prefix=("/usr/bin/time", "-f", "peak-kb %M"))
 
 
 def peak_mb(done: subprocess.CompletedProcess[str]) -> float:
@@ -38,7 +33,7 @@ def peak_mb(done: subprocess.CompletedProcess[str]) -> float:
 def test_a_fifo_is_refused_at_once(tmp_path) -> None:  # type: ignore[no-untyped-def]
     fifo = str(tmp_path / "feed.zip")
     os.mkfifo(fifo)  # no writer: reading it would block for ever
-    done = hullcheck("db", "import", fifo, "--db", f"sqlite:///{tmp_path}/hc.db", timeout=60)
+    done = timed("db", "import", fifo, "--db", f"sqlite:///{tmp_path}/hc.db", timeout=60)
     assert done.returncode == 2
     assert f"{fifo}: not a regular file" in done.stderr
 
@@ -53,7 +48,7 @@ def test_large_records_are_imported_in_bounded_memory(tmp_path) -> None:  # type
             large = {**record, "id": f"HC-LARGE-{index}", "details": "A" * (15 * 1024**2)}
             out.writestr(f"large-{index}.json", json.dumps(large))
     assert archive.stat().st_size < 3 * 1024**2
-    done = hullcheck("db", "import", str(archive), "--db", f"sqlite:///{tmp_path}/hc.db")
+    done = timed("db", "import", str(archive), "--db", f"sqlite:///{tmp_path}/hc.db")
     assert done.returncode == 0, done.stderr
     assert "40 records imported" in done.stdout
     assert peak_mb(done) < 450, done.stderr
