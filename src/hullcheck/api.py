@@ -162,7 +162,7 @@ def scan(
 def judge(sbom: Sbom, store: Store, gate: Gate) -> ScanReport:
     """Match an SBOM, keep the findings of a stored image, apply the gate."""
     from hullcheck.vulndb import suppress
-    from hullcheck.vulndb.matcher import match
+    from hullcheck.vulndb.matcher import described, match
 
     rules = suppress.read_ignore_file(gate.ignore_file) if gate.ignore_file else []
     statements = [s for path in gate.vex for s in suppress.read_vex(path)]
@@ -172,7 +172,7 @@ def judge(sbom: Sbom, store: Store, gate: Gate) -> ScanReport:
     if sbom.image is not None and store.has_image(sbom.image.id, default_selector().key):
         repository.save_findings(sbom.image.id, result.findings)
     kept, left, notes = suppress.apply(
-        result.findings,
+        described(result.findings, repository),
         sbom,
         ignore_unfixed=gate.ignore_unfixed,
         rules=rules,

@@ -3,11 +3,20 @@
 from hullcheck.model.fleet import Host, HostSync, Sample
 from hullcheck.model.image import Distro, ImageInfo, LayerInfo
 from hullcheck.model.sbom import Location, Package, PackageType, Sbom, ScanWarning, SourceInfo
-from hullcheck.model.vuln import DbSnapshot, Finding, FixStatus, ScanReport, Severity, Suppressed
+from hullcheck.model.vuln import (
+    DbSnapshot,
+    Description,
+    Finding,
+    FixStatus,
+    ScanReport,
+    Severity,
+    Suppressed,
+)
 
 __all__ = [
     "DbSnapshot",
     "Distro",
+    "Description",
     "Finding",
     "FixStatus",
     "Host",

@@ -37,6 +37,23 @@ class FixStatus(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class Description:
+    """What the advisories say about a vulnerability in full, for formats that carry it
+    (CycloneDX, SARIF); read from the stored records only when a scan report is made."""
+
+    details: str | None = None
+    """The main record's full text (OSV ``details``), untruncated."""
+    published: str | None = None
+    """Earliest ``published`` time of the records, RFC 3339."""
+    modified: str | None = None
+    """Latest ``modified`` time of the records, RFC 3339."""
+    cwes: tuple[int, ...] = ()
+    """CWE numbers the records name (GitHub advisories' ``cwe_ids``)."""
+    references: tuple[str, ...] = ()
+    """Reference URLs of the records, advisories first, without duplicates."""
+
+
+@dataclass(frozen=True, slots=True)
 class Finding:
     """One vulnerability in one package of one image (records with the same CVE merged)."""
 
@@ -64,6 +81,10 @@ class Finding:
     """One line about the vulnerability."""
     url: str | None = None
     """An advisory page about it."""
+    cvss_source: str | None = None
+    """Id of the record the CVSS vector comes from (``GHSA-…``, ``CVE-…``)."""
+    description: Description | None = None
+    """The full text, dates, CWEs and references, when the report carries them."""
 
     @property
     def all_ids(self) -> frozenset[str]:
@@ -81,6 +102,10 @@ class Suppressed:
     """Why it is left out (``unfixed``, the ignore rule's reason, the VEX justification)."""
     by: str
     """What suppressed it: ``--ignore-unfixed``, ``FILE:LINE``, ``vex:FILE``."""
+    vex_status: str | None = None
+    """For an OpenVEX statement: its status (``not_affected``, ``fixed``)."""
+    vex_justification: str | None = None
+    """For an OpenVEX ``not_affected`` statement: its justification, when it gives one."""
 
 
 @dataclass(frozen=True, slots=True)

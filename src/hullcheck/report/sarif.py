@@ -12,6 +12,7 @@ from typing import Any
 
 from hullcheck import __version__
 from hullcheck.model import Finding, ScanReport, Severity
+from hullcheck.report.advisories import database
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 _LEVELS = {
@@ -29,23 +30,24 @@ _REPRESENTATIVE = {
 }
 
 
-def _rule(finding: Finding) -> dict[str, Any]:
+def _rule(finding: Finding, packages: list[Finding]) -> dict[str, Any]:
     score = finding.cvss_score
     if score is None:
         score = _REPRESENTATIVE[finding.severity]
     text = finding.summary or f"{finding.id} in {finding.package.name}"
+    described = finding.description
+    full = described.details if described is not None and described.details else text
     rule: dict[str, Any] = {
         "id": finding.id,
         "name": finding.id.replace("-", ""),
         "shortDescription": {"text": text},
-        "fullDescription": {"text": text},
+        "fullDescription": {"text": full},
         "defaultConfiguration": {"level": _LEVELS.get(finding.severity, "note")},
-        "help": {
-            "text": f"{finding.id}: {text}. Advisories: {', '.join(finding.advisories) or '-'}",
-        },
+        "help": {"text": f"{finding.id}: {full}", "markdown": _markdown(finding, full, packages)},
         "properties": {
             "security-severity": f"{score:.1f}",
-            "tags": ["security", "vulnerability", finding.severity.value],
+            "tags": ["security", "vulnerability", finding.severity.value]
+            + [f"external/cwe/cwe-{cwe}" for cwe in (described.cwes if described else ())],
         },
     }
     if finding.url:
@@ -53,10 +55,43 @@ def _rule(finding: Finding) -> dict[str, Any]:
     return rule
 
 
+def _markdown(finding: Finding, full: str, packages: list[Finding]) -> str:
+    """The help GitHub shows beside an alert: what, which packages, the fix, links to every
+    id."""
+    rows = dict.fromkeys(
+        f"| {_escaped(f.package.name)} | {_escaped(f.package.version)} | "
+        f"{_escaped(f.fixed_version or 'no fixed version yet')} |\n"
+        for f in packages
+    )
+    ids = [finding.id, *finding.advisories, *finding.aliases]
+    links = ", ".join(f"[{i}]({database(i).url})" for i in ids)
+    return (
+        f"**{finding.id}** ({finding.severity.value}"
+        + (f", CVSS {finding.cvss_score:.1f}" if finding.cvss_score is not None else "")
+        # OSV details are markdown already (GitHub advisories write them so); GitHub
+        # sanitises what it renders. Table cells are escaped: they come from the image.
+        + f")\n\n{full}\n\n"
+        "| Package | Installed | Fixed in |\n| --- | --- | --- |\n"
+        + "".join(rows)
+        + f"\nKnown as: {links}\n"
+    )
+
+
+_MARKDOWN_SPECIAL = str.maketrans({c: f"\\{c}" for c in "\\`*_[]<>|"} | {"\n": " "})
+
+
+def _escaped(text: str) -> str:
+    """Text from an image as literal markdown in one table cell."""
+    return text.translate(_MARKDOWN_SPECIAL)
+
+
 def _result(finding: Finding, report: ScanReport) -> dict[str, Any]:
     package = finding.package
     fix = f"fixed in {finding.fixed_version}" if finding.fixed_version else "no fix yet"
-    subject = report.sbom.image.id if report.sbom.image else report.sbom.source.reference
+    sbom = report.sbom
+    subject = sbom.image.id if sbom.image else sbom.source.reference
+    # the file the package was read from, inside the image; for an SBOM input, the SBOM
+    uri = package.location.path.lstrip("/") or sbom.source.reference.lstrip("/") or "."
     return {
         "ruleId": finding.id,
         "level": _LEVELS.get(finding.severity, "note"),
@@ -67,7 +102,9 @@ def _result(finding: Finding, report: ScanReport) -> dict[str, Any]:
         "locations": [
             {
                 "physicalLocation": {
-                    "artifactLocation": {"uri": package.location.path.lstrip("/") or "."}
+                    "artifactLocation": {"uri": uri},
+                    # code scanning needs a line; a package is the whole file that lists it
+                    "region": {"startLine": 1, "startColumn": 1, "endLine": 1, "endColumn": 1},
                 },
                 "logicalLocations": [{"name": subject, "kind": "module"}],
             }
@@ -87,9 +124,10 @@ def _result(finding: Finding, report: ScanReport) -> dict[str, Any]:
 
 def render_sarif(report: ScanReport) -> str:
     findings = list(report.findings) + [s.finding for s in report.suppressed]
-    rules: dict[str, dict[str, Any]] = {}
+    by_id: dict[str, list[Finding]] = {}
     for finding in findings:
-        rules.setdefault(finding.id, _rule(finding))
+        by_id.setdefault(finding.id, []).append(finding)
+    rules = {key: _rule(group[0], group) for key, group in by_id.items()}
     results = [_result(f, report) for f in report.findings]
     for suppressed in report.suppressed:
         result = _result(suppressed.finding, report)

@@ -27,7 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import SQLAlchemyError
 
 from hullcheck.errors import VulnDbError
-from hullcheck.model import DbSnapshot, Finding, Severity
+from hullcheck.model import DbSnapshot, Description, Finding, Severity
 from hullcheck.store.models import (
     FindingRow,
     PackageRow,
@@ -232,6 +232,26 @@ class VulnRepository:
                 chunk = wanted[start : start + _LOOKUP_CHUNK]
                 for row in connection.execute(select(*columns).where(table.c.id.in_(chunk))):
                     result[row.id] = _record_info(row)
+        return result
+
+    def descriptions(self, ids: Iterable[str]) -> dict[str, Description]:
+        """The full text, dates, CWEs and references of the stored records ``ids``."""
+        from hullcheck.vulndb.osv import description_of
+
+        wanted = sorted(set(ids))
+        result: dict[str, Description] = {}
+        table = VulnRecordRow.__table__
+        with self.engine.connect() as connection:
+            for start in range(0, len(wanted), _LOOKUP_CHUNK):
+                chunk = wanted[start : start + _LOOKUP_CHUNK]
+                query = select(table.c.id, table.c.document).where(table.c.id.in_(chunk))
+                for row in connection.execute(query):
+                    try:
+                        document = json.loads(zlib.decompress(row.document))
+                    except (zlib.error, ValueError):
+                        continue  # damage is reported by matching; a report goes without
+                    if isinstance(document, dict):
+                        result[row.id] = description_of(document)
         return result
 
     def snapshot(self) -> DbSnapshot:

@@ -18,7 +18,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from hullcheck.model import Finding, FixStatus, Package, Severity
+from hullcheck.model import Description, Finding, FixStatus, Package, Severity
 from hullcheck.store.vulns import RecordInfo, VulnRepository
 from hullcheck.vulndb import versions
 from hullcheck.vulndb.ecosystems import Query, family, query_for
@@ -193,8 +193,9 @@ def _finding(
         key=lambda s: s.rank,
         default=Severity.UNKNOWN,
     )
-    scored = [i.rating for i in infos if i.rating.score is not None]
-    best = max(scored, key=lambda r: r.score or 0.0, default=None)
+    scored = [i for i in infos if i.rating.score is not None]
+    best_info = max(scored, key=lambda i: i.rating.score or 0.0, default=None)
+    best = best_info.rating if best_info else None
     fixed = highest_fix(query.scheme, (h.verdict.fixed for h in group))
     main = next((i for i in infos if i.id == key), infos[0])
     return Finding(
@@ -208,6 +209,31 @@ def _finding(
         aliases=tuple(sorted(ids - {key} - set(advisories))),
         cvss_score=best.score if best else None,
         cvss_vector=best.vector if best else None,
+        cvss_source=best_info.id if best_info else None,
         summary=main.summary or next((i.summary for i in infos if i.summary), None),
         url=main.url or next((i.url for i in infos if i.url), None),
     )
+
+
+def described(findings: Sequence[Finding], repository: VulnRepository) -> list[Finding]:
+    """``findings`` with the full text, dates, CWEs and references of their records: the
+    finding's own record's text, the earliest publication, the latest change, every CWE
+    and reference URL of any of them."""
+    texts = repository.descriptions(i for f in findings for i in (f.id, *f.advisories))
+    result = []
+    for finding in findings:
+        known = [texts[i] for i in (finding.id, *finding.advisories) if i in texts]
+        if not known:
+            result.append(finding)
+            continue
+        published = [d.published for d in known if d.published]
+        modified = [d.modified for d in known if d.modified]
+        description = Description(
+            details=next((d.details for d in known if d.details), None),
+            published=min(published) if published else None,
+            modified=max(modified) if modified else None,
+            cwes=tuple(sorted({c for d in known for c in d.cwes})),
+            references=tuple(dict.fromkeys(u for d in known for u in d.references)),
+        )
+        result.append(dataclasses.replace(finding, description=description))
+    return result

@@ -9,11 +9,12 @@ dropped and counted; a record left with nothing to match is skipped with a reaso
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import re
 from dataclasses import dataclass
 from typing import Any
 
-from hullcheck.model import Severity
+from hullcheck.model import Description, Severity
 from hullcheck.vulndb import versions
 from hullcheck.vulndb.ecosystems import ecosystem_key, family, package_key
 from hullcheck.vulndb.severity import Rating, entry_rating, record_rating
@@ -226,6 +227,51 @@ def _summary(document: dict[str, Any]) -> str | None:
     if summary is not None and len(summary) > 200:
         summary = summary[:197] + "..."
     return summary
+
+
+def description_of(document: dict[str, Any]) -> Description:
+    """The full text, dates, CWEs and reference URLs of one OSV record."""
+    specific = document.get("database_specific")
+    cwe_ids = specific.get("cwe_ids") if isinstance(specific, dict) else None
+    cwes = sorted(
+        {
+            int(item[4:])
+            for item in cwe_ids or ()
+            if isinstance(item, str) and item.startswith("CWE-") and item[4:].isdigit()
+        }
+    )
+    references = document.get("references")
+    urls = [
+        r["url"]
+        for r in (references if isinstance(references, list) else ())
+        if isinstance(r, dict) and isinstance(r.get("url"), str) and r["url"]
+    ]
+    first = _url(references)
+    ordered = ([first] if first else []) + [u for u in urls if u != first]
+    return Description(
+        details=_text(document.get("details")) or _text(document.get("summary")),
+        published=_timestamp(document.get("published")),
+        modified=_timestamp(document.get("modified")),
+        cwes=tuple(cwes),
+        references=tuple(dict.fromkeys(ordered)),
+    )
+
+
+def _timestamp(raw: Any) -> str | None:
+    """An OSV time as RFC 3339 in UTC (``2024-07-07T18:15:00Z``): feeds also write
+    ``2024-07-07 18:15:00+00:00`` (PyPA) and nanoseconds (Alpine), which the date-time
+    format of CycloneDX and JSON Schema consumers refuse. ``None`` for what is no time."""
+    if not isinstance(raw, str):
+        return None
+    text = re.sub(r"(\.\d{6})\d+", r"\1", raw.strip()).replace("Z", "+00:00")
+    try:
+        moment = datetime.datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=datetime.UTC)
+    utc = moment.astimezone(datetime.UTC).replace(microsecond=0)
+    return utc.isoformat().replace("+00:00", "Z")
 
 
 def _url(references: Any) -> str | None:

@@ -54,7 +54,10 @@ class VexStatement:
     subcomponents: tuple[str, ...]
     status: str
     justification: str
+    """Why, in words: the justification, the impact statement or the status notes."""
     where: str
+    vex_justification: str | None = None
+    """The justification as the specification names it, when given."""
 
 
 def _package_matches(wanted: str, finding: Finding) -> bool:
@@ -141,31 +144,70 @@ def _names(value: Any) -> list[str]:
     return []
 
 
+_VEX_STATUSES = ("not_affected", "affected", "fixed", "under_investigation")
+_VEX_JUSTIFICATIONS = (
+    "component_not_present",
+    "vulnerable_code_not_present",
+    "vulnerable_code_not_in_execute_path",
+    "vulnerable_code_cannot_be_controlled_by_adversary",
+    "inline_mitigations_already_exist",
+)
+
+
 def _statement(path: str, index: int, raw: Any) -> VexStatement:
+    """One statement, held to the rules of the OpenVEX specification: a known status; a
+    ``not_affected`` one gives a justification of the five defined, or an impact
+    statement; an ``affected`` one an action statement."""
     where = f"{path}: statement {index}"
     if not isinstance(raw, dict) or not isinstance(raw.get("status"), str):
         raise UsageError(f"{where}: no status")
+    status = raw["status"]
+    if status not in _VEX_STATUSES:
+        raise UsageError(f"{where}: unknown status {status!r}", hint=_one_of(_VEX_STATUSES))
     vulnerability = frozenset(_names(raw.get("vulnerability")))
     if not vulnerability:
         raise UsageError(f"{where}: no vulnerability")
+    justification = raw.get("justification")
+    impact = raw.get("impact_statement")
+    if justification is not None and justification not in _VEX_JUSTIFICATIONS:
+        raise UsageError(
+            f"{where}: unknown justification {justification!r}", hint=_one_of(_VEX_JUSTIFICATIONS)
+        )
+    if status == "not_affected" and not justification and not _said(impact):
+        raise UsageError(
+            f"{where}: a not_affected statement must give a justification or an "
+            "impact_statement (OpenVEX specification); it was not applied"
+        )
+    if status == "affected" and not _said(raw.get("action_statement")):
+        raise UsageError(f"{where}: an affected statement must give an action_statement")
     products, subcomponents = [], []
     for product in raw.get("products") or []:
         products.extend(_names(product))
         if isinstance(product, dict):
             for sub in product.get("subcomponents") or []:
                 subcomponents.extend(_names(sub))
-    justification = raw.get("justification") or raw.get("impact_statement") or raw["status"]
     return VexStatement(
         vulnerability,
         tuple(products),
         tuple(subcomponents),
-        raw["status"],
-        str(justification),
+        status,
+        str(justification or impact or raw.get("status_notes") or status),
         where,
+        justification if isinstance(justification, str) else None,
     )
 
 
+def _said(text: Any) -> bool:
+    return isinstance(text, str) and bool(text.strip())
+
+
+def _one_of(values: tuple[str, ...]) -> str:
+    return "one of: " + ", ".join(values)
+
+
 def _image_names(sbom: Sbom) -> set[str]:
+    """The ids a VEX product may name the image by: its ID, tags, repo digests and the
+    digests alone (what a ``pkg:oci`` purl's version holds)."""
     if sbom.image is None:
         return {sbom.source.reference}
     names = {sbom.image.id, *sbom.image.repo_tags, *sbom.image.repo_digests}
@@ -173,13 +215,28 @@ def _image_names(sbom: Sbom) -> set[str]:
     return names
 
 
+def _names_image(product: str, image: set[str]) -> bool:
+    """Whether a product names the image: one of its names, or a ``pkg:oci`` purl whose
+    version is its ID or a repo digest — compared decoded (``sha256%3A…`` is
+    ``sha256:…``), as every purl must be."""
+    if product in image:
+        return True
+    if not product.startswith("pkg:oci/"):
+        return False
+    from packageurl import PackageURL
+
+    try:
+        version = PackageURL.from_string(product).version
+    except ValueError:
+        return False
+    return version is not None and version in image
+
+
 def _vex_applies(statement: VexStatement, finding: Finding, image: set[str]) -> bool:
     if statement.status not in _VEX_SUPPRESSING or not statement.vulnerability & finding.all_ids:
         return False
     for product in statement.products:
-        if product in image or (
-            product.startswith("pkg:oci/") and any(d in product for d in image if ":" in d)
-        ):
+        if _names_image(product, image):
             return not statement.subcomponents or any(
                 _package_matches(s, finding) for s in statement.subcomponents
             )
@@ -206,18 +263,35 @@ def apply(
         else:
             active.append(rule)
     statements, image = list(vex), _image_names(sbom)
+    used: set[int] = set()
     kept: list[Finding] = []
     left: list[Suppressed] = []
     for finding in findings:
         matched = next((r for r in active if r.applies(finding)), None)
         statement = next((s for s in statements if _vex_applies(s, finding, image)), None)
+        if statement is not None:
+            used.add(id(statement))
         if matched is not None:
             left.append(Suppressed(finding, matched.reason, matched.where))
         elif statement is not None:
             reason = f"{statement.status}: {statement.justification}"
-            left.append(Suppressed(finding, reason, statement.where))
+            left.append(
+                Suppressed(
+                    finding,
+                    reason,
+                    statement.where,
+                    vex_status=statement.status,
+                    vex_justification=statement.vex_justification,
+                )
+            )
         elif ignore_unfixed and finding.status is FixStatus.UNFIXED:
             left.append(Suppressed(finding, "no fixed version yet", "--ignore-unfixed"))
         else:
             kept.append(finding)
+    notes += [
+        f"{s.where}: {s.status} for {', '.join(sorted(s.vulnerability))} matched no finding "
+        f"of {', '.join(s.products) or 'any product'}"
+        for s in statements
+        if s.status in _VEX_SUPPRESSING and id(s) not in used
+    ]
     return kept, left, notes
