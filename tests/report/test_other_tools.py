@@ -96,3 +96,50 @@ def test_distro_packages_without_a_release_fail_the_gate_unless_allowed(tmp_path
     allowed = hullcheck("scan", target, "--fail-on", "critical", "--allow-incomplete", env=env)
     assert allowed.returncode == 0, allowed.stderr
     assert "90 deb packages name no distro release" in allowed.stdout
+
+
+def test_debian_licences_from_copyright_files_match_syft(
+    images: Images, store: Store, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    """dpkg records no licence; both tools read ``/usr/share/doc/*/copyright``. hullcheck
+    gives a licence to every package Syft gives one to, and says it in SPDX where it can
+    (DEP-5 short names translated: ``GPL-2+`` is ``GPL-2.0-or-later``)."""
+    archive = images.archive("debian")
+    written = str(tmp_path / "syft.cdx.json")
+    subprocess.run(
+        [SYFT, f"docker-archive:{archive}", "-o", f"cyclonedx-json={written}", "-q"],
+        check=True,
+        timeout=300,
+        env={**os.environ, "SYFT_CHECK_FOR_APP_UPDATE": "false"},
+    )
+    with open(written) as handle:
+        syft = json.load(handle)
+    licensed_by_syft = {
+        c["name"]
+        for c in syft["components"]
+        if c.get("licenses") and str(c.get("purl", "")).startswith("pkg:deb/")
+    }
+    ours = api.generate_sbom(f"docker-archive:{archive}", store=store)
+    debs = [p for p in ours.packages if p.type.value == "deb"]
+    licensed = {p.name for p in debs if p.licenses}
+    assert len(licensed_by_syft) > 50 and licensed >= licensed_by_syft
+    expressions = [p for p in debs if p.license_expression]
+    assert len(expressions) >= len(debs) * 0.75, "most Debian licences are machine-readable"
+    apt = next(p for p in debs if p.name == "apt")  # DEP-5: GPL-2+, GPL-2, BSD-3-clause, Expat
+    assert apt.license_expression == "GPL-2.0-or-later AND GPL-2.0-only AND BSD-3-Clause AND MIT"
+    libc = next(p for p in debs if p.name == "libc6")  # free-form: "or later" is not said
+    assert libc.licenses == ("LGPL-2.1", "GPL-2") and libc.license_expression is None
+    from hullcheck.report import render
+
+    components = {c["name"]: c for c in json.loads(render(ours, "cyclonedx-json"))["components"]}
+    assert components["apt"]["licenses"] == [{"expression": apt.license_expression}]
+    assert components["libc6"]["licenses"] == [
+        {"license": {"name": "LGPL-2.1"}},
+        {"license": {"name": "GPL-2"}},
+    ]
+    from spdx_tools.spdx.parser.parse_anything import parse_file
+    from spdx_tools.spdx.validation.document_validator import validate_full_spdx_document
+
+    spdx = tmp_path / "debian.spdx.json"
+    spdx.write_text(render(ours, "spdx-json"))
+    assert validate_full_spdx_document(parse_file(str(spdx))) == []

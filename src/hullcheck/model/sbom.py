@@ -58,6 +58,9 @@ class Package:
     """CPU architecture of the package, when recorded."""
     licenses: tuple[str, ...] = ()
     """Licences as declared by the package metadata."""
+    license_expression: str | None = None
+    """The declared licences as one valid SPDX expression (``MIT``, ``GPL-2.0-or-later AND
+    BSD-3-Clause``), when they can be said so; ``licenses`` keeps the words."""
     metadata: dict[str, str] = field(default_factory=dict)
     """A few extra fields under the source file's own names (``Maintainer``, ``Epoch`` …)."""
 
@@ -109,3 +112,5 @@ class Sbom:
     """Tool name and version that produced it."""
     created: str | None = None
     """Time the SBOM was produced, RFC 3339."""
+    serial: str | None = None
+    """For an SBOM read from a file: that document's serial number or SPDX namespace."""

@@ -14,10 +14,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import orjson
+from packageurl import PackageURL
 
+from hullcheck import __version__
 from hullcheck.errors import SbomFormatError
-from hullcheck.model import Sbom, SourceInfo
-from hullcheck.report.purlmap import distro_of, left_out, package_from_fields
+from hullcheck.model import Package, Sbom, SourceInfo
+from hullcheck.report.purlmap import distro_of, image_named, left_out, package_from_fields
 
 PROPERTY = "hullcheck:"
 SCHEMA = "http://cyclonedx.org/schema/bom-1.6.schema.json"
@@ -42,52 +44,38 @@ def build_bom(sbom: Sbom) -> tuple[dict[str, Any], list[str]]:
     ]
     if sbom.distro:
         facts.append(("distro", sbom.distro.ecosystem or sbom.distro.id))
+    if sbom.serial:
+        facts.append(("read-from", sbom.serial))
+    component: dict[str, Any] = {
+        "type": "container" if sbom.image is not None else "file",
+        "bom-ref": subject_ref,
+        "name": (
+            sbom.image.repo_tags[0]
+            if sbom.image and sbom.image.repo_tags
+            else sbom.source.reference
+        ),
+        "version": subject,
+    }
+    purl = image_purl(sbom)
+    if purl is not None:
+        component["purl"] = purl
+    component["properties"] = _properties(facts)
     metadata = {
         "timestamp": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-        "tools": [
-            {"vendor": "hullcheck", "name": "hullcheck", "version": sbom.tool.rpartition(" ")[2]}
-        ],
-        "component": {
-            "type": "container" if sbom.image is not None else "file",
-            "bom-ref": subject_ref,
-            "name": (
-                sbom.image.repo_tags[0]
-                if sbom.image and sbom.image.repo_tags
-                else sbom.source.reference
-            ),
-            "version": subject,
-            "properties": _properties(facts),
-        },
+        "tools": {"components": _tools(sbom)},
+        "component": component,
     }
     components, refs = [], []
+    system = _operating_system(sbom)
+    if system is not None:
+        components.append(system)
     for index, package in enumerate(sbom.packages):
         ref = f"pkg-{index}:{package.purl}"
         refs.append(ref)
-        facts = [
-            ("package:type", package.type.value),
-            ("found-by", package.found_by),
-            ("location:path", package.location.path),
-            ("location:layer", package.location.layer),
-            ("introduced-by", package.introduced_by),
-            ("source-name", package.source_name),
-            ("source-version", package.source_version),
-            ("distro", package.distro),
-            ("arch", package.arch),
-        ]
-        component: dict[str, Any] = {
-            "type": "library",
-            "bom-ref": ref,
-            "name": package.name,
-            "version": package.version,
-        }
-        if package.licenses:
-            component["licenses"] = [{"license": {"name": name}} for name in package.licenses]
-        if package.purl:
-            component["purl"] = package.purl
-        component["properties"] = _properties(facts)
-        components.append(component)
-    dependencies = [{"ref": subject_ref, "dependsOn": refs}] if refs else []
-    dependencies += [{"ref": ref} for ref in refs]
+        components.append(_component(package, ref))
+    top = ([system["bom-ref"]] if system is not None else []) + refs
+    dependencies = [{"ref": subject_ref, "dependsOn": top}] if top else []
+    dependencies += [{"ref": ref} for ref in top]
     bom = {
         "$schema": SCHEMA,
         "bomFormat": "CycloneDX",
@@ -99,6 +87,95 @@ def build_bom(sbom: Sbom) -> tuple[dict[str, Any], list[str]]:
         "dependencies": dependencies,
     }
     return bom, refs
+
+
+def _component(package: Package, ref: str) -> dict[str, Any]:
+    facts = [
+        ("package:type", package.type.value),
+        ("found-by", package.found_by),
+        ("location:path", package.location.path),
+        ("location:layer", package.location.layer),
+        ("introduced-by", package.introduced_by),
+        ("source-name", package.source_name),
+        ("source-version", package.source_version),
+        ("distro", package.distro),
+        ("arch", package.arch),
+    ]
+    component: dict[str, Any] = {
+        "type": "library",
+        "bom-ref": ref,
+        "name": package.name,
+        "version": package.version,
+    }
+    licenses = license_entries(package)
+    if licenses:
+        component["licenses"] = licenses
+    if package.purl:
+        component["purl"] = package.purl
+    component["properties"] = _properties(facts)
+    return component
+
+
+def license_entries(package: Package) -> list[dict[str, Any]]:
+    """CycloneDX ``licenses``: the SPDX id, or the expression, when the declared licences
+    are valid SPDX; their names otherwise (the schema allows one form or the other)."""
+    expression = package.license_expression
+    if expression:
+        if " " not in expression:
+            return [{"license": {"id": expression}}]
+        return [{"expression": expression}]
+    return [{"license": {"name": name}} for name in package.licenses]
+
+
+def _tools(sbom: Sbom) -> list[dict[str, Any]]:
+    """hullcheck, and the tool that wrote the SBOM file this one was read from."""
+    tools = [{"type": "application", "name": "hullcheck", "version": __version__}]
+    if sbom.source.kind == "sbom" and sbom.tool and not sbom.tool.startswith("hullcheck"):
+        name, _, version = sbom.tool.partition(" ")
+        tools.append({"type": "application", "name": name, "version": version or "unknown"})
+    return tools
+
+
+def _operating_system(sbom: Sbom) -> dict[str, Any] | None:
+    """The distro as the ``operating-system`` component Trivy and Syft read the release
+    from."""
+    distro = sbom.distro
+    if distro is None:
+        return None
+    system: dict[str, Any] = {
+        "type": "operating-system",
+        "bom-ref": f"os:{distro.id}@{distro.version_id or 'unknown'}",
+        "name": distro.id,
+    }
+    if distro.version_id:
+        system["version"] = distro.version_id
+    if distro.pretty_name:
+        system["description"] = distro.pretty_name
+    return system
+
+
+def image_purl(sbom: Sbom) -> str | None:
+    """``pkg:oci/NAME@DIGEST?repository_url=…&tag=…`` of an image: its repo digest when it
+    has one (what a registry serves), else its image ID."""
+    image = sbom.image
+    if image is None or not image.id.startswith("sha256:"):
+        return None
+    reference = image.repo_digests[0] if image.repo_digests else None
+    repository, digest = reference.split("@", 1) if reference else (None, image.id)
+    tag = None
+    if image.repo_tags:
+        named, _, tag = image.repo_tags[0].rpartition(":")
+        repository = repository or named
+    name = (repository or sbom.source.reference).rsplit("/", 1)[-1].lower()
+    qualifiers = {"repository_url": repository} if repository else {}
+    if tag:
+        qualifiers["tag"] = tag
+    if image.architecture:
+        qualifiers["arch"] = image.architecture
+    try:
+        return str(PackageURL(type="oci", name=name, version=digest, qualifiers=qualifiers))
+    except ValueError:
+        return None
 
 
 def _properties(facts: list[tuple[str, str | None]]) -> list[dict[str, str]]:
@@ -121,13 +198,15 @@ def read_cyclonedx(document: dict[str, Any], what: str) -> Sbom:
             for p in component.get("properties") or []
             if isinstance(p, dict) and str(p.get("name", "")).startswith(PROPERTY)
         }
+        names, expression = _licenses(component)
         package = package_from_fields(
             component.get("name"),
             component.get("version"),
             component.get("purl"),
             fields,
             found_by="cyclonedx",
-            licenses=tuple(_licenses(component)),
+            licenses=names,
+            license_expression=expression,
             distro=distro,
         )
         if package is not None:
@@ -135,14 +214,30 @@ def read_cyclonedx(document: dict[str, Any], what: str) -> Sbom:
         else:
             unused.append(str(component.get("name")))
     warning = left_out(unused, what)
+    metadata = document.get("metadata") or {}
+    subject = metadata.get("component") or {}
     return Sbom(
         source=SourceInfo("sbom", what),
         packages=tuple(packages),
+        image=image_named(subject.get("version"), subject.get("purl")),
         distro=distro,
         warnings=(warning,) if warning is not None else (),
-        tool="cyclonedx",
-        created=(document.get("metadata") or {}).get("timestamp"),
+        tool=_tool(metadata.get("tools")) or "unknown CycloneDX tool",
+        created=metadata.get("timestamp"),
+        serial=str(document["serialNumber"]) if document.get("serialNumber") else None,
     )
+
+
+def _tool(tools: object) -> str | None:
+    """``NAME VERSION`` of the first tool a document names, in the 1.4 list form or the
+    1.5+ ``components`` form."""
+    if isinstance(tools, dict):
+        tools = tools.get("components")
+    if not isinstance(tools, list) or not tools or not isinstance(tools[0], dict):
+        return None
+    first = tools[0]
+    name = first.get("name")
+    return f"{name} {first.get('version') or ''}".strip() if isinstance(name, str) else None
 
 
 _NOT_PACKAGES = ("file", "container", "data")
@@ -159,13 +254,22 @@ def _flattened(components: list[Any]) -> Iterator[dict[str, Any]]:
                 yield from _flattened(nested)
 
 
-def _licenses(component: dict[str, Any]) -> list[str]:
-    names = []
+def _licenses(component: dict[str, Any]) -> tuple[tuple[str, ...], str | None]:
+    """The licence words and, when the entries are SPDX (ids or one expression), the
+    expression."""
+    names, ids, expression = [], [], None
     for entry in component.get("licenses") or []:
         if not isinstance(entry, dict):
             continue
         lic = entry.get("license") or {}
-        name = lic.get("id") or lic.get("name") or entry.get("expression")
-        if name:
-            names.append(str(name))
-    return names
+        if isinstance(entry.get("expression"), str):
+            expression = entry["expression"]
+            names.append(expression)
+        elif isinstance(lic, dict) and isinstance(lic.get("id"), str):
+            ids.append(lic["id"])
+            names.append(lic["id"])
+        elif isinstance(lic, dict) and isinstance(lic.get("name"), str):
+            names.append(lic["name"])
+    if expression is None and ids and len(ids) == len(names):
+        expression = " AND ".join(ids)
+    return tuple(names), expression

@@ -62,6 +62,7 @@ def _package(package: Package) -> dict[str, Any]:
         "distro": package.distro,
         "arch": package.arch,
         "licenses": list(package.licenses),
+        "license_expression": package.license_expression,
         "metadata": package.metadata,
     }
 
@@ -107,6 +108,7 @@ def _read_package(data: dict[str, Any]) -> Package:
         distro=data.get("distro"),
         arch=data.get("arch"),
         licenses=tuple(data.get("licenses", ())),
+        license_expression=data.get("license_expression"),
         metadata=dict(data.get("metadata", {})),
     )
 

@@ -6,7 +6,7 @@ import re
 
 from packageurl import PackageURL
 
-from hullcheck.model import Distro, Location, Package, PackageType, ScanWarning
+from hullcheck.model import Distro, ImageInfo, Location, Package, PackageType, ScanWarning
 from hullcheck.sbom.scan import OS_TYPES
 
 _BY_PURL = {
@@ -31,6 +31,7 @@ def package_from_fields(
     *,
     found_by: str,
     licenses: tuple[str, ...] = (),
+    license_expression: str | None = None,
     distro: Distro | None = None,
 ) -> Package | None:
     """A package read back from an SBOM document; ``fields`` holds hullcheck's own
@@ -70,6 +71,7 @@ def package_from_fields(
         distro=package_distro,
         arch=fields.get("arch") or (str(qualifiers["arch"]) if "arch" in qualifiers else None),
         licenses=licenses,
+        license_expression=license_expression,
     )
 
 
@@ -109,6 +111,19 @@ def release_named(purls: list[object]) -> Distro | None:
                 if found is not None:
                     return found
     return None
+
+
+def image_named(version: object, purl: object) -> ImageInfo | None:
+    """The image an SBOM document describes, by the digest it names for it (a component
+    ``version`` or a ``pkg:oci`` purl's version): what a VEX statement names it by."""
+    digest = version if isinstance(version, str) and version.startswith("sha256:") else None
+    if digest is None and isinstance(purl, str) and purl.startswith("pkg:oci/"):
+        parsed = _parse(purl)
+        if parsed is not None and (parsed.version or "").startswith("sha256:"):
+            digest = parsed.version
+    if digest is None:
+        return None
+    return ImageInfo(id=digest, layers=())
 
 
 def distro_of(name: object, version: object) -> Distro | None:

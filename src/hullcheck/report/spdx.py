@@ -1,80 +1,147 @@
-"""SPDX 2.3 JSON, written with spdx-tools; read back for rescans."""
+"""SPDX 2.3 JSON: written here, read back for rescans (ours and other tools')."""
 
 from __future__ import annotations
 
 import datetime
-import io
 import re
 import uuid
 from typing import Any
 
+import orjson
+
+from hullcheck import __version__
 from hullcheck.errors import SbomFormatError
-from hullcheck.model import Package, Sbom, SourceInfo
-from hullcheck.report.purlmap import distro_of, left_out, package_from_fields, release_named
+from hullcheck.model import Distro, Package, Sbom, SourceInfo
+from hullcheck.report.cyclonedx import image_purl
+from hullcheck.report.purlmap import (
+    distro_of,
+    image_named,
+    left_out,
+    package_from_fields,
+    release_named,
+)
+from hullcheck.sbom.licenses import license_ref
 
 _ID_CHARS = re.compile(r"[^A-Za-z0-9.-]+")
 COMMENT_PREFIX = "hullcheck:"
 
 
 def render_spdx(sbom: Sbom) -> str:
-    from spdx_tools.spdx.model import (
-        Actor,
-        ActorType,
-        CreationInfo,
-        Document,
-        ExternalPackageRef,
-        ExternalPackageRefCategory,
-        Relationship,
-        RelationshipType,
-        SpdxNoAssertion,
-    )
-    from spdx_tools.spdx.model import Package as SpdxPackage
-    from spdx_tools.spdx.writer.json.json_writer import write_document_to_stream
-
+    """SPDX 2.3 JSON, written directly (spdx-tools' writer validates and converts through
+    its object model: most of the time of an SBOM command); the tests hold it to spdx-tools'
+    full validation."""
     subject = sbom.image.id if sbom.image is not None else sbom.source.reference
     name = f"{sbom.source.kind}:{sbom.source.reference}"
-    created = datetime.datetime.now(datetime.UTC).replace(microsecond=0)
-    info = CreationInfo(
-        spdx_version="SPDX-2.3",
-        spdx_id="SPDXRef-DOCUMENT",
-        name=name,
-        document_namespace=f"https://hullcheck.invalid/spdx/{_id(subject)}-{uuid.uuid4()}",
-        creators=[Actor(ActorType.TOOL, sbom.tool.replace(" ", "-"))],
-        created=created,
-    )
-    root = SpdxPackage(
-        spdx_id="SPDXRef-Subject",
-        name=name,
-        download_location=SpdxNoAssertion(),
-        version=subject,
-        files_analyzed=False,
-    )
+    created = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    creators = [f"Tool: hullcheck-{__version__}"]
+    if sbom.source.kind == "sbom" and sbom.tool and not sbom.tool.startswith("hullcheck"):
+        creators.append(f"Tool: {sbom.tool.replace(' ', '-')}")  # the tool of the file read
+    root: dict[str, Any] = {
+        "SPDXID": "SPDXRef-Subject",
+        "name": name,
+        "versionInfo": subject,
+        "downloadLocation": NOASSERTION,
+        "filesAnalyzed": False,
+        "primaryPackagePurpose": "CONTAINER" if sbom.image is not None else "FILE",
+    }
+    purl = image_purl(sbom)
+    if purl is not None:
+        root["externalRefs"] = [_purl_ref(purl)]
+    if sbom.serial:
+        root["comment"] = f"read from {sbom.serial}"
     packages = [root]
-    relationships = [Relationship("SPDXRef-DOCUMENT", RelationshipType.DESCRIBES, root.spdx_id)]
+    relationships = [_relation("SPDXRef-DOCUMENT", "DESCRIBES", "SPDXRef-Subject")]
+    if sbom.distro is not None:
+        packages.append(_operating_system(sbom.distro))
+        relationships.append(_relation("SPDXRef-Subject", "CONTAINS", "SPDXRef-OperatingSystem"))
+    extracted: dict[str, str] = {}
     for index, package in enumerate(sbom.packages):
         spdx_id = f"SPDXRef-Package-{index}-{_id(package.name)}"
-        packages.append(
-            SpdxPackage(
-                spdx_id=spdx_id,
-                name=package.name,
-                download_location=SpdxNoAssertion(),
-                version=package.version,
-                files_analyzed=False,
-                source_info=f"found by {package.found_by} at {package.location.path}",
-                license_comment="; ".join(package.licenses) or None,
-                comment=_comment(package),
-                external_references=[
-                    ExternalPackageRef(
-                        ExternalPackageRefCategory.PACKAGE_MANAGER, "purl", package.purl
-                    )
-                ],
-            )
-        )
-        relationships.append(Relationship(root.spdx_id, RelationshipType.CONTAINS, spdx_id))
-    document = Document(creation_info=info, packages=packages, relationships=relationships)
-    stream = io.StringIO()
-    write_document_to_stream(document, stream, validate=False)
-    return stream.getvalue() + "\n"
+        packages.append(_package(package, spdx_id, extracted))
+        relationships.append(_relation("SPDXRef-Subject", "CONTAINS", spdx_id))
+    document: dict[str, Any] = {
+        "spdxVersion": "SPDX-2.3",
+        "dataLicense": "CC0-1.0",
+        "SPDXID": "SPDXRef-DOCUMENT",
+        "name": name,
+        "documentNamespace": f"https://hullcheck.invalid/spdx/{_id(subject)}-{uuid.uuid4()}",
+        "creationInfo": {"created": created, "creators": creators},
+        "packages": packages,
+        "relationships": relationships,
+    }
+    if extracted:
+        document["hasExtractedLicensingInfos"] = [
+            {"licenseId": ref, "name": text, "extractedText": text}
+            for ref, text in extracted.items()
+        ]
+    return orjson.dumps(document, option=orjson.OPT_INDENT_2).decode() + "\n"
+
+
+NOASSERTION = "NOASSERTION"
+
+
+def _package(package: Package, spdx_id: str, extracted: dict[str, str]) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "SPDXID": spdx_id,
+        "name": package.name,
+        "versionInfo": package.version,
+        "downloadLocation": NOASSERTION,
+        "filesAnalyzed": False,
+        "licenseConcluded": NOASSERTION,
+        "licenseDeclared": _declared(package, extracted),
+        "copyrightText": NOASSERTION,
+        "sourceInfo": f"found by {package.found_by} at {package.location.path or '-'}",
+        "comment": _comment(package),
+        "primaryPackagePurpose": "LIBRARY",
+    }
+    if package.licenses and not package.license_expression:
+        entry["licenseComments"] = "; ".join(package.licenses)
+    if package.purl:
+        entry["externalRefs"] = [_purl_ref(package.purl)]
+    return entry
+
+
+def _declared(package: Package, extracted: dict[str, str]) -> str:
+    """The SPDX expression, or the declared words as ``LicenseRef-`` entries the document
+    defines (``hasExtractedLicensingInfos``), or NOASSERTION."""
+    refs = []
+    for text in package.licenses:
+        ref = license_ref(text)
+        if package.license_expression is None or ref in package.license_expression:
+            extracted.setdefault(ref, text)
+            refs.append(ref)
+    if package.license_expression:
+        return package.license_expression
+    return " AND ".join(dict.fromkeys(refs)) or NOASSERTION
+
+
+def _operating_system(distro: Distro) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "SPDXID": "SPDXRef-OperatingSystem",
+        "name": distro.id,
+        "versionInfo": distro.version_id or "",
+        "downloadLocation": NOASSERTION,
+        "filesAnalyzed": False,
+        "primaryPackagePurpose": "OPERATING-SYSTEM",
+    }
+    if distro.pretty_name:
+        entry["description"] = distro.pretty_name
+    if not distro.version_id:
+        entry.pop("versionInfo")
+    return entry
+
+
+def _purl_ref(purl: str) -> dict[str, str]:
+    # the category as the released SPDX 2.3 schema spells it (PACKAGE_MANAGER fails it)
+    return {
+        "referenceCategory": "PACKAGE-MANAGER",
+        "referenceType": "purl",
+        "referenceLocator": purl,
+    }
+
+
+def _relation(element: str, kind: str, related: str) -> dict[str, str]:
+    return {"spdxElementId": element, "relationshipType": kind, "relatedSpdxElement": related}
 
 
 def _comment(package: Package) -> str:
@@ -105,34 +172,91 @@ def read_spdx(document: dict[str, Any], what: str) -> Sbom:
     )
     distro = distro_of(system.get("name"), system.get("versionInfo")) if system else None
     purls = [_purl(entry) for entry in entries]
+    extracted = {
+        str(info.get("licenseId")): str(info.get("name") or info.get("extractedText"))
+        for info in document.get("hasExtractedLicensingInfos") or []
+        if isinstance(info, dict)
+    }
     distro = distro or release_named(purls)
     packages, unused = [], []
     for entry, purl in zip(entries, purls, strict=True):
         if entry is system:
             continue
         fields = _comment_fields(entry.get("comment"))
+        declared = entry.get("licenseDeclared")
+        expression = declared if _is_spdx(declared) else None
         package = package_from_fields(
             entry.get("name"),
             entry.get("versionInfo"),
             purl,
             fields,
             found_by="spdx",
+            licenses=_license_words(entry, expression, extracted),
+            license_expression=expression,
             distro=distro,
         )
         if package is not None:
             packages.append(package)
         elif entry.get("primaryPackagePurpose") not in _NOT_PACKAGES and purl is not None:
             unused.append(str(entry.get("name")))
-    created = (document.get("creationInfo") or {}).get("created")
+    info = document.get("creationInfo") or {}
     warning = left_out(unused, what)
+    container = next((e for e in entries if e.get("primaryPackagePurpose") == "CONTAINER"), None)
+    namespace = document.get("documentNamespace")
     return Sbom(
         source=SourceInfo("sbom", what),
         packages=tuple(packages),
+        image=(
+            image_named(container.get("versionInfo"), _purl(container))
+            if container is not None
+            else None
+        ),
         distro=distro,
         warnings=(warning,) if warning is not None else (),
-        tool="spdx",
-        created=created,
+        tool=_creator(info.get("creators")) or "unknown SPDX tool",
+        created=info.get("created"),
+        serial=namespace if isinstance(namespace, str) else None,
     )
+
+
+def _creator(creators: object) -> str | None:
+    """``NAME VERSION`` of the first ``Tool:`` creator (``Tool: syft-1.18.1``)."""
+    for creator in creators if isinstance(creators, list) else ():
+        if isinstance(creator, str) and creator.startswith("Tool:"):
+            name, _, version = creator[5:].strip().rpartition("-")
+            return f"{name} {version}" if name and version[:1].isdigit() else creator[5:].strip()
+    return None
+
+
+_SPDX_WORD = re.compile(r"^[A-Za-z0-9.+:()-]+$")
+
+
+def _is_spdx(declared: object) -> bool:
+    """A licence expression of SPDX ids only (no NOASSERTION/NONE, no LicenseRef-)."""
+    if not isinstance(declared, str) or declared in (NOASSERTION, "NONE"):
+        return False
+    words = [w for w in declared.replace("(", " ").replace(")", " ").split() if w]
+    return all(
+        w in ("AND", "OR", "WITH") or (_SPDX_WORD.match(w) and "LicenseRef-" not in w)
+        for w in words
+    )
+
+
+def _license_words(
+    entry: dict[str, Any], expression: str | None, extracted: dict[str, str]
+) -> tuple[str, ...]:
+    if expression:
+        return (expression,)
+    declared = entry.get("licenseDeclared")
+    if isinstance(declared, str) and declared.startswith("LicenseRef-"):
+        refs = [
+            w
+            for w in declared.replace("(", " ").replace(")", " ").split()
+            if w.startswith("LicenseRef-")
+        ]
+        return tuple(extracted.get(ref, ref) for ref in refs)
+    comments = entry.get("licenseComments")
+    return tuple(c.strip() for c in comments.split(";")) if isinstance(comments, str) else ()
 
 
 _NOT_PACKAGES = ("CONTAINER", "FILE", "SOURCE")

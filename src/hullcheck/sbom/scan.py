@@ -114,6 +114,7 @@ def assemble(source: SourceInfo, scans: list[LayerScan], image: ImageInfo | None
     distro = detect(view)
     ecosystem = distro.ecosystem if distro is not None else None
     owned = _owned_paths(view)
+    copyrights = _deb_copyrights(view)
 
     def layer_id(index: int) -> str | None:
         return image.layers[index].diff_id if image is not None else None
@@ -124,6 +125,11 @@ def assemble(source: SourceInfo, scans: list[LayerScan], image: ImageInfo | None
         for raw in result.packages:
             if raw.type not in OS_TYPES and _is_owned(path, owned):
                 continue
+            licenses, expression = tuple(raw.licenses), raw.spdx
+            if raw.type is PackageType.DEB and not licenses:
+                licenses, expression = copyrights.get(raw.name) or copyrights.get(
+                    f"source:{raw.source_name}", ((), None)
+                )
             packages.append(
                 Package(
                     name=raw.name,
@@ -137,7 +143,8 @@ def assemble(source: SourceInfo, scans: list[LayerScan], image: ImageInfo | None
                     source_version=raw.source_version,
                     distro=ecosystem if raw.type in OS_TYPES else None,
                     arch=raw.arch,
-                    licenses=tuple(raw.licenses),
+                    licenses=licenses,
+                    license_expression=expression,
                     metadata=raw.metadata,
                 )
             )
@@ -164,6 +171,25 @@ def _owned_paths(view: View) -> set[str]:
         if result.cataloger in _OWNERS:
             owned.update(result.owned)
     return owned
+
+
+def _deb_copyrights(view: View) -> dict[str, tuple[tuple[str, ...], str | None]]:
+    """Debian package name (and ``source:NAME``) → the licences its copyright file
+    names, and their SPDX expression."""
+    found: dict[str, tuple[tuple[str, ...], str | None]] = {}
+    for squashed in view.files.values():
+        result = squashed.top[1]
+        if result.cataloger == "deb-copyright" and "package" in result.data:
+            names = tuple(result.data.get("licenses", "").splitlines())
+            found[result.data["package"]] = (names, result.data.get("spdx"))
+    if not found:
+        return found
+    # a doc directory that is a link to another package's: the same source package
+    for squashed in view.files.values():
+        for raw in squashed.top[1].packages:
+            if raw.type is PackageType.DEB and raw.name in found and raw.source_name:
+                found.setdefault(f"source:{raw.source_name}", found[raw.name])
+    return found
 
 
 def _is_owned(path: str, owned: set[str]) -> bool:

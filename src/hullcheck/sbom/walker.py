@@ -27,6 +27,7 @@ from hullcheck.errors import LayerError
 from hullcheck.sbom.catalogers.interface import Cataloger, FileResult, ParseContext, ParseError
 from hullcheck.sbom.catalogers.registry import Selector
 from hullcheck.sbom.layerscan import LayerScan
+from hullcheck.sbom.licenses import with_expressions
 from hullcheck.sbom.tarstream import Entry, TarStream
 
 GZIP_MAGIC = b"\x1f\x8b"
@@ -131,6 +132,7 @@ class _Cataloging:
         except _PARSE_FAILURES as exc:
             self.scan.warnings.append((path, f"{cataloger.name}: {exc or type(exc).__name__}"))
             result = FileResult(cataloger.name)
+        with_expressions(result)
         self._record(cataloger, path, result)
         if cataloger.executables:
             self.binaries[path] = (cataloger.name, result)

@@ -30,6 +30,8 @@ class RawPackage:
     metadata: dict[str, str] = field(default_factory=dict)
     namespace: str | None = None
     """purl namespace for language packages (npm scope, Maven groupId, Go module prefix)."""
+    spdx: str | None = None
+    """``licenses`` as one valid SPDX expression, where they can be said so."""
 
     def to_json(self) -> dict[str, Any]:
         optional = (
@@ -37,6 +39,7 @@ class RawPackage:
             ("sv", self.source_version),
             ("a", self.arch),
             ("ns", self.namespace),
+            ("x", self.spdx),
         )
         data: dict[str, Any] = {k: v for k, v in optional if v is not None}
         data.update(n=self.name, v=self.version, t=self.type.value)
@@ -58,6 +61,7 @@ class RawPackage:
             licenses=list(data.get("l", ())),
             metadata=dict(data.get("m", {})),
             namespace=data.get("ns"),
+            spdx=data.get("x"),
         )
 
 

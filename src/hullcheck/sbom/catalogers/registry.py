@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 
 from hullcheck.sbom.catalogers.apk import ApkCataloger
+from hullcheck.sbom.catalogers.debcopyright import DebCopyrightCataloger
 from hullcheck.sbom.catalogers.dpkg import DpkgCataloger
 from hullcheck.sbom.catalogers.golang import GoBinaryCataloger
 from hullcheck.sbom.catalogers.interface import Cataloger
@@ -17,6 +18,7 @@ from hullcheck.sbom.catalogers.rpm import RpmCataloger
 CATALOGERS: tuple[type[Cataloger], ...] = (
     OsReleaseCataloger,
     DpkgCataloger,
+    DebCopyrightCataloger,
     ApkCataloger,
     RpmCataloger,
     PythonCataloger,
@@ -26,7 +28,7 @@ CATALOGERS: tuple[type[Cataloger], ...] = (
 )
 """Every cataloger; a test fails when one exists but is not listed."""
 
-WALKER_VERSION = "1"
+WALKER_VERSION = "2"
 """Bump when the layer walker's output changes."""
 
 
