@@ -1,7 +1,8 @@
 """SBOMs written by another tool (Syft, the anchor of the field) scanned as hullcheck scans
 the image itself: same packages matched, same findings, on every ecosystem of the test data.
 
-Syft (installed for the benchmark) writes CycloneDX and SPDX of the real test images here;
+Syft (installed for the benchmark) writes all its formats (CycloneDX JSON and XML, SPDX JSON
+and tag-value, Syft JSON) of the real test images here;
 nothing is recorded, so a new Syft is tested as it comes. Its files carry what matching needs
 only in standard places: the operating-system component, and the purl qualifiers ``distro=``
 (the release), ``upstream=`` (the source package Debian and Alpine advisories name) and
@@ -13,7 +14,7 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -51,25 +52,44 @@ def _findings(report: ScanReport) -> set[tuple[str, str, str, str | None]]:
     return {(f.id, f.package.name, f.package.version, f.fixed_version) for f in report.findings}
 
 
+SYFT_FORMATS = ("cyclonedx-json", "cyclonedx-xml", "spdx-json", "spdx-tag-value", "syft-json")
+
+
+@pytest.fixture(scope="module")
+def syft_outputs(images: Images, tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], str]:
+    """Syft run once per image, writing every format; ``image`` → its directory."""
+    done: dict[str, str] = {}
+
+    def outputs(image: str) -> str:
+        if image not in done:
+            directory = tmp_path_factory.mktemp(f"syft-{image}")
+            subprocess.run(
+                [SYFT, f"docker-archive:{images.archive(image)}", "-q"]
+                + [arg for fmt in SYFT_FORMATS for arg in ("-o", f"{fmt}={directory}/{fmt}")],
+                check=True,
+                timeout=300,
+                env={**os.environ, "SYFT_CHECK_FOR_APP_UPDATE": "false"},
+            )
+            done[image] = str(directory)
+        return done[image]
+
+    return outputs
+
+
 @pytest.mark.parametrize("image", sorted(CASES))
-@pytest.mark.parametrize("fmt", ["cyclonedx-json", "spdx-json"])
+@pytest.mark.parametrize("fmt", SYFT_FORMATS)
 def test_a_syft_sbom_finds_what_the_image_finds(
-    images: Images, store: Store, image: str, fmt: str, tmp_path
-) -> None:  # type: ignore[no-untyped-def]
+    images: Images, store: Store, syft_outputs: Callable[[str], str], image: str, fmt: str
+) -> None:
     feed, expected, release = CASES[image]
     api.import_vulnerabilities(store, vuln_path(*feed))
-    archive = images.archive(image)
-    written = str(tmp_path / f"syft.{fmt}.json")
-    subprocess.run(
-        [SYFT, f"docker-archive:{archive}", "-o", f"{fmt}={written}", "-q"],
-        check=True,
-        timeout=300,
-        env={**os.environ, "SYFT_CHECK_FOR_APP_UPDATE": "false"},
-    )
-    from_image = api.scan(f"docker-archive:{archive}", store=store)
+    written = os.path.join(syft_outputs(image), fmt)
+    from_image = api.scan(f"docker-archive:{images.archive(image)}", store=store)
     from_syft = api.scan(written, store=store)
     assert {(i, n) for i, n, _, _ in _findings(from_image)} >= expected
     assert _findings(from_syft) == _findings(from_image)
+    assert from_syft.sbom.tool.startswith("syft 1.")
+    assert from_syft.sbom.image is not None, "the image digest Syft names is kept"
     if release is not None:
         assert from_syft.sbom.distro is not None and from_syft.sbom.distro.ecosystem == release
         os_packages = [p for p in from_syft.sbom.packages if p.type.value in ("deb", "apk")]

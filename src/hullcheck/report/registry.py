@@ -6,13 +6,15 @@ import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from hullcheck.errors import SbomFormatError, UsageError
 from hullcheck.model import Sbom, ScanReport
+from hullcheck.report import cyclonedx_xml, spdx
 from hullcheck.report.cyclonedx import read_cyclonedx, render_cyclonedx
 from hullcheck.report.jsonfmt import from_document, render_json
 from hullcheck.report.spdx import read_spdx, render_spdx
+from hullcheck.report.syftjson import is_syft_json, read_syft_json
 from hullcheck.report.table import render_table
 
 MAX_SBOM_BYTES = 512 * 1024 * 1024
@@ -88,26 +90,48 @@ def render(sbom: Sbom, name: str) -> str:
 
 
 def read_sbom(path: str) -> Sbom:
-    """Read an SBOM document in any format hullcheck writes."""
+    """Read an SBOM file: hullcheck JSON, CycloneDX JSON or XML, SPDX 2 JSON or tag-value,
+    Syft JSON — told apart by their content, not their name."""
     try:
         if os.path.getsize(path) > MAX_SBOM_BYTES:
             raise SbomFormatError(f"{path}: larger than {MAX_SBOM_BYTES} bytes")
         with open(path, "rb") as handle:
-            document = json.loads(handle.read())
+            data = handle.read()
     except OSError as exc:
         raise SbomFormatError(f"{path}: cannot be read ({exc.strerror})") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    head = data[:4096].lstrip(b"\xef\xbb\xbf \t\r\n")
+    try:
+        if head.startswith(b"<"):
+            return _read(cyclonedx_xml.document_from_xml(data, path), path)
+        if head.startswith((b"SPDXVersion:", b"##")) or b"\nSPDXVersion:" in head:
+            text = data.decode("utf-8")
+            return read_spdx(spdx.document_from_tag_value(text, path), path)
+        document = json.loads(data)
+    except UnicodeDecodeError as exc:
+        raise SbomFormatError(f"{path}: not UTF-8 text ({exc})") from None
+    except json.JSONDecodeError as exc:
         raise SbomFormatError(f"{path}: not valid JSON ({exc})") from None
+    except (KeyError, IndexError, TypeError, ValueError, AttributeError) as exc:
+        raise SbomFormatError(f"{path}: not a valid SBOM ({type(exc).__name__}: {exc})") from None
     if not isinstance(document, dict):
         raise SbomFormatError(f"{path}: not a JSON object")
+    return _read(document, path)
+
+
+def _read(document: dict[str, Any], path: str) -> Sbom:
     if str(document.get("schema") or "").startswith("hullcheck-sbom/"):
         reader, kind = from_document, "hullcheck JSON"
     elif document.get("bomFormat") == "CycloneDX":
         reader, kind = read_cyclonedx, "CycloneDX"
     elif str(document.get("spdxVersion") or "").startswith("SPDX-2"):
         reader, kind = read_spdx, "SPDX 2"
+    elif is_syft_json(document):
+        reader, kind = read_syft_json, "Syft JSON"
     else:
-        raise SbomFormatError(f"{path}: neither hullcheck JSON, CycloneDX nor SPDX 2 JSON")
+        raise SbomFormatError(
+            f"{path}: neither hullcheck JSON, CycloneDX (JSON or XML), SPDX 2 (JSON or "
+            "tag-value) nor Syft JSON"
+        )
     try:
         return reader(document, path)
     except (KeyError, IndexError, TypeError, ValueError, AttributeError) as exc:

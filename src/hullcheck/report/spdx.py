@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime
+import io
 import re
 import uuid
 from typing import Any
@@ -279,3 +281,24 @@ def _comment_fields(comment: object) -> dict[str, str]:
         return {}
     pairs = (item.partition("=") for item in comment[len(COMMENT_PREFIX) :].split())
     return {key: value for key, sep, value in pairs if sep}
+
+
+def document_from_tag_value(text: str, what: str) -> dict[str, Any]:
+    """The JSON form of an SPDX 2.2/2.3 tag-value document, through spdx-tools' parser."""
+    from spdx_tools.spdx.jsonschema.document_converter import DocumentConverter
+    from spdx_tools.spdx.parser.error import SPDXParsingError
+    from spdx_tools.spdx.parser.tagvalue.parser import Parser
+
+    try:
+        with contextlib.redirect_stderr(io.StringIO()):  # ply's "Generating LALR tables"
+            parser = Parser(write_tables=False, debug=False)  # nothing written anywhere
+        parsed = parser.parse(text)
+    except SPDXParsingError as exc:
+        messages = exc.get_messages()
+        first = messages[0] if messages else "unreadable"
+        more = f" (and {len(messages) - 1} more)" if len(messages) > 1 else ""
+        raise SbomFormatError(
+            f"{what}: not a valid SPDX tag-value document: {first}{more}"
+        ) from None
+    converted: dict[str, Any] = DocumentConverter().convert(parsed)
+    return converted

@@ -68,12 +68,16 @@ def _detect(path: str) -> ImageSource | TreeSource | SbomFile:
             head = handle.read(4096)
     except OSError as exc:
         raise SourceError(f"{path}: cannot be read ({exc.strerror})") from None
-    if head.lstrip()[:1] == b"{":
-        return SbomFile(path)
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if text[:1] == b"{" or (text[:1] == b"<" and b"cyclonedx.org/schema/bom" in head):
+        return SbomFile(path)  # JSON SBOMs, CycloneDX XML
+    if text.startswith((b"SPDXVersion:", b"##")) and b"SPDXVersion:" in head:
+        return SbomFile(path)  # SPDX tag-value
     if len(head) >= 512 and head[257:262] == b"ustar":
         return _tar_kind(path)
     raise SourceError(
-        f"{path}: neither a tar archive, an OCI layout nor an SBOM document",
+        f"{path}: neither a tar archive, an OCI layout nor an SBOM document (CycloneDX JSON or "
+        "XML, SPDX JSON or tag-value, Syft or hullcheck JSON)",
         hint="name the kind explicitly, e.g. docker-archive:PATH",
     )
 
