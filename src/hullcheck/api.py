@@ -184,11 +184,15 @@ def judge(sbom: Sbom, store: Store, gate: Gate) -> ScanReport:
     unmatched = tuple(p for p in sbom.packages if p.type in OS_TYPES and not p.distro)
     if unmatched:
         kinds = ", ".join(sorted({p.type.value for p in unmatched}))
-        notes.insert(
-            0,
-            f"{len(unmatched)} {kinds} packages name no distro release (no purl distro= "
-            "qualifier, no operating system in the input): not matched",
+        release = sbom.distro
+        why = (
+            f"are of {release.id} {release.version_id or ''}, a release hullcheck has no "
+            "advisories for"
+            if release is not None and release.ecosystem is None
+            else "name no distro release (no purl distro= qualifier, no operating system in "
+            "the input)"
         )
+        notes.insert(0, f"{len(unmatched)} {kinds} packages {why}: not matched")
     return ScanReport(
         sbom=sbom,
         findings=tuple(kept),

@@ -163,3 +163,35 @@ def test_debian_licences_from_copyright_files_match_syft(
     spdx = tmp_path / "debian.spdx.json"
     spdx.write_text(render(ours, "spdx-json"))
     assert validate_full_spdx_document(parse_file(str(spdx))) == []
+
+
+TRIVY = os.path.join(os.path.dirname(__file__), "..", "data", "sboms", "trivy")
+
+
+@pytest.mark.parametrize(
+    "name", ["centos-7-cyclonedx.json", "centos-7-spdx.json", "centos-7-spdx.txt"]
+)
+def test_trivy_test_sboms_give_the_same_packages_in_every_format(tmp_path, name: str) -> None:  # type: ignore[no-untyped-def]
+    """Trivy's published test SBOMs of its CentOS 7 image (recorded unchanged): the same
+    packages at the rpm versions of the purls, the release, the image ID and the tool, from
+    CycloneDX JSON, SPDX JSON and SPDX tag-value — and, hullcheck having no CentOS
+    advisories, a gate that fails closed saying so rather than passing."""
+    path = os.path.join(TRIVY, name)
+    sbom = api.generate_sbom(path)
+    assert {(p.name, p.version, p.type.value) for p in sbom.packages} == {
+        ("bash", "4.2.46-31.el7", "rpm"),
+        ("openssl-libs", "1:1.0.2k-16.el7", "rpm"),
+    }
+    assert sbom.distro is not None and (sbom.distro.id, sbom.distro.version_id) == (
+        "centos",
+        "7.6.1810",
+    )
+    assert sbom.image is not None and sbom.image.id.startswith("sha256:f1cb7c7d58b7")
+    assert sbom.tool == "trivy dev"
+    assert not sbom.warnings
+    env = {"HULLCHECK_DB": f"sqlite:///{tmp_path}/hc.db"}
+    assert hullcheck("db", "import", vuln_path("alpine"), env=env).returncode == 0
+    gated = hullcheck("scan", path, "--fail-on", "critical", "-f", "json", env=env)
+    assert gated.returncode == 1, gated.stderr
+    assert "could not be matched (no advisories for centos 7.6.1810)" in gated.stderr
+    assert [s["name"] for s in json.loads(gated.stdout)["skipped"]] == ["bash", "openssl-libs"]

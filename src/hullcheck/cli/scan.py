@@ -104,7 +104,8 @@ def scan_command(
         if incomplete:
             print(
                 f"hullcheck: gate failed: {len(report.unmatched)} packages could not be "
-                "matched (no distro release); --allow-incomplete lets the gate pass anyway",
+                f"matched ({safe(report.unmatched_reason)}); --allow-incomplete lets the gate "
+                "pass anyway",
                 file=sys.stderr,
             )
         raise typer.Exit(EXIT_FINDINGS)

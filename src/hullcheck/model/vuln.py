@@ -141,6 +141,15 @@ class ScanReport:
     """Whether the gate may pass although packages are ``unmatched``."""
 
     @property
+    def unmatched_reason(self) -> str:
+        """Why ``unmatched`` packages could not be matched: no release named, or a release
+        hullcheck has no advisories for (CentOS, a distro OSV does not cover)."""
+        distro = self.sbom.distro
+        if distro is not None and distro.ecosystem is None:
+            return f"no advisories for {distro.id} {distro.version_id or ''}".rstrip()
+        return "no distro release"
+
+    @property
     def gate_failed(self) -> bool:
         """Whether a counted finding is at or above ``fail_on`` — or, unless allowed, some
         package could not be matched: a gate does not pass what it could not check."""

@@ -18,7 +18,7 @@ from packageurl import PackageURL
 
 from hullcheck import __version__
 from hullcheck.errors import SbomFormatError
-from hullcheck.model import Package, Sbom, SourceInfo
+from hullcheck.model import ImageInfo, Package, Sbom, SourceInfo
 from hullcheck.report.purlmap import distro_of, image_named, left_out, package_from_fields
 
 PROPERTY = "hullcheck:"
@@ -193,11 +193,12 @@ def read_cyclonedx(document: dict[str, Any], what: str) -> Sbom:
     for component in every:
         if component is system or component.get("type") in _NOT_PACKAGES:
             continue
+        properties = _named_properties(component)
         fields = {
-            str(p["name"])[len(PROPERTY) :].removeprefix("location:"): str(p.get("value"))
-            for p in component.get("properties") or []
-            if isinstance(p, dict) and str(p.get("name", "")).startswith(PROPERTY)
-        }
+            name[len(PROPERTY) :].removeprefix("location:"): value
+            for name, value in properties.items()
+            if name.startswith(PROPERTY)
+        } or _trivy_fields(properties)
         names, expression = _licenses(component)
         package = package_from_fields(
             component.get("name"),
@@ -219,13 +220,52 @@ def read_cyclonedx(document: dict[str, Any], what: str) -> Sbom:
     return Sbom(
         source=SourceInfo("sbom", what),
         packages=tuple(packages),
-        image=image_named(subject.get("version"), subject.get("purl")),
+        image=image_named(subject.get("version"), subject.get("purl"))
+        or _trivy_image(_named_properties(subject)),
         distro=distro,
         warnings=(warning,) if warning is not None else (),
         tool=_tool(metadata.get("tools")) or "unknown CycloneDX tool",
         created=metadata.get("timestamp"),
         serial=str(document["serialNumber"]) if document.get("serialNumber") else None,
     )
+
+
+def _named_properties(component: dict[str, Any]) -> dict[str, str]:
+    return {
+        str(p["name"]): str(p.get("value"))
+        for p in component.get("properties") or []
+        if isinstance(p, dict) and isinstance(p.get("name"), str)
+    }
+
+
+_TRIVY = "aquasecurity:trivy:"
+
+
+def _trivy_fields(properties: dict[str, str]) -> dict[str, str]:
+    """What Trivy's CycloneDX says in its own properties: the source package (Debian and
+    Ubuntu advisories name it; Trivy writes no ``upstream=``) and the layer."""
+    fields = {}
+    source = properties.get(f"{_TRIVY}SrcName")
+    if source:
+        fields["source-name"] = source
+        version = properties.get(f"{_TRIVY}SrcVersion")
+        if version:
+            release = properties.get(f"{_TRIVY}SrcRelease")
+            epoch = properties.get(f"{_TRIVY}SrcEpoch")
+            version = f"{version}-{release}" if release else version
+            fields["source-version"] = f"{epoch}:{version}" if epoch and epoch != "0" else version
+    layer = properties.get(f"{_TRIVY}LayerDiffID")
+    if layer:
+        fields["layer"] = layer
+    return fields
+
+
+def _trivy_image(properties: dict[str, str]) -> ImageInfo | None:
+    image_id = properties.get(f"{_TRIVY}ImageID", "")
+    if not image_id.startswith("sha256:"):
+        return None
+    tags = tuple(v for k, v in properties.items() if k == f"{_TRIVY}RepoTag")
+    return ImageInfo(id=image_id, layers=(), repo_tags=tags)
 
 
 def _tool(tools: object) -> str | None:

@@ -50,6 +50,13 @@ def package_from_fields(
     assert isinstance(qualifiers, dict)
     source_name, source_version = fields.get("source-name"), fields.get("source-version")
     package_distro = fields.get("distro")
+    if kind in OS_TYPES and parsed is not None and parsed.version:
+        # the purl's version is the package manager's (Trivy's SPDX gives rpm packages
+        # without their release as versionInfo); an rpm epoch is its own qualifier
+        version = parsed.version
+        epoch = qualifiers.get("epoch") if kind is PackageType.RPM else None
+        if epoch and str(epoch).isdigit() and str(epoch) != "0":
+            version = f"{epoch}:{version}"
     if kind in OS_TYPES and parsed is not None:
         upstream = str(qualifiers.get("upstream") or "")
         if source_name is None and upstream and kind is not PackageType.RPM:

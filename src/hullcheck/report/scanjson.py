@@ -73,7 +73,7 @@ def to_document(report: ScanReport) -> dict[str, Any]:
                 "version": p.version,
                 "type": p.type.value,
                 "purl": p.purl,
-                "reason": "no distro release",
+                "reason": report.unmatched_reason,
             }
             for p in report.unmatched
         ],

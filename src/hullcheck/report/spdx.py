@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import contextlib
 import datetime
-import io
 import re
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 import orjson
 
 from hullcheck import __version__
 from hullcheck.errors import SbomFormatError
-from hullcheck.model import Distro, Package, Sbom, SourceInfo
+from hullcheck.model import Distro, ImageInfo, Package, Sbom, SourceInfo
 from hullcheck.report.cyclonedx import image_purl
 from hullcheck.report.purlmap import (
     distro_of,
@@ -203,16 +202,20 @@ def read_spdx(document: dict[str, Any], what: str) -> Sbom:
             unused.append(str(entry.get("name")))
     info = document.get("creationInfo") or {}
     warning = left_out(unused, what)
-    container = next((e for e in entries if e.get("primaryPackagePurpose") == "CONTAINER"), None)
+    container = next(
+        (
+            e
+            for e in entries
+            if e.get("primaryPackagePurpose") == "CONTAINER"
+            or str(e.get("SPDXID", "")).startswith("SPDXRef-ContainerImage-")  # Trivy, SPDX 2.2
+        ),
+        None,
+    )
     namespace = document.get("documentNamespace")
     return Sbom(
         source=SourceInfo("sbom", what),
         packages=tuple(packages),
-        image=(
-            image_named(container.get("versionInfo"), _purl(container))
-            if container is not None
-            else None
-        ),
+        image=_image(container) if container is not None else None,
         distro=distro,
         warnings=(warning,) if warning is not None else (),
         tool=_creator(info.get("creators")) or "unknown SPDX tool",
@@ -221,12 +224,24 @@ def read_spdx(document: dict[str, Any], what: str) -> Sbom:
     )
 
 
+def _image(container: dict[str, Any]) -> ImageInfo | None:
+    """The image digest the container package names: its version or ``pkg:oci`` purl, or
+    Trivy's ``ImageID:`` attribution text."""
+    named = image_named(container.get("versionInfo"), _purl(container))
+    if named is not None:
+        return named
+    for text in container.get("attributionTexts") or ():
+        if isinstance(text, str) and text.startswith("ImageID: sha256:"):
+            return ImageInfo(id=text.split(": ", 1)[1].strip(), layers=())
+    return None
+
+
 def _creator(creators: object) -> str | None:
     """``NAME VERSION`` of the first ``Tool:`` creator (``Tool: syft-1.18.1``)."""
     for creator in creators if isinstance(creators, list) else ():
         if isinstance(creator, str) and creator.startswith("Tool:"):
             name, _, version = creator[5:].strip().rpartition("-")
-            return f"{name} {version}" if name and version[:1].isdigit() else creator[5:].strip()
+            return f"{name} {version}" if name and version else creator[5:].strip()
     return None
 
 
@@ -284,21 +299,68 @@ def _comment_fields(comment: object) -> dict[str, str]:
 
 
 def document_from_tag_value(text: str, what: str) -> dict[str, Any]:
-    """The JSON form of an SPDX 2.2/2.3 tag-value document, through spdx-tools' parser."""
-    from spdx_tools.spdx.jsonschema.document_converter import DocumentConverter
-    from spdx_tools.spdx.parser.error import SPDXParsingError
-    from spdx_tools.spdx.parser.tagvalue.parser import Parser
+    """The JSON form of an SPDX 2.2/2.3 tag-value document, as far as the reader uses it.
 
-    try:
-        with contextlib.redirect_stderr(io.StringIO()):  # ply's "Generating LALR tables"
-            parser = Parser(write_tables=False, debug=False)  # nothing written anywhere
-        parsed = parser.parse(text)
-    except SPDXParsingError as exc:
-        messages = exc.get_messages()
-        first = messages[0] if messages else "unreadable"
-        more = f" (and {len(messages) - 1} more)" if len(messages) > 1 else ""
-        raise SbomFormatError(
-            f"{what}: not a valid SPDX tag-value document: {first}{more}"
-        ) from None
-    converted: dict[str, Any] = DocumentConverter().convert(parsed)
-    return converted
+    Read here rather than with spdx-tools' parser, which refuses a whole document for one
+    missing mandatory field: Trivy's tag-value has packages without a
+    ``PackageDownloadLocation``. What matching needs is read; the rest is skipped."""
+    document: dict[str, Any] = {"packages": [], "creationInfo": {"creators": []}}
+    package: dict[str, Any] | None = None
+    for tag, value in _tag_values(text):
+        if tag == "PackageName":
+            package = {"name": value}
+            document["packages"].append(package)
+        elif tag in _DOCUMENT_TAGS:
+            document[_DOCUMENT_TAGS[tag]] = value
+        elif tag == "Creator":
+            document["creationInfo"]["creators"].append(value)
+        elif tag == "Created":
+            document["creationInfo"]["created"] = value
+        elif package is not None and tag in _PACKAGE_TAGS:
+            package[_PACKAGE_TAGS[tag]] = value
+        elif package is not None and tag == "PackageAttributionText":
+            package.setdefault("attributionTexts", []).append(value)
+        elif package is not None and tag == "ExternalRef":
+            category, _, rest = value.partition(" ")
+            kind, _, locator = rest.partition(" ")
+            package.setdefault("externalRefs", []).append(
+                {"referenceCategory": category, "referenceType": kind, "referenceLocator": locator}
+            )
+    if not str(document.get("spdxVersion", "")).startswith("SPDX-2"):
+        raise SbomFormatError(f"{what}: not an SPDX 2 tag-value document (no SPDXVersion)")
+    return document
+
+
+_DOCUMENT_TAGS = {
+    "SPDXVersion": "spdxVersion",
+    "DocumentName": "name",
+    "DocumentNamespace": "documentNamespace",
+}
+_PACKAGE_TAGS = {
+    "SPDXID": "SPDXID",
+    "PackageVersion": "versionInfo",
+    "PackageLicenseDeclared": "licenseDeclared",
+    "PackageLicenseComments": "licenseComments",
+    "PrimaryPackagePurpose": "primaryPackagePurpose",
+    "PackageComment": "comment",
+}
+_TEXT_START, _TEXT_END = "<text>", "</text>"
+
+
+def _tag_values(text: str) -> Iterator[tuple[str, str]]:
+    """``Tag: value`` pairs; a ``<text>…</text>`` value may span lines."""
+    lines = iter(text.splitlines())
+    for line in lines:
+        if not line or line.startswith("#") or ":" not in line:
+            continue
+        tag, _, value = line.partition(":")
+        value = value.strip()
+        if value.startswith(_TEXT_START):
+            parts = [value[len(_TEXT_START) :]]
+            while _TEXT_END not in parts[-1]:
+                following = next(lines, None)
+                if following is None:
+                    break
+                parts.append(following)
+            value = "\n".join(parts).split(_TEXT_END, 1)[0]
+        yield tag.strip(), value
