@@ -35,6 +35,7 @@ bench: setup  ## SBOM side by side with Syft, the vulnerability database, fleet 
 	$(PY) -m bench.fleet
 	$(PY) -m bench.fleet_queries
 	$(PY) -m bench.scale
+	$(PY) -m bench.render
 
 clean:
 	rm -rf $(VENV) build dist .mypy_cache .ruff_cache .pytest_cache

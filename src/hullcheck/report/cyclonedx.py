@@ -89,30 +89,45 @@ def build_bom(sbom: Sbom) -> tuple[dict[str, Any], list[str]]:
     return bom, refs
 
 
+_FACTS = tuple(
+    f"{PROPERTY}{name}"
+    for name in (
+        "found-by",
+        "location:path",
+        "location:layer",
+        "introduced-by",
+        "source-name",
+        "source-version",
+        "distro",
+    )
+)
+"""hullcheck's annotations of a component: what its purl does not say (the package type
+and architecture are the purl's type and ``arch=``)."""
+
+
 def _component(package: Package, ref: str) -> dict[str, Any]:
-    facts = [
-        ("package:type", package.type.value),
-        ("found-by", package.found_by),
-        ("location:path", package.location.path),
-        ("location:layer", package.location.layer),
-        ("introduced-by", package.introduced_by),
-        ("source-name", package.source_name),
-        ("source-version", package.source_version),
-        ("distro", package.distro),
-        ("arch", package.arch),
-    ]
+    values = (
+        package.found_by,
+        package.location.path,
+        package.location.layer,
+        package.introduced_by,
+        package.source_name,
+        package.source_version,
+        package.distro,
+    )
     component: dict[str, Any] = {
         "type": "library",
         "bom-ref": ref,
         "name": package.name,
         "version": package.version,
     }
-    licenses = license_entries(package)
-    if licenses:
-        component["licenses"] = licenses
+    if package.licenses or package.license_expression:
+        component["licenses"] = license_entries(package)
     if package.purl:
         component["purl"] = package.purl
-    component["properties"] = _properties(facts)
+    component["properties"] = [
+        {"name": name, "value": value} for name, value in zip(_FACTS, values) if value
+    ]
     return component
 
 

@@ -145,18 +145,21 @@ def _relation(element: str, kind: str, related: str) -> dict[str, str]:
     return {"spdxElementId": element, "relationshipType": kind, "relatedSpdxElement": related}
 
 
+_COMMENT_KEYS = ("path", "layer", "introduced-by", "source-name", "source-version", "distro")
+
+
 def _comment(package: Package) -> str:
-    fields = {
-        "type": package.type.value,
-        "path": package.location.path,
-        "layer": package.location.layer,
-        "introduced-by": package.introduced_by,
-        "source-name": package.source_name,
-        "source-version": package.source_version,
-        "distro": package.distro,
-        "arch": package.arch,
-    }
-    return COMMENT_PREFIX + " ".join(f"{k}={v}" for k, v in fields.items() if v)
+    """hullcheck's annotations of a package, ``key=value`` (what its purl does not say)."""
+    values = (
+        package.location.path,
+        package.location.layer,
+        package.introduced_by,
+        package.source_name,
+        package.source_version,
+        package.distro,
+    )
+    pairs = [f"{key}={value}" for key, value in zip(_COMMENT_KEYS, values) if value]
+    return COMMENT_PREFIX + " ".join(pairs)
 
 
 def _id(text: str) -> str:
