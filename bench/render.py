@@ -74,19 +74,19 @@ def main() -> int:
                 for fmt in FORMATS
             }
             served = _served(command, home)
-            for fmt in FORMATS:
-                rows.append(
-                    (
-                        len(sbom.packages),
-                        fmt,
-                        rendered[fmt] * 1000,
-                        rendered[fmt] / rendered["json"],
-                        process[fmt],
-                        process[fmt] / process["json"],
-                        served[fmt],
-                        served[fmt] / served["json"],
-                    )
+            rows.extend(
+                (
+                    len(sbom.packages),
+                    fmt,
+                    rendered[fmt] * 1000,
+                    rendered[fmt] / rendered["json"],
+                    process[fmt],
+                    process[fmt] / process["json"],
+                    served[fmt],
+                    served[fmt] / served["json"],
                 )
+                for fmt in FORMATS
+            )
     now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
     print(f"\nRendering benchmark · {now} · {machine()}\n")
     print(
