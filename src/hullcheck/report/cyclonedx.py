@@ -126,7 +126,7 @@ def _component(package: Package, ref: str) -> dict[str, Any]:
     if package.purl:
         component["purl"] = package.purl
     component["properties"] = [
-        {"name": name, "value": value} for name, value in zip(_FACTS, values) if value
+        {"name": name, "value": value} for name, value in zip(_FACTS, values, strict=True) if value
     ]
     return component
 

@@ -158,7 +158,7 @@ def _comment(package: Package) -> str:
         package.source_version,
         package.distro,
     )
-    pairs = [f"{key}={value}" for key, value in zip(_COMMENT_KEYS, values) if value]
+    pairs = [f"{key}={value}" for key, value in zip(_COMMENT_KEYS, values, strict=True) if value]
     return COMMENT_PREFIX + " ".join(pairs)
 
 
