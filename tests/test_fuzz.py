@@ -26,6 +26,7 @@ from hypothesis import strategies as st
 from hullcheck.errors import HullcheckError
 from hullcheck.report.registry import read_sbom
 from hullcheck.sbom.catalogers.apk import ApkCataloger
+from hullcheck.sbom.catalogers.debcopyright import DebCopyrightCataloger
 from hullcheck.sbom.catalogers.dpkg import DpkgCataloger
 from hullcheck.sbom.catalogers.golang import GoBinaryCataloger
 from hullcheck.sbom.catalogers.interface import Cataloger, FileResult, ParseContext
@@ -98,6 +99,11 @@ CATALOGER_SEEDS: list[tuple[type[Cataloger], str, bytes]] = [
         _read(FIXTURES, "npm", "node_modules", "semver", "package.json"),
     ),
     (OsReleaseCataloger, "/etc/os-release", b'NAME="Alpine Linux"\nID=alpine\nVERSION_ID=3.18.0\n'),
+    (
+        DebCopyrightCataloger,
+        "/usr/share/doc/apt/copyright",
+        _read(FIXTURES, "dpkg", "debian-12_usr_share_doc_apt_copyright"),
+    ),
     (JavaArchiveCataloger, "/app/lib/commons-lang3-3.12.0.jar", _jar()),
 ]
 

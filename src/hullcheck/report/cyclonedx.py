@@ -8,6 +8,7 @@ to the official 1.6 schema with that library's strict validator.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import uuid
 from collections.abc import Iterator
@@ -74,8 +75,16 @@ def build_bom(sbom: Sbom) -> tuple[dict[str, Any], list[str]]:
         refs.append(ref)
         components.append(_component(package, ref))
     top = ([system["bom-ref"]] if system is not None else []) + refs
+    needs: list[list[str]] = [[] for _ in refs]
+    for dependent, dependency in sbom.dependencies:
+        needs[dependent].append(refs[dependency])
     dependencies = [{"ref": subject_ref, "dependsOn": top}] if top else []
-    dependencies += [{"ref": ref} for ref in top]
+    if system is not None:
+        dependencies.append({"ref": system["bom-ref"]})
+    dependencies += [
+        {"ref": ref, "dependsOn": needed} if needed else {"ref": ref}
+        for ref, needed in zip(refs, needs, strict=True)
+    ]
     bom = {
         "$schema": SCHEMA,
         "bomFormat": "CycloneDX",
@@ -116,7 +125,7 @@ def _component(package: Package, ref: str) -> dict[str, Any]:
         package.distro,
     )
     component: dict[str, Any] = {
-        "type": "library",
+        "type": "application" if package.application else "library",
         "bom-ref": ref,
         "name": package.name,
         "version": package.version,
@@ -204,7 +213,9 @@ def read_cyclonedx(document: dict[str, Any], what: str) -> Sbom:
     every = list(_flattened(components))
     system = next((c for c in every if c.get("type") == "operating-system"), None)
     distro = distro_of(system.get("name"), system.get("version")) if system else None
-    packages, unused = [], []
+    packages: list[Package] = []
+    unused: list[str] = []
+    refs: dict[str, int] = {}
     for component in every:
         if component is system or component.get("type") in _NOT_PACKAGES:
             continue
@@ -226,6 +237,9 @@ def read_cyclonedx(document: dict[str, Any], what: str) -> Sbom:
             distro=distro,
         )
         if package is not None:
+            if component.get("type") == "application":
+                package = dataclasses.replace(package, application=True)
+            refs[str(component.get("bom-ref"))] = len(packages)
             packages.append(package)
         else:
             unused.append(str(component.get("name")))
@@ -242,7 +256,21 @@ def read_cyclonedx(document: dict[str, Any], what: str) -> Sbom:
         tool=_tool(metadata.get("tools")) or "unknown CycloneDX tool",
         created=metadata.get("timestamp"),
         serial=str(document["serialNumber"]) if document.get("serialNumber") else None,
+        dependencies=_edges(document.get("dependencies"), refs),
     )
+
+
+def _edges(dependencies: object, refs: dict[str, int]) -> tuple[tuple[int, int], ...]:
+    """The document's dependency graph between the packages read (by ``bom-ref``)."""
+    edges = set()
+    for entry in dependencies if isinstance(dependencies, list) else ():
+        if not isinstance(entry, dict) or str(entry.get("ref")) not in refs:
+            continue
+        dependent = refs[str(entry.get("ref"))]
+        for needed in entry.get("dependsOn") or ():
+            if str(needed) in refs and refs[str(needed)] != dependent:
+                edges.add((dependent, refs[str(needed)]))
+    return tuple(sorted(edges))
 
 
 def _named_properties(component: dict[str, Any]) -> dict[str, str]:

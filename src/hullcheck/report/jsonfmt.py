@@ -44,6 +44,7 @@ def to_document(sbom: Sbom) -> dict[str, Any]:
         "image": image,
         "distro": distro,
         "packages": [_package(p) for p in sbom.packages],
+        "dependencies": [list(edge) for edge in sbom.dependencies],
         "warnings": [asdict(w) for w in sbom.warnings],
     }
 
@@ -64,6 +65,7 @@ def _package(package: Package) -> dict[str, Any]:
         "licenses": list(package.licenses),
         "license_expression": package.license_expression,
         "metadata": package.metadata,
+        "application": package.application,
     }
 
 
@@ -84,6 +86,7 @@ def from_document(document: dict[str, Any], what: str) -> Sbom:
             image=_read_image(document.get("image")),
             distro=_read_distro(document.get("distro")),
             warnings=tuple(ScanWarning(**w) for w in document.get("warnings", ())),
+            dependencies=_read_edges(document.get("dependencies", ()), len(document["packages"])),
             tool=document.get("tool", "unknown"),
             created=document.get("created"),
         )
@@ -110,7 +113,18 @@ def _read_package(data: dict[str, Any]) -> Package:
         licenses=tuple(data.get("licenses", ())),
         license_expression=data.get("license_expression"),
         metadata=dict(data.get("metadata", {})),
+        application=bool(data.get("application", False)),
     )
+
+
+def _read_edges(data: Any, count: int) -> tuple[tuple[int, int], ...]:
+    edges = []
+    for edge in data:
+        dependent, dependency = edge  # two indices, or the document is malformed
+        if not (0 <= dependent < count and 0 <= dependency < count):
+            raise ValueError(f"dependency {edge} names no package")
+        edges.append((int(dependent), int(dependency)))
+    return tuple(edges)
 
 
 def _read_image(data: dict[str, Any] | None) -> ImageInfo | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import re
 import uuid
@@ -56,10 +57,16 @@ def render_spdx(sbom: Sbom) -> str:
         packages.append(_operating_system(sbom.distro))
         relationships.append(_relation("SPDXRef-Subject", "CONTAINS", "SPDXRef-OperatingSystem"))
     extracted: dict[str, str] = {}
+    ids = []
     for index, package in enumerate(sbom.packages):
         spdx_id = f"SPDXRef-Package-{index}-{_id(package.name)}"
+        ids.append(spdx_id)
         packages.append(_package(package, spdx_id, extracted))
         relationships.append(_relation("SPDXRef-Subject", "CONTAINS", spdx_id))
+    relationships += [
+        _relation(ids[dependent], "DEPENDS_ON", ids[dependency])
+        for dependent, dependency in sbom.dependencies
+    ]
     document: dict[str, Any] = {
         "spdxVersion": "SPDX-2.3",
         "dataLicense": "CC0-1.0",
@@ -93,7 +100,7 @@ def _package(package: Package, spdx_id: str, extracted: dict[str, str]) -> dict[
         "copyrightText": NOASSERTION,
         "sourceInfo": f"found by {package.found_by} at {package.location.path or '-'}",
         "comment": _comment(package),
-        "primaryPackagePurpose": "LIBRARY",
+        "primaryPackagePurpose": "APPLICATION" if package.application else "LIBRARY",
     }
     if package.licenses and not package.license_expression:
         entry["licenseComments"] = "; ".join(package.licenses)
@@ -182,7 +189,9 @@ def read_spdx(document: dict[str, Any], what: str) -> Sbom:
         if isinstance(info, dict)
     }
     distro = distro or release_named(purls)
-    packages, unused = [], []
+    packages: list[Package] = []
+    unused: list[str] = []
+    ids: dict[str, int] = {}
     for entry, purl in zip(entries, purls, strict=True):
         if entry is system:
             continue
@@ -200,6 +209,9 @@ def read_spdx(document: dict[str, Any], what: str) -> Sbom:
             distro=distro,
         )
         if package is not None:
+            if entry.get("primaryPackagePurpose") == "APPLICATION":
+                package = dataclasses.replace(package, application=True)
+            ids[str(entry.get("SPDXID"))] = len(packages)
             packages.append(package)
         elif entry.get("primaryPackagePurpose") not in _NOT_PACKAGES and purl is not None:
             unused.append(str(entry.get("name")))
@@ -224,7 +236,25 @@ def read_spdx(document: dict[str, Any], what: str) -> Sbom:
         tool=_creator(info.get("creators")) or "unknown SPDX tool",
         created=info.get("created"),
         serial=namespace if isinstance(namespace, str) else None,
+        dependencies=_depends_on(document.get("relationships"), ids),
     )
+
+
+def _depends_on(relationships: object, ids: dict[str, int]) -> tuple[tuple[int, int], ...]:
+    """``DEPENDS_ON`` (and the inverse ``DEPENDENCY_OF``) between the packages read."""
+    edges = set()
+    for entry in relationships if isinstance(relationships, list) else ():
+        if not isinstance(entry, dict):
+            continue
+        left, right = str(entry.get("spdxElementId")), str(entry.get("relatedSpdxElement"))
+        kind = entry.get("relationshipType")
+        if kind == "DEPENDENCY_OF":
+            left, right = right, left
+        elif kind != "DEPENDS_ON":
+            continue
+        if left in ids and right in ids and ids[left] != ids[right]:
+            edges.add((ids[left], ids[right]))
+    return tuple(sorted(edges))
 
 
 def _image(container: dict[str, Any]) -> ImageInfo | None:

@@ -20,6 +20,7 @@ from hullcheck.model import (
 )
 from hullcheck.sbom.catalogers.registry import CATALOGERS, Selector, default_selector
 from hullcheck.sbom.distro import detect
+from hullcheck.sbom.graph import resolve
 from hullcheck.sbom.layerscan import LayerScan
 from hullcheck.sbom.purls import purl_for
 from hullcheck.sbom.squash import View, squash
@@ -119,7 +120,7 @@ def assemble(source: SourceInfo, scans: list[LayerScan], image: ImageInfo | None
     def layer_id(index: int) -> str | None:
         return image.layers[index].diff_id if image is not None else None
 
-    packages: list[Package] = []
+    packages: list[tuple[Package, list[str]]] = []
     for path, squashed in view.files.items():
         index, result = squashed.top
         for raw in result.packages:
@@ -130,32 +131,42 @@ def assemble(source: SourceInfo, scans: list[LayerScan], image: ImageInfo | None
                 licenses, expression = copyrights.get(raw.name) or copyrights.get(
                     f"source:{raw.source_name}", ((), None)
                 )
-            packages.append(
-                Package(
-                    name=raw.name,
-                    version=raw.version,
-                    type=raw.type,
-                    purl=purl_for(raw, distro),
-                    found_by=result.cataloger,
-                    location=Location(path, layer_id(index)),
-                    introduced_by=layer_id(squashed.introduced(raw)),
-                    source_name=raw.source_name,
-                    source_version=raw.source_version,
-                    distro=ecosystem if raw.type in OS_TYPES else None,
-                    arch=raw.arch,
-                    licenses=licenses,
-                    license_expression=expression,
-                    metadata=raw.metadata,
-                )
+            package = Package(
+                name=raw.name,
+                version=raw.version,
+                type=raw.type,
+                purl=purl_for(raw, distro),
+                found_by=result.cataloger,
+                location=Location(path, layer_id(index)),
+                introduced_by=layer_id(squashed.introduced(raw)),
+                source_name=raw.source_name,
+                source_version=raw.source_version,
+                distro=ecosystem if raw.type in OS_TYPES else None,
+                arch=raw.arch,
+                licenses=licenses,
+                license_expression=expression,
+                metadata=raw.metadata,
+                application=raw.application,
             )
-    packages.sort(key=lambda p: (p.type.value, p.name.lower(), p.version, p.location.path))
+            packages.append((package, raw.requires))
+    packages = _applications_with_dependencies(packages)
+    packages.sort(
+        key=lambda item: (
+            item[0].type.value,
+            item[0].name.lower(),
+            item[0].version,
+            item[0].location.path,
+        )
+    )
+    ordered = tuple(package for package, _ in packages)
     warnings = tuple(
         ScanWarning(message=message, path=path, layer=layer_id(index))
         for index, path, message in view.warnings
     )
     return Sbom(
         source=source,
-        packages=tuple(packages),
+        packages=ordered,
+        dependencies=resolve(ordered, [requires for _, requires in packages]),
         image=image,
         distro=distro,
         warnings=warnings,
@@ -171,6 +182,23 @@ def _owned_paths(view: View) -> set[str]:
         if result.cataloger in _OWNERS:
             owned.update(result.owned)
     return owned
+
+
+def _applications_with_dependencies(
+    packages: list[tuple[Package, list[str]]],
+) -> list[tuple[Package, list[str]]]:
+    """A ``package.json`` outside ``node_modules`` is kept as the application only when
+    packages are installed for it (in its ``node_modules``): otherwise it is a file of some
+    other kind (a tool's own manifest, a test fixture)."""
+    installed = [p.location.path for p, _ in packages if p.type is PackageType.NPM]
+    kept = []
+    for package, requires in packages:
+        if package.type is PackageType.NPM and package.application:
+            below = os.path.dirname(package.location.path) + "/node_modules/"
+            if not any(path.startswith(below) for path in installed):
+                continue
+        kept.append((package, requires))
+    return kept
 
 
 def _deb_copyrights(view: View) -> dict[str, tuple[tuple[str, ...], str | None]]:

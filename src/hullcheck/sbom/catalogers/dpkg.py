@@ -26,7 +26,7 @@ class DpkgCataloger(Cataloger):
     """Reads dpkg's database; its ``.list`` and ``.md5sums`` files tell which files it owns."""
 
     name = "dpkg-db"
-    version = "1"
+    version = "2"
     exact_paths = frozenset({STATUS})
     prefixes = (STATUS_D, INFO)
     owns_files = True
@@ -78,7 +78,7 @@ def _package(stanza: dict[str, str]) -> RawPackage | None:
             source_version = match.group("version")
     metadata: dict[str, str] = {
         key: stanza[key]
-        for key in ("Maintainer", "Installed-Size", "Priority", "Section")
+        for key in ("Maintainer", "Installed-Size", "Priority", "Section", "Provides")
         if key in stanza
     }
     return RawPackage(
@@ -89,4 +89,21 @@ def _package(stanza: dict[str, str]) -> RawPackage | None:
         source_version=source_version if source_version != version else None,
         arch=stanza.get("Architecture"),
         metadata=metadata,
+        requires=_relations(stanza.get("Pre-Depends"), stanza.get("Depends")),
     )
+
+
+def _relations(*fields: str | None) -> list[str]:
+    """``Depends``/``Pre-Depends`` as names: ``libc6 (>= 2.34), a | b`` → ``libc6``, ``a|b``
+    (architecture qualifiers and versions dropped)."""
+    groups: list[str] = []
+    for field_text in fields:
+        for group in (field_text or "").split(","):
+            names = [
+                alternative.split("(")[0].split("[")[0].strip().split(":")[0]
+                for alternative in group.split("|")
+            ]
+            joined = "|".join(name for name in names if name)
+            if joined and joined not in groups:
+                groups.append(joined)
+    return groups

@@ -21,7 +21,7 @@ class GoBinaryCataloger(Cataloger):
     """Every executable is checked for the build info header; non-Go files cost a search."""
 
     name = "go-binary"
-    version = "1"
+    version = "2"
     executables = True
     max_bytes = 512 * 1024 * 1024
 
@@ -85,6 +85,8 @@ def _modules(go_version: str, modinfo: str) -> list[RawPackage]:
             for key in ("vcs.revision", "GOOS", "GOARCH"):
                 if key in settings:
                     package.metadata[key] = settings[key]
+            package.application = True
+            package.requires = [p.name for p in packages if p is not package]
     if go_version:
         packages.append(
             RawPackage(
@@ -94,6 +96,9 @@ def _modules(go_version: str, modinfo: str) -> list[RawPackage]:
                 metadata={"goVersion": go_version},
             )
         )
+        for package in packages:
+            if package.application:
+                package.requires.append("stdlib")
     return packages
 
 

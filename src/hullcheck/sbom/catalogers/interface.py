@@ -32,6 +32,12 @@ class RawPackage:
     """purl namespace for language packages (npm scope, Maven groupId, Go module prefix)."""
     spdx: str | None = None
     """``licenses`` as one valid SPDX expression, where they can be said so."""
+    requires: list[str] = field(default_factory=list)
+    """What the package declares it depends on, by name (``a|b`` for dpkg alternatives);
+    resolved to the image's packages when the SBOM is assembled."""
+    application: bool = False
+    """The image's own application (a project's ``package.json``, a Go binary's main
+    module) rather than a dependency installed for it."""
 
     def to_json(self) -> dict[str, Any]:
         optional = (
@@ -47,6 +53,10 @@ class RawPackage:
             data["l"] = self.licenses
         if self.metadata:
             data["m"] = self.metadata
+        if self.requires:
+            data["r"] = self.requires
+        if self.application:
+            data["app"] = True
         return data
 
     @classmethod
@@ -62,6 +72,8 @@ class RawPackage:
             metadata=dict(data.get("m", {})),
             namespace=data.get("ns"),
             spdx=data.get("x"),
+            requires=list(data.get("r", ())),
+            application=bool(data.get("app")),
         )
 
 

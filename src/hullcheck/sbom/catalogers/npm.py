@@ -16,10 +16,11 @@ from hullcheck.sbom.catalogers.interface import (
 
 
 class NpmCataloger(Cataloger):
-    """The ``package.json`` of every installed package under a ``node_modules`` directory."""
+    """The ``package.json`` of every installed package under a ``node_modules`` directory,
+    and of projects outside one (an application, kept when packages are installed for it)."""
 
     name = "npm-installed"
-    version = "1"
+    version = "2"
     basenames = frozenset({"package.json"})
     max_bytes = 4 * 1024 * 1024
 
@@ -27,6 +28,8 @@ class NpmCataloger(Cataloger):
         # node_modules/<name>/package.json or node_modules/@scope/<name>/package.json;
         # package.json files deeper inside a package (lib/, test fixtures) are not packages
         parts = path.split("/")
+        if "node_modules" not in parts:
+            return len(parts) >= 3  # /srv/app/package.json: a project, perhaps
         if len(parts) < 4:
             return False
         if parts[-3] == "node_modules":
@@ -51,6 +54,8 @@ class NpmCataloger(Cataloger):
             licenses=_licenses(document),
             namespace=namespace or None,
             metadata={"short_name": short} if namespace else {},
+            requires=_requires(document),
+            application="/node_modules/" not in path,
         )
         return FileResult(self.name, packages=[package])
 
@@ -65,3 +70,13 @@ def _licenses(document: dict[str, Any]) -> list[str]:
     if isinstance(values, list):
         return [v["type"] if isinstance(v, dict) else str(v) for v in values if v]
     return []
+
+
+def _requires(document: dict[str, Any]) -> list[str]:
+    """The names of runtime dependencies (``dependencies``, ``optionalDependencies``)."""
+    names: list[str] = []
+    for key in ("dependencies", "optionalDependencies"):
+        declared = document.get(key)
+        if isinstance(declared, dict):
+            names.extend(n for n in declared if isinstance(n, str) and n not in names)
+    return names

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from hullcheck.model import PackageType
 from hullcheck.sbom.catalogers.interface import (
     Cataloger,
@@ -16,7 +18,7 @@ class PythonCataloger(Cataloger):
     """Core metadata of installed distributions (pip, Debian's python3-*, eggs)."""
 
     name = "python-installed"
-    version = "1"
+    version = "3"
     basenames = frozenset({"METADATA", "PKG-INFO"})
     suffixes = (".egg-info",)
     max_bytes = 8 * 1024 * 1024
@@ -54,8 +56,24 @@ class PythonCataloger(Cataloger):
             type=PackageType.PYTHON,
             licenses=licenses,
             metadata=metadata,
+            requires=_requires(headers.get_all("Requires-Dist")),
         )
         return FileResult(self.name, packages=[package])
+
+
+_REQUIREMENT = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
+
+
+def _requires(declared: list[str]) -> list[str]:
+    """The distributions a package names in ``Requires-Dist``, extras' too: an extra's
+    requirement that is installed is an edge, as Syft draws it (what is not installed
+    gives none)."""
+    names: list[str] = []
+    for requirement in declared:
+        match = _REQUIREMENT.match(requirement)
+        if match and match.group(1) not in names:
+            names.append(match.group(1))
+    return names
 
 
 class Headers(dict[str, str]):
