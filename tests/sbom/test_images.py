@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import subprocess
 import sys
@@ -141,6 +142,8 @@ def test_go_binary_and_java_archive(images: Images) -> None:
     assert any(p.name == "stdlib" and p.version.startswith("go1.") for p in go)
     (jar,) = [p for p in sbom.packages if p.type is PackageType.JAVA]
     assert jar.purl == "pkg:maven/org.apache.commons/commons-lang3@3.12.0"
+    with open("/usr/share/java/commons-lang3.jar", "rb") as handle:  # what the image holds
+        assert jar.location.digest == f"sha256:{hashlib.sha256(handle.read()).hexdigest()}"
 
 
 @pytest.mark.parametrize(
@@ -236,6 +239,7 @@ def test_a_go_binarys_main_module_is_the_application(tmp_path) -> None:  # type:
     """Syft's own binary (installed for the benchmark) carries full module build info: its
     main module is the application and depends on every module built into it."""
     import shutil
+    from hashlib import sha256
 
     root = tmp_path / "root" / "usr" / "local" / "bin"
     root.mkdir(parents=True)
@@ -247,5 +251,8 @@ def test_a_go_binarys_main_module_is_the_application(tmp_path) -> None:  # type:
     go = {i for i, p in enumerate(sbom.packages) if p.type is PackageType.GO}
     (main,) = [i for i in go if sbom.packages[i].application]
     assert sbom.packages[main].name == "github.com/anchore/syft"
+    with open(binary, "rb") as handle:  # the binary is the main module's artifact
+        assert sbom.packages[main].location.digest == f"sha256:{sha256(handle.read()).hexdigest()}"
+    assert all(sbom.packages[i].location.digest is None for i in go - {main})
     assert {b for a, b in sbom.dependencies if a == main} == go - {main}
     assert len(go) > 100

@@ -28,6 +28,9 @@ class Location:
     """Absolute path inside the image (``/var/lib/dpkg/status``)."""
     layer: str | None = None
     """diffID of the layer the file at ``path`` came from; ``None`` for a rootfs directory."""
+    digest: str | None = None
+    """``sha256:…`` of the file, when the file is the package itself (a Java archive, a Go
+    binary's main module)."""
 
 
 @dataclass(frozen=True, slots=True)

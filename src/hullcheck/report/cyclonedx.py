@@ -132,6 +132,8 @@ def _component(package: Package, ref: str) -> dict[str, Any]:
     }
     if package.licenses or package.license_expression:
         component["licenses"] = license_entries(package)
+    if package.location.digest:
+        component["hashes"] = [{"alg": "SHA-256", "content": package.location.digest[7:]}]
     if package.purl:
         component["purl"] = package.purl
     component["properties"] = [

@@ -56,7 +56,11 @@ def _package(package: Package) -> dict[str, Any]:
         "type": package.type.value,
         "purl": package.purl,
         "found_by": package.found_by,
-        "location": {"path": package.location.path, "layer": package.location.layer},
+        "location": {
+            "path": package.location.path,
+            "layer": package.location.layer,
+            "digest": package.location.digest,
+        },
         "introduced_by": package.introduced_by,
         "source_name": package.source_name,
         "source_version": package.source_version,

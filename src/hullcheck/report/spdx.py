@@ -106,6 +106,8 @@ def _package(package: Package, spdx_id: str, extracted: dict[str, str]) -> dict[
         entry["licenseComments"] = "; ".join(package.licenses)
     if package.purl:
         entry["externalRefs"] = [_purl_ref(package.purl)]
+    if package.location.digest:
+        entry["checksums"] = [{"algorithm": "SHA256", "checksumValue": package.location.digest[7:]}]
     return entry
 
 

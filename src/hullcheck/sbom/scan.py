@@ -18,6 +18,7 @@ from hullcheck.model import (
     ScanWarning,
     SourceInfo,
 )
+from hullcheck.sbom.catalogers.interface import FileResult, RawPackage
 from hullcheck.sbom.catalogers.registry import CATALOGERS, Selector, default_selector
 from hullcheck.sbom.distro import detect
 from hullcheck.sbom.graph import resolve
@@ -137,7 +138,7 @@ def assemble(source: SourceInfo, scans: list[LayerScan], image: ImageInfo | None
                 type=raw.type,
                 purl=purl_for(raw, distro),
                 found_by=result.cataloger,
-                location=Location(path, layer_id(index)),
+                location=Location(path, layer_id(index), _digest(result, raw)),
                 introduced_by=layer_id(squashed.introduced(raw)),
                 source_name=raw.source_name,
                 source_version=raw.source_version,
@@ -182,6 +183,19 @@ def _owned_paths(view: View) -> set[str]:
         if result.cataloger in _OWNERS:
             owned.update(result.owned)
     return owned
+
+
+def _digest(result: FileResult, raw: RawPackage) -> str | None:
+    """The file's digest, for the package the file is: the one artifact of an archive, the
+    main module of a Go binary."""
+    sha256 = result.data.get("sha256")
+    if sha256 is None:
+        return None
+    if raw.type is PackageType.GO and not raw.application:
+        return None
+    if raw.type is PackageType.JAVA and len(result.packages) != 1:
+        return None
+    return f"sha256:{sha256}"
 
 
 def _applications_with_dependencies(

@@ -132,6 +132,8 @@ class _Cataloging:
         except _PARSE_FAILURES as exc:
             self.scan.warnings.append((path, f"{cataloger.name}: {exc or type(exc).__name__}"))
             result = FileResult(cataloger.name)
+        if cataloger.artifact and result.packages:
+            result.data["sha256"] = hashlib.sha256(data).hexdigest()
         with_expressions(result)
         self._record(cataloger, path, result)
         if cataloger.executables:

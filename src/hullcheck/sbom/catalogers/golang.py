@@ -21,7 +21,8 @@ class GoBinaryCataloger(Cataloger):
     """Every executable is checked for the build info header; non-Go files cost a search."""
 
     name = "go-binary"
-    version = "2"
+    version = "3"
+    artifact = True
     executables = True
     max_bytes = 512 * 1024 * 1024
 

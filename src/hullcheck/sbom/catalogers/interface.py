@@ -137,6 +137,9 @@ class Cataloger(ABC):
     prefixes: ClassVar[tuple[str, ...]] = ()
     executables: ClassVar[bool] = False
     """Wants regular files with an execute bit (binary catalogers)."""
+    artifact: ClassVar[bool] = False
+    """The file it reads is the package itself (an archive, a binary): its digest is the
+    package's."""
     owns_files: ClassVar[bool] = False
     """Its packages own files; language packages inside them are not reported twice."""
     max_bytes: ClassVar[int] = 64 * 1024 * 1024

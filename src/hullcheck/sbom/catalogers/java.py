@@ -25,7 +25,8 @@ class JavaArchiveCataloger(Cataloger):
     """One package per Maven artifact found in an archive (or its manifest as a fallback)."""
 
     name = "java-archive"
-    version = "1"
+    version = "2"
+    artifact = True
     suffixes = ARCHIVES
     max_bytes = 512 * 1024 * 1024
 
