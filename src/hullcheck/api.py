@@ -169,8 +169,12 @@ def judge(sbom: Sbom, store: Store, gate: Gate) -> ScanReport:
     repository = store.vulns
     snapshot = repository.snapshot()
     result = match(sbom.packages, repository)
-    stored = sbom.image is not None and sbom.source.kind != "sbom"  # a file may claim any ID
-    if stored and sbom.image is not None and store.has_image(sbom.image.id, default_selector().key):
+    from_file = sbom.source.kind == "sbom"  # an SBOM file may claim any image ID
+    if (
+        sbom.image is not None
+        and not from_file
+        and store.has_image(sbom.image.id, default_selector().key)
+    ):
         repository.save_findings(sbom.image.id, result.findings)
     kept, left, notes = suppress.apply(
         described(result.findings, repository),

@@ -62,9 +62,20 @@ def render_spdx(sbom: Sbom) -> str:
         spdx_id = f"SPDXRef-Package-{index}-{_id(package.name)}"
         ids.append(spdx_id)
         packages.append(_package(package, spdx_id, extracted))
-        relationships.append(_relation("SPDXRef-Subject", "CONTAINS", spdx_id))
+    relationships += [  # dictionaries written out: thousands of them in a large image
+        {
+            "spdxElementId": "SPDXRef-Subject",
+            "relationshipType": "CONTAINS",
+            "relatedSpdxElement": i,
+        }
+        for i in ids
+    ]
     relationships += [
-        _relation(ids[dependent], "DEPENDS_ON", ids[dependency])
+        {
+            "spdxElementId": ids[dependent],
+            "relationshipType": "DEPENDS_ON",
+            "relatedSpdxElement": ids[dependency],
+        }
         for dependent, dependency in sbom.dependencies
     ]
     document: dict[str, Any] = {
