@@ -208,7 +208,7 @@ def test_a_fleet_store_of_revision_0003_is_upgraded_in_place(
     from alembic import command
     from sqlalchemy import create_engine, text
 
-    from hullcheck.fleet.inventory import summary
+    from hullcheck.engine.documents import summary
 
     if backend == "postgres":
         url = request.getfixturevalue("postgres").database()

@@ -39,8 +39,13 @@ def start_command(
     path = socket_path or protocol.socket_path()
     prepare(path)  # a path that cannot work is said here, not in the daemon's log
     if foreground:
-        _log_to_stderr()
-        Daemon(path, idle_timeout).serve()
+        import functools
+
+        from hullcheck.cli.run import run, running_tree
+
+        _log_to_stderr()  # the daemon is handed the tree it serves: it imports no CLI
+        entry = functools.partial(run, running_tree())
+        Daemon(path, entry=entry, idle_timeout=idle_timeout).serve()
         return
     if os.path.exists(path) and answering(path):
         typer.echo(f"hullcheck daemon: already serving on {path}")

@@ -36,6 +36,7 @@ import struct
 import sys
 import time
 import types
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -79,9 +80,15 @@ WORKER_FAILED = 3
 
 @dataclass
 class Daemon:
-    """A listening daemon (see the module docstring)."""
+    """A listening daemon (see the module docstring).
+
+    It is handed the program it serves, as uvicorn is handed an application: ``entry`` runs
+    one command line (``sys.argv``) in a worker, ``warm`` is called once before serving (to
+    build what every command would otherwise build). The daemon never imports the CLI."""
 
     path: str
+    entry: Callable[[], object]
+    warm: Callable[[], object] | None = None
     idle_timeout: float = 3600.0
     """Seconds without a request after which the daemon exits; 0 never."""
     started: float = field(default_factory=time.time)
@@ -99,6 +106,8 @@ class Daemon:
         """Listen until stopped, idle for ``idle_timeout``, or stale."""
         self.lock = claim(self.path)
         preload()
+        if self.warm is not None:
+            self.warm()
         self.listener = listen(self.path)
         self.baseline = snapshot(os.getcwd())
         os.chdir("/")  # a daemon keeps no directory busy; workers take the caller's
@@ -250,7 +259,7 @@ class Daemon:
             assert self.listener is not None and self.lock is not None
             self.listener.close()
             os.close(self.lock)  # the daemon's alone: workers outliving it do not hold it
-            work(theirs)  # never returns
+            work(theirs, self.entry)  # never returns
         theirs.close()
         return Spare(pid, ours)
 
@@ -316,7 +325,7 @@ class Spare:
     control: socket.socket
 
 
-def work(control: socket.socket) -> None:
+def work(control: socket.socket, entry: Callable[[], object]) -> None:
     """A worker: wait for a command (the client's connection, its three standard descriptors
     and the request), run it, report the exit status on the connection and exit. It never
     returns; at the end of ``control`` (the daemon stopped) it exits at once."""
@@ -333,7 +342,7 @@ def work(control: socket.socket) -> None:
         os._exit(0)
     try:
         connection.sendall(protocol.pack({"pid": os.getpid()}))
-        code = run_command(request, fds[1:])
+        code = run_command(request, fds[1:], entry)
     finally:  # a worker reports and exits whatever happened; it never returns to serve
         with contextlib.suppress(BaseException):
             connection.sendall(protocol.pack({"exit": code}))
@@ -350,7 +359,7 @@ def _stop_on_signal(number: int, frame: object) -> None:
 
 def preload() -> None:
     """Import every hullcheck module and what they import lazily (an optional dependency that
-    is missing stays missing), and build the click command."""
+    is missing stays missing)."""
     import pkgutil
 
     import hullcheck
@@ -361,9 +370,6 @@ def preload() -> None:
     for name in LAZY_IMPORTS:
         with contextlib.suppress(ImportError):
             importlib.import_module(name)
-    from hullcheck.cli.app import command
-
-    command()
 
 
 def claim(path: str) -> int:
@@ -458,7 +464,7 @@ def stale(baseline: dict[str, int]) -> str | None:
     return None
 
 
-def run_command(request: dict[str, Any], fds: list[int]) -> int:
+def run_command(request: dict[str, Any], fds: list[int], entry: Callable[[], object]) -> int:
     """In the worker: become the client's process and run its command; its exit status."""
     for target, fd in enumerate(fds):
         os.dup2(fd, target)
@@ -484,11 +490,9 @@ def run_command(request: dict[str, Any], fds: list[int]) -> int:
         logging.root.removeHandler(handler)
     sys.argv = [request["argv0"], *request["argv"]]
     sys.modules["__main__"] = _main_module(request["main_package"])  # click names the program
-    from hullcheck.cli.app import main
-
     code = 0
     try:
-        main()
+        entry()
     except SystemExit as exc:
         code = _exit_code(exc.code)
     finally:

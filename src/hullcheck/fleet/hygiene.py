@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from hullcheck._gc import paused
+from hullcheck.engine.documents import parse_time
 from hullcheck.errors import UsageError
-from hullcheck.fleet.inventory import parse_time
 from hullcheck.store import Store
 from hullcheck.store.fleet import Usage, UsageTable
 

@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hullcheck.engine import connect_host
+from hullcheck.engine.documents import parse_time
 from hullcheck.errors import HullcheckError, UsageError
 from hullcheck.fleet.hygiene import Settings, garbage
-from hullcheck.fleet.inventory import parse_time
 from hullcheck.store import Store
 from hullcheck.store.fleet import Action
 

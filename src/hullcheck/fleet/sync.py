@@ -16,8 +16,8 @@ from typing import Any
 
 from hullcheck.engine import EngineClient, connect_host
 from hullcheck.engine.address import without_secret
+from hullcheck.engine.documents import sample, summary
 from hullcheck.errors import HullcheckError
-from hullcheck.fleet.inventory import sample, summary
 from hullcheck.model import Host, HostSync, Sample
 from hullcheck.redaction import redact_document
 from hullcheck.store import Store

@@ -54,7 +54,7 @@ class Seen(NamedTuple):
     data: dict[str, Any]
     """The engine's inspect document, or its summary when read back for a report."""
     summary: dict[str, Any] | None = None
-    """The fields reports read (``hullcheck.fleet.inventory.summary``), when writing."""
+    """The fields reports read (``hullcheck.engine.documents.summary``), when writing."""
 
 
 class Placement(NamedTuple):
@@ -375,7 +375,7 @@ class FleetRepository:
         holds more than one decoded document, instead of building them all and freeing them
         all afterwards.
         """
-        from hullcheck.fleet.inventory import summary
+        from hullcheck.engine.documents import summary
 
         table = InventoryRow
         documents = InventoryDocumentRow

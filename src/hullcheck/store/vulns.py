@@ -39,6 +39,7 @@ from hullcheck.store.models import (
 )
 from hullcheck.vulndb import versions
 from hullcheck.vulndb.ecosystems import Query
+from hullcheck.vulndb.index import FeedInfo, FeedSource, RecordInfo
 from hullcheck.vulndb.osv import Affected, Range, Record
 from hullcheck.vulndb.severity import Rating
 
@@ -49,40 +50,6 @@ ALWAYS = "~"
 """``fixed_key`` of entries that are always evaluated: above every text key (digits and
 ``!``), and not NULL, so that ``fixed_key > ?`` stays an index range scan."""
 _KEYED_CHUNK = 150
-
-
-@dataclass(frozen=True, slots=True)
-class FeedSource:
-    """Where an import comes from: a feed download or a file."""
-
-    name: str
-    url: str | None = None
-    etag: str | None = None
-    last_modified: str | None = None
-    sha256: str | None = None
-    size: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class FeedInfo(FeedSource):
-    """A source as stored by its last import, with what that import held."""
-
-    records: int = 0
-    skipped: int = 0
-    updated_at: datetime.datetime | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class RecordInfo:
-    """A stored record, without its ``affected`` list."""
-
-    id: str
-    aliases: tuple[str, ...]
-    upstream: tuple[str, ...]
-    related: tuple[str, ...]
-    summary: str | None
-    rating: Rating
-    url: str | None
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,8 +24,8 @@ import httpx
 
 from hullcheck.errors import FeedError, HullcheckError
 from hullcheck.paths import cache_dir
-from hullcheck.store.vulns import FeedSource, VulnRepository
 from hullcheck.vulndb.importer import ImportResult, import_path
+from hullcheck.vulndb.index import FeedSource, FeedStore
 
 DEFAULT_BASE_URL = "https://osv-vulnerabilities.storage.googleapis.com"
 """OSV's public bucket: ``{base}/{ecosystem}/all.zip``."""
@@ -52,7 +52,7 @@ def feed_url(base_url: str, ecosystem: str) -> str:
 
 
 def update(
-    repository: VulnRepository,
+    repository: FeedStore,
     ecosystems: list[str],
     *,
     base_url: str = DEFAULT_BASE_URL,
@@ -81,7 +81,7 @@ def _paths(ecosystem: str) -> tuple[str, str, str]:
 
 def _update_one(
     client: httpx.Client,
-    repository: VulnRepository,
+    repository: FeedStore,
     ecosystem: str,
     url: str,
     progress: Progress | None,

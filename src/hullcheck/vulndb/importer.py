@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from hullcheck.errors import FeedError
-from hullcheck.store.vulns import FeedSource, VulnRepository
+from hullcheck.vulndb.index import FeedSource, FeedStore
 from hullcheck.vulndb.osv import Record, RecordError, parse_record
 
 MAX_RECORD_BYTES = 16 * 1024 * 1024
@@ -181,7 +181,7 @@ def _load(name: str, raw: bytes) -> object:
 
 
 def import_path(
-    repository: VulnRepository, path: str, *, feed: FeedSource | None = None
+    repository: FeedStore, path: str, *, feed: FeedSource | None = None
 ) -> ImportResult:
     """Import every record under ``path``; it replaces what the same source brought before."""
     if feed is None:

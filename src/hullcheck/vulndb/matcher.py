@@ -19,9 +19,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from hullcheck.model import Description, Finding, FixStatus, Package, Severity
-from hullcheck.store.vulns import RecordInfo, VulnRepository
 from hullcheck.vulndb import versions
 from hullcheck.vulndb.ecosystems import Query, family, query_for
+from hullcheck.vulndb.index import RecordInfo, VulnIndex
 from hullcheck.vulndb.osv import Affected
 from hullcheck.vulndb.ranges import Verdict, evaluate, fixed_at_or_below, highest_fix
 
@@ -51,7 +51,7 @@ class Matcher:
     A rematch of many stored SBOMs evaluates each distinct package version once.
     """
 
-    def __init__(self, repository: VulnRepository) -> None:
+    def __init__(self, repository: VulnIndex) -> None:
         self.repository = repository
         self._candidates: dict[Query, list[tuple[str, Affected]]] = {}
         self._hits: dict[Query, list[Hit] | None] = {}
@@ -106,7 +106,7 @@ class Matcher:
         return self._hits[query]
 
 
-def match(packages: Sequence[Package], repository: VulnRepository) -> MatchResult:
+def match(packages: Sequence[Package], repository: VulnIndex) -> MatchResult:
     """The findings of ``packages``, most severe first."""
     return Matcher(repository).match(packages)
 
@@ -215,7 +215,7 @@ def _finding(
     )
 
 
-def described(findings: Sequence[Finding], repository: VulnRepository) -> list[Finding]:
+def described(findings: Sequence[Finding], repository: VulnIndex) -> list[Finding]:
     """``findings`` with the full text, dates, CWEs and references of their records: the
     finding's own record's text, the earliest publication, the latest change, every CWE
     and reference URL of any of them."""

@@ -6,8 +6,8 @@ import datetime
 import json
 import os
 
+from hullcheck.engine.documents import parse_time, sample, summary
 from hullcheck.fleet.hygiene import ROGUE_RULES, Settings
-from hullcheck.fleet.inventory import parse_time, sample, summary
 
 ENGINE = os.path.join(os.path.dirname(__file__), "..", "data", "engine")
 

@@ -1,0 +1,156 @@
+"""The shape of the code, held by a test: no import circle, and no arrow running back up.
+
+Every ``import`` and ``from … import`` of hullcheck's modules is read (function-local ones
+too: an import deferred for start-up time is still a dependency). Layers, lowest first:
+``model``/``errors`` → ``engine``, ``sources``, ``sbom``, ``vulndb``, ``report`` → ``store``
+(implements the Protocols its consumers own) → ``fleet`` → ``api`` (the one door) → ``cli``,
+``daemon`` (handed the program it serves; imports no CLI).
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+from collections import defaultdict
+
+import pytest
+
+SRC = os.path.join(os.path.dirname(__file__), "..", "src")
+PACKAGE = os.path.join(SRC, "hullcheck")
+
+
+def _modules() -> dict[str, str]:
+    found = {}
+    for directory, _, files in os.walk(PACKAGE):
+        for name in files:
+            if name.endswith(".py"):
+                path = os.path.join(directory, name)
+                module = os.path.relpath(path, SRC)[:-3].replace(os.sep, ".")
+                found[module.removesuffix(".__init__")] = path
+    return found
+
+
+def _graph() -> dict[str, set[str]]:
+    modules = _modules()
+    edges: dict[str, set[str]] = defaultdict(set)
+    for module, path in modules.items():
+        with open(path) as handle:
+            tree = ast.parse(handle.read())
+        package = module if path.endswith("__init__.py") else module.rpartition(".")[0]
+        for node in ast.walk(tree):
+            targets: list[str] = []
+            if isinstance(node, ast.Import):
+                targets = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    parts = package.split(".")[: len(package.split(".")) - node.level + 1]
+                    base = ".".join(parts + ([node.module] if node.module else []))
+                named = [f"{base}.{alias.name}" for alias in node.names]
+                targets = [name for name in named if name in modules]
+                if len(targets) < len(named):
+                    targets.append(base)  # an attribute of the module itself
+            edges[module].update(t for t in targets if t in modules and t != module)
+    return edges
+
+
+def _cycles(edges: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components of more than one node (Tarjan, iteratively)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+    counter = 0
+    for start in sorted(set(edges) | {t for ts in edges.values() for t in ts}):
+        if start in index:
+            continue
+        work = [(start, iter(sorted(edges.get(start, ()))))]
+        index[start] = low[start] = counter
+        counter += 1
+        stack.append(start)
+        on_stack.add(start)
+        while work:
+            node, children = work[-1]
+            child = next(children, None)
+            if child is None:
+                work.pop()
+                if work:
+                    low[work[-1][0]] = min(low[work[-1][0]], low[node])
+                if low[node] == index[node]:
+                    component = []
+                    while True:
+                        member = stack.pop()
+                        on_stack.discard(member)
+                        component.append(member)
+                        if member == node:
+                            break
+                    if len(component) > 1:
+                        found.append(sorted(component))
+            elif child not in index:
+                index[child] = low[child] = counter
+                counter += 1
+                stack.append(child)
+                on_stack.add(child)
+                work.append((child, iter(sorted(edges.get(child, ())))))
+            elif child in on_stack:
+                low[node] = min(low[node], index[child])
+    return found
+
+
+def _area(module: str) -> str:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else ""
+
+
+def test_no_module_imports_itself_in_a_circle() -> None:
+    assert _cycles(_graph()) == []
+
+
+def test_no_package_imports_itself_in_a_circle() -> None:
+    areas: dict[str, set[str]] = defaultdict(set)
+    for module, targets in _graph().items():
+        areas[_area(module)].update(_area(t) for t in targets if _area(t) != _area(module))
+    assert _cycles(areas) == []
+
+
+@pytest.mark.parametrize(
+    ("area", "forbidden"),
+    [
+        (
+            "model",
+            {
+                "store",
+                "vulndb",
+                "sbom",
+                "engine",
+                "sources",
+                "report",
+                "fleet",
+                "api",
+                "cli",
+                "daemon",
+            },
+        ),
+        (
+            "engine",
+            {"store", "vulndb", "sbom", "sources", "report", "fleet", "api", "cli", "daemon"},
+        ),
+        ("sbom", {"store", "vulndb", "fleet", "api", "cli", "daemon"}),
+        ("vulndb", {"store", "fleet", "api", "cli", "daemon"}),
+        ("report", {"store", "fleet", "api", "cli", "daemon"}),
+        ("store", {"fleet", "api", "cli", "daemon"}),
+        ("fleet", {"api", "cli", "daemon"}),
+        ("daemon", {"api", "cli", "store", "fleet"}),
+        ("api", {"cli", "daemon"}),
+    ],
+)
+def test_no_arrow_runs_back_up(area: str, forbidden: set[str]) -> None:
+    wrong = sorted(
+        f"{module} imports {target}"
+        for module, targets in _graph().items()
+        if _area(module) == area
+        for target in targets
+        if _area(target) in forbidden
+    )
+    assert wrong == []
