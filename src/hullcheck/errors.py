@@ -58,6 +58,14 @@ class StoreError(HullcheckError):
     """The store cannot be opened, migrated or written."""
 
 
+class NotFoundError(StoreError):
+    """What was named is not in the store (a host)."""
+
+
+class ExistsError(StoreError):
+    """What would be added is in the store already (a host of that name)."""
+
+
 class VulnDbError(HullcheckError):
     """The vulnerability database cannot be imported, updated or queried."""
 

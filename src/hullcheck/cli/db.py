@@ -13,7 +13,7 @@ from hullcheck.errors import FeedError
 from hullcheck.report.text import safe
 
 if TYPE_CHECKING:
-    from hullcheck.vulndb.importer import ImportResult
+    from hullcheck.api.vulns import ImportResult
 
 db_app = typer.Typer(
     help="The offline vulnerability database (OSV feeds).",
@@ -43,14 +43,13 @@ def update_command(
     from hullcheck import api
     from hullcheck.cli.progress import FeedBar
 
-    store = api.open_store(db)
     bar = None if quiet or not sys.stderr.isatty() else FeedBar()
     try:
-        updates = api.update_vulnerabilities(store, ecosystem, base_url=url, progress=bar)
+        with api.open_store(db) as store:
+            updates = api.update_vulnerabilities(store, ecosystem, base_url=url, progress=bar)
     finally:
         if bar is not None:
             bar.close()
-        store.close()
     failed = []
     for item in updates:
         if item.status == "failed":
@@ -78,15 +77,12 @@ def import_command(
     """Import OSV records from files (air-gapped use); each path is one transaction."""
     from hullcheck import api
 
-    store = api.open_store(db)
-    try:
+    with api.open_store(db) as store:
         for path in paths:
             result = api.import_vulnerabilities(store, path)
             typer.echo(safe(f"{path}: {_imported(result)}"))
             for example in result.examples:
                 print(f"  skipped {safe(example)}", file=sys.stderr)
-    finally:
-        store.close()
 
 
 @db_app.command("status")
@@ -95,11 +91,8 @@ def status_command(db: str | None = DB_OPTION) -> None:
     from hullcheck import api
     from hullcheck.cli.tables import console, print_table
 
-    store = api.open_store(db)
-    try:
-        ecosystems, feeds = store.vulns.status(), store.vulns.feeds()
-    finally:
-        store.close()
+    with api.open_store(db) as store:
+        ecosystems, feeds = api.vulnerability_status(store)
     now = datetime.datetime.now(datetime.UTC)
     out = console()
     if not ecosystems:

@@ -12,7 +12,7 @@ from hullcheck.errors import EngineError
 from hullcheck.report.text import safe
 
 if TYPE_CHECKING:
-    from hullcheck.fleet.hygiene import Item
+    from hullcheck.api.fleet import Item
 
 fleet_app = typer.Typer(help="Inventory of all hosts at once.", no_args_is_help=True)
 
@@ -37,12 +37,12 @@ def sync_command(
     stored yet (once fleet-wide). A failing host is reported and the others go on; what was
     stored for it before is kept."""
     from hullcheck import api
+    from hullcheck.api import fleet as fleet_api
 
-    store = api.open_store(db)
-    try:
-        results = api.sync_fleet(store, host, scan=not no_scan, samples=not no_samples, sizes=sizes)
-    finally:
-        store.close()
+    with api.open_store(db) as store:
+        results = fleet_api.sync_fleet(
+            store, host, scan=not no_scan, samples=not no_samples, sizes=sizes
+        )
     failed = []
     for item in results:
         if not item.ok:
@@ -85,13 +85,11 @@ def report_command(
     import json
 
     from hullcheck import api
-    from hullcheck.cli.options import emit, parse_duration
-    from hullcheck.errors import UsageError
-    from hullcheck.fleet.hygiene import Settings, report, rules
+    from hullcheck.api import fleet as fleet_api
+    from hullcheck.cli.options import check_format, emit, parse_duration
 
-    if output_format not in ("table", "json"):
-        raise UsageError(f"unknown format {output_format!r}", hint="choose one of: table, json")
-    settings = Settings(
+    check_format(output_format)
+    settings = fleet_api.Settings(
         older_than=parse_duration(older_than),
         allowed_registries=tuple(allowed_registry),
         owner_label=owner_label,
@@ -99,12 +97,9 @@ def report_command(
         old_image=parse_duration(old_image),
         skip_rules=tuple(skip_rule),
     )
-    rules(settings)  # an unknown rule name is a usage error before the store is opened
-    store = api.open_store(db)
-    try:
-        items = report(store, settings)
-    finally:
-        store.close()
+    fleet_api.check_hygiene_rules(settings)  # a usage error before the store is opened
+    with api.open_store(db) as store:
+        items = fleet_api.hygiene_report(store, settings)
     if output_format == "json":
         emit(json.dumps([i._asdict() for i in items], indent=2) + "\n", None)
         return

@@ -26,12 +26,12 @@ def add_command(
 ) -> None:
     """Register a Docker host."""
     from hullcheck import api
+    from hullcheck.api import fleet as fleet_api
 
-    store = api.open_store(db)
-    try:
-        warnings = api.add_host(store, api.Host(name, url, tls_ca, tls_cert, tls_key, timeout))
-    finally:
-        store.close()
+    with api.open_store(db) as store:
+        warnings = fleet_api.add_host(
+            store, api.Host(name, url, tls_ca, tls_cert, tls_key, timeout)
+        )
     typer.echo(safe(f"{name}: added ({url})"))
     for warning in warnings:
         print(safe(f"hullcheck: warning: {warning}"), file=sys.stderr)
@@ -41,12 +41,10 @@ def add_command(
 def remove_command(name: str = typer.Argument(...), db: str | None = DB_OPTION) -> None:
     """Forget a host and its inventory."""
     from hullcheck import api
+    from hullcheck.api import fleet as fleet_api
 
-    store = api.open_store(db)
-    try:
-        store.fleet.remove_host(name)
-    finally:
-        store.close()
+    with api.open_store(db) as store:
+        fleet_api.remove_host(store, name)
     typer.echo(f"{name}: removed")
 
 
@@ -54,23 +52,19 @@ def remove_command(name: str = typer.Argument(...), db: str | None = DB_OPTION) 
 def list_command(db: str | None = DB_OPTION) -> None:
     """Hosts, their last sync and what it found."""
     from hullcheck import api
+    from hullcheck.api import fleet as fleet_api
     from hullcheck.cli.tables import print_table
-    from hullcheck.engine.address import without_secret
 
-    store = api.open_store(db)
-    try:
-        status = store.fleet.status()
-    finally:
-        store.close()
+    with api.open_store(db) as store:
+        status = fleet_api.host_status(store)  # addresses and errors without their secrets
     rows = []
     for item in status:
         synced = item.synced_at.strftime("%Y-%m-%d %H:%M") if item.synced_at else "never"
         counts = [str(item.counts.get(k, 0)) for k in ("container", "image", "volume", "network")]
         ok = "error" if item.last_error else ("yes" if item.synced_at else "")
-        rows.append((item.host.name, without_secret(item.host.url), synced, *counts, ok))
+        rows.append((item.host.name, item.host.url, synced, *counts, ok))
     headers = ("HOST", "URL", "SYNCED", "CONTAINERS", "IMAGES", "VOLUMES", "NETWORKS", "OK")
     console = print_table(headers, rows)
     for item in status:
         if item.last_error:
-            error = without_secret(item.last_error, item.host.url)
-            console.line(f"{item.host.name}: last error: {error}")
+            console.line(f"{item.host.name}: last error: {item.last_error}")

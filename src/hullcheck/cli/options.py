@@ -30,6 +30,15 @@ def parse_size(text: str) -> int:
     return int(float(match.group(1)) * _UNITS[match.group(2).lower()])
 
 
+def check_format(name: str, choices: tuple[str, ...] = ("table", "json")) -> str:
+    """A ``--format`` value of a command with a fixed list of formats, or a usage error."""
+    from hullcheck.errors import UsageError
+
+    if name not in choices:
+        raise UsageError(f"unknown format {name!r}", hint=f"choose one of: {', '.join(choices)}")
+    return name
+
+
 def emit(text: str, path: str | None) -> None:
     """Write ``text`` to standard output, or to ``path`` (see :mod:`hullcheck.files`)."""
     write_output(path, text)

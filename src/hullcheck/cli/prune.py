@@ -9,8 +9,8 @@ import typer
 from hullcheck.cli.options import DB_OPTION
 
 if TYPE_CHECKING:
-    from hullcheck.fleet.prune import Outcome, Step
-    from hullcheck.store.fleet import Action
+    from hullcheck.api.fleet import Outcome, Step
+    from hullcheck.model import Action
 
 
 def prune_command(
@@ -51,37 +51,34 @@ def prune_command(
     import json
 
     from hullcheck import api
-    from hullcheck.cli.options import emit, parse_duration
+    from hullcheck.api import fleet as fleet_api
+    from hullcheck.cli.options import check_format, emit, parse_duration
     from hullcheck.errors import EngineError, UsageError
-    from hullcheck.fleet import prune
 
-    if output_format not in ("table", "json"):
-        raise UsageError(f"unknown format {output_format!r}", hint="choose one of: table, json")
+    check_format(output_format)
     if sum((apply, plan_only, history)) > 1:
         raise UsageError("choose one of --plan, --apply and --history")
-    store = api.open_store(db)
-    try:
-        if history:
-            actions = store.fleet.actions()
-            if output_format == "json":
-                rows = [dataclasses.asdict(a) | {"at": a.at.isoformat()} for a in actions]
-                emit(json.dumps(rows, indent=2) + "\n", None)
-            else:
-                _print_history(actions)
-            return
-        filters = prune.Filters(
-            hosts=tuple(host),
-            kinds=tuple(kind),
-            older_than=parse_duration(older_than),
-            labels=tuple(label),
-            exclude_labels=tuple(exclude_label),
-            protect_labels=(prune.PROTECT_LABEL, *protect_label),
-            keep_images=tuple(keep_image),
-        )
-        steps = prune.plan(store, filters)
-        outcomes = prune.apply(store, steps, filters) if apply else None
-    finally:
-        store.close()
+    if history:
+        with api.open_store(db) as store:
+            actions = fleet_api.prune_history(store)
+        if output_format == "json":
+            rows = [dataclasses.asdict(a) | {"at": a.at.isoformat()} for a in actions]
+            emit(json.dumps(rows, indent=2) + "\n", None)
+        else:
+            _print_history(actions)
+        return
+    filters = fleet_api.Filters(
+        hosts=tuple(host),
+        kinds=tuple(kind),
+        older_than=parse_duration(older_than),
+        labels=tuple(label),
+        exclude_labels=tuple(exclude_label),
+        protect_labels=(fleet_api.PROTECT_LABEL, *protect_label),
+        keep_images=tuple(keep_image),
+    )
+    with api.open_store(db) as store:
+        steps = fleet_api.prune_plan(store, filters)
+        outcomes = fleet_api.prune_apply(store, steps, filters) if apply else None
     if output_format == "json":
         document = {
             "plan": [dataclasses.asdict(s) for s in steps],

@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING, TypeVar
 
 import typer
 
-from hullcheck.cli.options import DB_OPTION, emit
+from hullcheck.cli.options import DB_OPTION, check_format, emit
 
 if TYPE_CHECKING:
-    from hullcheck.store import Store
+    from hullcheck.api import Store
 
 T = TypeVar("T")
 
@@ -32,12 +32,12 @@ def affected_command(
     db: str | None = DB_OPTION,
 ) -> None:
     """Hosts, containers and images carrying a vulnerability or a package version."""
-    from hullcheck import api
+    from hullcheck.api import fleet as fleet_api
 
     rows = _query(
         db,
         output_format,
-        lambda store: api.affected(
+        lambda store: fleet_api.affected(
             store, vulnerability, package=package, below=below, ecosystem=ecosystem
         ),
     )
@@ -69,9 +69,9 @@ def packages_command(
     db: str | None = DB_OPTION,
 ) -> None:
     """Every version of a package in the fleet, and where it runs."""
-    from hullcheck.fleet.queries import package_spread
+    from hullcheck.api import fleet as fleet_api
 
-    rows = _query(db, output_format, lambda store: package_spread(store, name))
+    rows = _query(db, output_format, lambda store: fleet_api.package_spread(store, name))
     if rows is None:
         return
     headers = ("NAME", "VERSION", "TYPE", "DISTRO", "IMAGES", "CONTAINERS", "HOSTS")
@@ -93,15 +93,10 @@ def packages_command(
 def _query(db: str | None, output_format: str, ask: Callable[[Store], list[T]]) -> list[T] | None:
     """Run a query on the store; print JSON and return ``None`` for ``--format json``."""
     from hullcheck import api
-    from hullcheck.errors import UsageError
 
-    if output_format not in ("table", "json"):
-        raise UsageError(f"unknown format {output_format!r}", hint="choose one of: table, json")
-    store = api.open_store(db)
-    try:
+    check_format(output_format)
+    with api.open_store(db) as store:
         rows = ask(store)
-    finally:
-        store.close()
     if output_format == "json":
         emit(json.dumps([dataclasses.asdict(r) for r in rows], indent=2) + "\n", None)  # type: ignore[call-overload]  # rows are dataclasses
         return None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 
 import typer
@@ -38,19 +39,17 @@ def sbom_command(
 
     fmt = format_named(output_format)  # checked before any layer is read
     limits = api.Limits(max_layer_bytes=parse_size(max_layer_size))
-    store = None if no_store else api.open_store(db)
     progress = None
     if not quiet and sys.stderr.isatty():
         from hullcheck.cli.progress import LayerBar  # rich: imported when a bar is drawn
 
         progress = LayerBar()
     try:
-        sbom = api.generate_sbom(
-            image, store=store, use_cache=not no_cache, limits=limits, progress=progress
-        )
+        with contextlib.nullcontext() if no_store else api.open_store(db) as store:
+            sbom = api.generate_sbom(
+                image, store=store, use_cache=not no_cache, limits=limits, progress=progress
+            )
     finally:
         if progress is not None:
             progress.close()
-        if store is not None:
-            store.close()
     emit(fmt.render(sbom), output)

@@ -78,16 +78,20 @@ def scan_command(
         ignore_file = DEFAULT_IGNORE_FILE
     gate = api.Gate(threshold, ignore_unfixed, ignore_file, tuple(vex), allow_incomplete)
     limits = api.Limits(max_layer_bytes=parse_size(max_layer_size))
-    store = api.open_store(db)
     progress = None if quiet or not sys.stderr.isatty() else LayerBar()
     try:
-        report = api.scan(
-            image, store=store, gate=gate, use_cache=not no_cache, limits=limits, progress=progress
-        )
+        with api.open_store(db) as store:
+            report = api.scan(
+                image,
+                store=store,
+                gate=gate,
+                use_cache=not no_cache,
+                limits=limits,
+                progress=progress,
+            )
     finally:
         if progress is not None:
             progress.close()
-        store.close()
     emit(fmt.render(report), output)
     if output is not None or fmt.name != "table":
         for note in report.notes:
@@ -125,11 +129,8 @@ def _rematch(db: str | None) -> None:
     from hullcheck import api
     from hullcheck.cli.tables import print_table
 
-    store = api.open_store(db)
-    try:
+    with api.open_store(db) as store:
         results = api.rematch_stored(store)
-    finally:
-        store.close()
     levels = [s.value for s in reversed(Severity)]
     rows = [
         (i.image_id[7:19], ", ".join(i.repo_tags), *(str(i.counts.get(v, 0)) for v in levels))

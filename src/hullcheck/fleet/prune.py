@@ -23,8 +23,8 @@ from hullcheck.engine import connect_host
 from hullcheck.engine.documents import parse_time
 from hullcheck.errors import HullcheckError, UsageError
 from hullcheck.fleet.hygiene import Settings, garbage
+from hullcheck.model import Action
 from hullcheck.store import Store
-from hullcheck.store.fleet import Action
 
 PROTECT_LABEL = "org.hullcheck.protect"
 """An object with this label (any value but ``false``) is never pruned."""

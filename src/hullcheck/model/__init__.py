@@ -1,6 +1,6 @@
 """The one data model of hullcheck: frozen dataclasses, no I/O."""
 
-from hullcheck.model.fleet import Host, HostSync, Sample
+from hullcheck.model.fleet import Action, Host, HostStatus, HostSync, Sample
 from hullcheck.model.image import Distro, ImageInfo, LayerInfo
 from hullcheck.model.sbom import Location, Package, PackageType, Sbom, ScanWarning, SourceInfo
 from hullcheck.model.vuln import (
@@ -14,12 +14,14 @@ from hullcheck.model.vuln import (
 )
 
 __all__ = [
+    "Action",
     "DbSnapshot",
     "Distro",
     "Description",
     "Finding",
     "FixStatus",
     "Host",
+    "HostStatus",
     "HostSync",
     "Sample",
     "ImageInfo",

@@ -69,3 +69,32 @@ class Sample:
     net_tx: int | None
     block_read: int | None
     block_write: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    """Something hullcheck did to an engine, as recorded."""
+
+    at: datetime.datetime
+    actor: str
+    """``user@machine`` that ran the command."""
+    command: str
+    host: str
+    kind: str
+    object_id: str
+    name: str | None
+    reason: str
+    outcome: str
+    detail: str | None
+    reclaim_bytes: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class HostStatus:
+    """A host with what its last sync left."""
+
+    host: Host
+    synced_at: datetime.datetime | None
+    last_error: str | None
+    counts: dict[str, int]
+    """Objects present, by kind."""

@@ -164,14 +164,14 @@ def put_layer(
     connection.execute(
         "INSERT OR REPLACE INTO layer_scans (diff_id, scanner_key, payload, created_at) "
         "VALUES (?, ?, ?, ?)",
-        (diff_id, scanner_key, payload, _time(_now())),
+        (diff_id, scanner_key, payload, _time(utcnow())),
     )
 
 
 def save_sbom(connection: sqlite3.Connection, sbom: Sbom, scanner_key: str) -> None:
     """Keep the SBOM of an image, replacing an older one of the same image ID (its findings
     go with it, as the foreign keys say)."""
-    image = image_values(sbom, scanner_key, _now())
+    image = image_values(sbom, scanner_key, utcnow())
     if image is None:
         return
     image["repo_tags"] = json.dumps(image["repo_tags"])
@@ -263,7 +263,8 @@ def package_values(sbom: Sbom) -> list[dict[str, Any]]:
     ]
 
 
-def _now() -> datetime.datetime:
+def utcnow() -> datetime.datetime:
+    """The store's clock: aware, in UTC (every table's times)."""
     return datetime.datetime.now(datetime.UTC)
 
 

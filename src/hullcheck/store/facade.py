@@ -27,7 +27,8 @@ log = logging.getLogger("hullcheck.store")
 
 
 class Store:
-    """The one store of hullcheck; implements the SBOM layer cache."""
+    """The one store of hullcheck; implements the SBOM layer cache. Its lifetime is a
+    ``with`` block: ``with api.open_store(url) as store: …``."""
 
     def __init__(self, url: str) -> None:
         self.url = url
@@ -111,6 +112,12 @@ class Store:
     def _guarded(self, call: Any, *args: Any) -> Any:
         assert self._fast is not None
         return embedded.guarded(self._fast, _sqlite_path(self.url) or self.url, call, *args)
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def close(self) -> None:
         if self._fast is not None:

@@ -6,7 +6,6 @@ import dataclasses
 import datetime
 import zlib
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import orjson
@@ -27,8 +26,9 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
-from hullcheck.errors import UsageError
-from hullcheck.model import Host, Sample
+from hullcheck.errors import ExistsError, NotFoundError
+from hullcheck.model import Action, Host, HostStatus, Sample
+from hullcheck.store.embedded import utcnow
 from hullcheck.store.models import (
     ActionRow,
     HostRow,
@@ -82,39 +82,6 @@ class Usage(NamedTuple):
     """Memory in use at the last sample."""
 
 
-@dataclass(frozen=True, slots=True)
-class Action:
-    """Something hullcheck did to an engine, as recorded."""
-
-    at: datetime.datetime
-    actor: str
-    """``user@machine`` that ran the command."""
-    command: str
-    host: str
-    kind: str
-    object_id: str
-    name: str | None
-    reason: str
-    outcome: str
-    detail: str | None
-    reclaim_bytes: int | None
-
-
-@dataclass(frozen=True, slots=True)
-class HostStatus:
-    """A host with what its last sync left."""
-
-    host: Host
-    synced_at: datetime.datetime | None
-    last_error: str | None
-    counts: dict[str, int]
-    """Objects present, by kind."""
-
-
-def _now() -> datetime.datetime:
-    return datetime.datetime.now(datetime.UTC)
-
-
 class FleetRepository:
     """Reader and writer of the fleet tables."""
 
@@ -135,15 +102,12 @@ class FleetRepository:
                             "tls_cert": host.tls_cert,
                             "tls_key": host.tls_key,
                             "timeout": host.timeout,
-                            "added_at": _now(),
+                            "added_at": utcnow(),
                         }
                     ],
                 )
         except IntegrityError:
-            raise UsageError(
-                f"{host.name}: a host of that name exists",
-                hint=f"hullcheck hosts remove {host.name} first",
-            ) from None
+            raise ExistsError(f"{host.name}: a host of that name exists") from None
 
     def remove_host(self, name: str) -> None:
         with self.engine.begin() as connection:
@@ -153,7 +117,7 @@ class FleetRepository:
             connection.execute(delete(InventoryRow).where(InventoryRow.host == name))
             gone = connection.execute(delete(HostRow).where(HostRow.name == name)).rowcount
         if not gone:
-            raise UsageError(f"{name}: no such host", hint="hullcheck hosts list")
+            raise NotFoundError(f"{name}: no such host")
 
     def hosts(self, names: Sequence[str] = ()) -> list[Host]:
         query = select(HostRow).order_by(HostRow.name)
@@ -164,7 +128,7 @@ class FleetRepository:
         found = [_host(row) for row in rows]
         missing = set(names) - {h.name for h in found}
         if missing:
-            raise UsageError(f"{sorted(missing)[0]}: no such host", hint="hullcheck hosts list")
+            raise NotFoundError(f"{sorted(missing)[0]}: no such host")
         return found
 
     def status(self) -> list[HostStatus]:
@@ -193,7 +157,7 @@ class FleetRepository:
     ) -> int:
         """Store one host's complete inventory and resource samples in one transaction;
         returns how many objects went missing."""
-        now = _now()
+        now = utcnow()
         gone = 0
         with self.engine.begin() as connection:
             if samples:

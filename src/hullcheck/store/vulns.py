@@ -28,6 +28,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from hullcheck.errors import VulnDbError
 from hullcheck.model import DbSnapshot, Description, Finding, Severity
+from hullcheck.store.embedded import utcnow
 from hullcheck.store.models import (
     FindingRow,
     PackageRow,
@@ -61,10 +62,6 @@ class EcosystemStatus:
     updated_at: datetime.datetime | None
 
 
-def _now() -> datetime.datetime:
-    return datetime.datetime.now(datetime.UTC)
-
-
 class VulnRepository:
     """Reader and writer of the vulnerability tables."""
 
@@ -84,7 +81,7 @@ class VulnRepository:
         Every record this source brought before and does not bring now is removed (an
         ``all.zip`` is the feed's complete state); ``skipped`` is asked once all are read.
         """
-        now = _now()
+        now = utcnow()
         count = 0
         try:
             with self.engine.begin() as connection:
@@ -123,7 +120,7 @@ class VulnRepository:
         """Note that a feed was checked and had not changed."""
         with self.engine.begin() as connection:
             connection.execute(
-                update(VulnFeedRow).where(VulnFeedRow.name == name).values(updated_at=_now())
+                update(VulnFeedRow).where(VulnFeedRow.name == name).values(updated_at=utcnow())
             )
 
     # -- reading ----------------------------------------------------------------------------
@@ -262,9 +259,9 @@ class VulnRepository:
         """Replace the stored findings of several images in one transaction."""
         ids = sorted(by_image)
         with self.engine.begin() as connection:
-            now: object = _now()
+            now: object = utcnow()
             if connection.dialect.name == "sqlite":  # SQLAlchemy's own text form of a time
-                now = _now().replace(tzinfo=None).isoformat(sep=" ")
+                now = utcnow().replace(tzinfo=None).isoformat(sep=" ")
             rows = [_finding_row(i, f, now) for i in ids for f in by_image[i]]
             for start in range(0, len(ids), _LOOKUP_CHUNK):
                 chunk = ids[start : start + _LOOKUP_CHUNK]
@@ -308,10 +305,6 @@ class VulnRepository:
         for image_id, severity, count in rows:
             counts.setdefault(image_id, {})[severity] = int(count)
         return counts
-
-
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def _batches(items: Iterable[Any], size: int, max_bytes: int | None = None) -> Iterator[list[Any]]:

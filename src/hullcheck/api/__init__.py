@@ -1,4 +1,9 @@
-"""The library facade: the CLI, the server and the tests all call these functions."""
+"""The one door: the CLI, the daemon's workers, the coming server and the tests call these
+functions, never what stands behind them (``tests/test_architecture.py`` holds the CLI to it).
+
+``api.sbom`` (bills of materials, the store), scanning and the vulnerability database here,
+``api.fleet`` (hosts, syncs, queries, hygiene, prune; loaded when first used) and
+``api.vulns``."""
 
 from __future__ import annotations
 
@@ -6,19 +11,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from hullcheck.model import Finding, Host, HostSync, Sbom, ScanReport, Severity
-from hullcheck.paths import default_db_url
-from hullcheck.report import read_sbom
+from hullcheck.api.sbom import generate_sbom, open_store, sbom_of_image
+from hullcheck.model import Finding, Host, Sbom, ScanReport, Severity
 from hullcheck.sbom.catalogers.registry import default_selector
-from hullcheck.sbom.scan import OS_TYPES, Progress, scan_image, scan_tree
+from hullcheck.sbom.scan import OS_TYPES, Progress
 from hullcheck.sbom.walker import Limits
-from hullcheck.sources import SbomFile, TreeSource, open_source
-from hullcheck.sources.interface import ImageSource
 from hullcheck.store import Store
 
 if TYPE_CHECKING:
-    from hullcheck.engine import EngineClient
-    from hullcheck.fleet.queries import Affected
     from hullcheck.vulndb.feeds import FeedUpdate
     from hullcheck.vulndb.feeds import Progress as FeedProgress
     from hullcheck.vulndb.importer import ImportResult
@@ -26,71 +26,18 @@ if TYPE_CHECKING:
 __all__ = [
     "Gate",
     "Host",
-    "add_host",
-    "affected",
-    "sync_fleet",
     "Limits",
     "Store",
     "generate_sbom",
     "import_vulnerabilities",
+    "judge",
     "open_store",
+    "sbom_of_image",
     "rematch_stored",
     "scan",
     "update_vulnerabilities",
+    "vulnerability_status",
 ]
-
-
-def open_store(url: str | None = None) -> Store:
-    """The store at ``url``, ``HULLCHECK_DB`` or the embedded SQLite file; migrated on open."""
-    return Store(url or default_db_url())
-
-
-def generate_sbom(
-    reference: str,
-    *,
-    store: Store | None = None,
-    use_cache: bool = True,
-    limits: Limits | None = None,
-    progress: Progress | None = None,
-) -> Sbom:
-    """The SBOM of an image, a directory or an SBOM file (see ``sources.open_source``).
-
-    Layers are read only when ``store`` holds no result for their diffID; an image's SBOM
-    is kept in the store under its image ID.
-    """
-    source = open_source(reference)
-    if isinstance(source, SbomFile):
-        return read_sbom(source.path)
-    if isinstance(source, TreeSource):
-        return scan_tree(source, selector=default_selector())
-    return sbom_of_image(source, store=store, use_cache=use_cache, limits=limits, progress=progress)
-
-
-def sbom_of_image(
-    source: ImageSource,
-    *,
-    store: Store | None = None,
-    use_cache: bool = True,
-    limits: Limits | None = None,
-    progress: Progress | None = None,
-) -> Sbom:
-    """The SBOM of an opened image source; kept in ``store`` under its image ID."""
-    selector = default_selector()
-    with source:
-        sbom = scan_image(
-            source,
-            cache=store if use_cache else None,
-            selector=selector,
-            limits=limits or Limits(),
-            progress=progress,
-        )
-    if (
-        store is not None
-        and sbom.image is not None
-        and not store.has_image(sbom.image.id, selector.key)
-    ):
-        store.save_sbom(sbom, selector.key)
-    return sbom
 
 
 # -- vulnerabilities ---------------------------------------------------------------------------
@@ -250,68 +197,19 @@ def rematch_stored(store: Store) -> list[Rematch]:
     return results
 
 
-# -- fleet -------------------------------------------------------------------------------------
-def add_host(store: Store, host: Host) -> list[str]:
-    """Register a Docker host (its address checked, never with a password; its TLS files
-    checked and kept by absolute path); warnings about it, such as a TLS key others can
-    read."""
-    from hullcheck.engine.address import checked_host
-
-    host, warnings = checked_host(host)
-    store.fleet.add_host(host)
-    return warnings
+_FLEET = frozenset(
+    {"add_host", "affected", "host_status", "package_spread", "remove_host", "sync_fleet"}
+)
 
 
-def sync_fleet(
-    store: Store,
-    names: Sequence[str] = (),
-    *,
-    scan: bool = True,
-    samples: bool = True,
-    sizes: bool = False,
-) -> list[HostSync]:
-    """Sync the named hosts (all when none): inventory and resource samples, then every new
-    image's SBOM; with ``sizes``, what every container's writable layer and every volume
-    hold (the engines walk them)."""
-    from hullcheck.errors import UsageError
-    from hullcheck.fleet.sync import sync
+def __getattr__(name: str) -> object:
+    """The fleet's functions, loaded when first asked for (``api.fleet`` imports the fleet
+    store, SQLAlchemy with it: not what an SBOM command should pay at start)."""
+    if name in _FLEET:
+        from hullcheck.api import fleet
 
-    hosts = store.fleet.hosts(names)
-    if not hosts:
-        raise UsageError("no hosts to sync", hint="hullcheck hosts add NAME URL")
-    return sync(
-        store, hosts, scan=_scan_engine_image if scan else None, samples=samples, sizes=sizes
-    )
+        return getattr(fleet, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def _scan_engine_image(store: Store, image_id: str, client: EngineClient) -> None:
-    from hullcheck.sources.daemon import DaemonSource
-    from hullcheck.vulndb.matcher import match
-
-    sbom = sbom_of_image(DaemonSource(image_id, client=client), store=store)
-    if sbom.image is not None:
-        store.vulns.save_findings(sbom.image.id, match(sbom.packages, store.vulns).findings)
-
-
-def affected(
-    store: Store,
-    vulnerability: str | None = None,
-    *,
-    package: str | None = None,
-    below: str | None = None,
-    ecosystem: str | None = None,
-) -> list[Affected]:
-    """Who carries a vulnerability (by id, alias or advisory), or a package below a version."""
-    from hullcheck.errors import UsageError
-    from hullcheck.fleet import queries
-
-    if vulnerability is not None:
-        if package or below or ecosystem:
-            raise UsageError("give a vulnerability id, or --package with --below and --ecosystem")
-        return queries.affected_by_vulnerability(store, vulnerability)
-    if not (package and below and ecosystem):
-        raise UsageError(
-            "missing what to look for",
-            hint="hullcheck affected CVE-…, or --package NAME --below VERSION --ecosystem NAME",
-        )
-    return queries.affected_by_range(store, package, below, ecosystem)
+from hullcheck.api.vulns import vulnerability_status  # noqa: E402 - after the definitions
