@@ -4,168 +4,25 @@ Nothing here asks an engine (so nothing blocks one the way ``docker system df`` 
 answers come from the summaries of the last sync's inspect documents and from the resource
 samples syncs took (idleness needs two samples at least a minute apart).
 
-Rogue rules are an explicit list, each with a stable name and a version; a rule sees one
-container's inspect document and the report's settings and returns a reason or ``None``.
+The rogue rules are in ``rules.py``.
 """
 
 from __future__ import annotations
 
 import datetime
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any
 
 from hullcheck._gc import paused
 from hullcheck.engine.documents import parse_time
-from hullcheck.errors import UsageError
+from hullcheck.fleet.hygiene.rules import RogueRule, rules
+from hullcheck.fleet.hygiene.settings import Idle, Item, Settings
 from hullcheck.store import Store
 from hullcheck.store.fleet import Usage, UsageTable
 
-DOCKER_SOCKETS = ("/var/run/docker.sock", "/run/docker.sock")
 DEFAULT_NETWORKS = ("bridge", "host", "none")
-KNOWN_MANAGERS = {
-    "com.docker.compose.project": "compose",
-    "com.docker.stack.namespace": "swarm stack",
-    "io.kubernetes.pod.name": "kubernetes",
-    "org.hullcheck.managed-by": "hullcheck",
-}
-
-
-class Idle(NamedTuple):
-    """Limits under which a running container counts as idle."""
-
-    min_seconds: float
-    """Samples at least this far apart."""
-    cpu_cores: float
-    """Average CPU use, in cores, at most."""
-    network_bytes_per_second: float
-    """Bytes received and sent per second, at most."""
-
-
-@dataclass(frozen=True, slots=True)
-class Settings:
-    """What the report counts as garbage or rogue."""
-
-    older_than: datetime.timedelta = datetime.timedelta(days=7)
-    """Exited containers finished longer ago than this are garbage."""
-    allowed_registries: tuple[str, ...] = ()
-    """Registries images may come from (``docker.io``, ``registry.example.com``); empty: any."""
-    owner_label: str = "owner"
-    """Label that names who owns a container."""
-    containers_per_image: int = 1
-    """More containers than this of one image on one host is sprawl."""
-    image_versions: int = 1
-    """More image IDs than this under one repository on one host is sprawl."""
-    old_image: datetime.timedelta = datetime.timedelta(days=180)
-    """Images built longer ago than this are listed as old."""
-    idle_window: datetime.timedelta = datetime.timedelta(days=7)
-    """Samples taken within this much of now judge idleness (first against last)."""
-    min_idle_span: datetime.timedelta = datetime.timedelta(minutes=1)
-    """A container needs samples at least this far apart to be judged idle."""
-    idle_cpu: float = 0.001
-    """At most this many cores busy on average (0.1 % of one) is no CPU."""
-    idle_net: float = 1.0
-    """At most this many bytes per second received and sent is no network."""
-    memory_used_ratio: float = 0.1
-    """Using less than this share of the memory limit or reservation is unused memory."""
-    skip_rules: tuple[str, ...] = ()
-    """Rogue rules (by name) the report does not apply."""
-    now: datetime.datetime = field(default_factory=lambda: datetime.datetime.now(datetime.UTC))
-
-
-class Item(NamedTuple):
-    """One object the report lists (a named tuple: a report makes 100,000s of them)."""
-
-    section: str
-    """``garbage``, ``sprawl``, ``rogue`` or ``idle``."""
-    kind: str
-    """``exited-container``, ``dangling-image``, ``privileged`` …"""
-    host: str
-    object: str
-    """Container, image, volume or network name (or short ID)."""
-    detail: str
-    reclaim_bytes: int | None = None
-    """What removing it would free (memory for idle containers), when the inventory tells."""
-    object_id: str | None = None
-    """Full ID (a volume's name) of the container, image, volume or network listed."""
-
-
-@dataclass(frozen=True, slots=True)
-class RogueRule:
-    name: str
-    version: str
-    check: Callable[[dict[str, Any], Settings], str | None]
-
-
-def _privileged(doc: dict[str, Any], _: Settings) -> str | None:
-    return "runs privileged" if (doc.get("HostConfig") or {}).get("Privileged") else None
-
-
-_NAMESPACES = (("network", "NetworkMode"), ("pid", "PidMode"), ("ipc", "IpcMode"))
-
-
-def _host_namespaces(doc: dict[str, Any], _: Settings) -> str | None:
-    config = doc.get("HostConfig") or {}
-    if "host" not in (config.get("NetworkMode"), config.get("PidMode"), config.get("IpcMode")):
-        return None
-    shared = [name for name, key in _NAMESPACES if config.get(key) == "host"]
-    return f"shares the host's {', '.join(shared)} namespace"
-
-
-def _docker_socket(doc: dict[str, Any], _: Settings) -> str | None:
-    for mount in doc.get("Mounts") or []:
-        if mount.get("Source") in DOCKER_SOCKETS or str(mount.get("Source", "")).endswith(
-            "/docker.sock"
-        ):
-            return f"mounts the Docker socket {mount.get('Source')} at {mount.get('Destination')}"
-    return None
-
-
-def _capabilities(doc: dict[str, Any], _: Settings) -> str | None:
-    added = (doc.get("HostConfig") or {}).get("CapAdd") or []
-    return f"adds capabilities {', '.join(sorted(added))}" if added else None
-
-
-def _registry(doc: dict[str, Any], settings: Settings) -> str | None:
-    if not settings.allowed_registries:
-        return None
-    reference = str((doc.get("Config") or {}).get("Image") or "")
-    registry = image_registry(reference)
-    if registry in settings.allowed_registries:
-        return None
-    return f"image {reference} comes from {registry}, not an allowed registry"
-
-
-def _owner(doc: dict[str, Any], settings: Settings) -> str | None:
-    labels = (doc.get("Config") or {}).get("Labels") or {}
-    return None if labels.get(settings.owner_label) else f"no {settings.owner_label!r} label"
-
-
-def _manager(doc: dict[str, Any], _: Settings) -> str | None:
-    labels = (doc.get("Config") or {}).get("Labels") or {}
-    if not labels.keys().isdisjoint(KNOWN_MANAGERS):
-        return None
-    return "not created by a known manager (Compose, a swarm stack, Kubernetes)"
-
-
-ROGUE_RULES: tuple[RogueRule, ...] = (
-    RogueRule("privileged", "1", _privileged),
-    RogueRule("host-namespace", "1", _host_namespaces),
-    RogueRule("docker-socket", "1", _docker_socket),
-    RogueRule("added-capabilities", "1", _capabilities),
-    RogueRule("unapproved-registry", "1", _registry),
-    RogueRule("no-owner", "1", _owner),
-    RogueRule("unmanaged", "1", _manager),
-)
-
-
-def image_registry(reference: str) -> str:
-    """``nginx:1`` → ``docker.io``; ``registry.example.com:5000/app:1`` → that host."""
-    first, slash, _ = reference.partition("/")
-    if slash and ("." in first or ":" in first or first == "localhost"):
-        return first
-    return "docker.io"
 
 
 @paused()
@@ -189,22 +46,6 @@ def report(store: Store, settings: Settings | None = None) -> list[Item]:
     items += idle
     items += _unused_memory(reserving, settings)
     return items
-
-
-def rules(settings: Settings) -> tuple[RogueRule, ...]:
-    """The rogue rules the settings leave on (the registry rule needs allowed registries)."""
-    unknown = set(settings.skip_rules) - {rule.name for rule in ROGUE_RULES}
-    if unknown:
-        raise UsageError(
-            f"unknown rogue rule {sorted(unknown)[0]!r}",
-            hint="one of: " + ", ".join(rule.name for rule in ROGUE_RULES),
-        )
-    return tuple(
-        rule
-        for rule in ROGUE_RULES
-        if rule.name not in settings.skip_rules
-        and (rule.name != "unapproved-registry" or settings.allowed_registries)
-    )
 
 
 Objects = list[tuple[str, Any, datetime.datetime | None]]
