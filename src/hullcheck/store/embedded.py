@@ -143,6 +143,32 @@ def _revision(connection: sqlite3.Connection) -> str | None:
     return str(row[0]) if row is not None else None
 
 
+class EmbeddedImages:
+    """The layer cache and images of the embedded file, through ``sqlite3``; what the
+    :class:`~hullcheck.store.database.SqlStore` does for every other store (one of the two is
+    chosen when the store opens)."""
+
+    def __init__(self, connection: sqlite3.Connection, where: str) -> None:
+        self.connection = connection
+        self.where = where
+
+    def get_layer(self, diff_id: str, scanner_key: str) -> bytes | None:
+        found = guarded(self.connection, self.where, get_layer, diff_id, scanner_key)
+        return found if isinstance(found, bytes) else None
+
+    def has_image(self, image_id: str, scanner_key: str) -> bool:
+        return bool(guarded(self.connection, self.where, has_image, image_id, scanner_key))
+
+    def put_layer(self, diff_id: str, scanner_key: str, payload: bytes) -> None:
+        guarded(self.connection, self.where, put_layer, diff_id, scanner_key, payload)
+
+    def save_sbom(self, sbom: Sbom, scanner_key: str) -> None:
+        guarded(self.connection, self.where, save_sbom, sbom, scanner_key)
+
+    def close(self) -> None:
+        self.connection.close()
+
+
 def get_layer(connection: sqlite3.Connection, diff_id: str, scanner_key: str) -> bytes | None:
     row = connection.execute(
         "SELECT payload FROM layer_scans WHERE diff_id = ? AND scanner_key = ?",

@@ -11,8 +11,7 @@ first needed.
 from __future__ import annotations
 
 import logging
-import sqlite3
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Protocol
 
 from hullcheck.files import readable_by_others
 from hullcheck.model import Sbom
@@ -26,6 +25,18 @@ if TYPE_CHECKING:
 log = logging.getLogger("hullcheck.store")
 
 
+class _Images(Protocol):
+    """The layer cache and the images' SBOMs: what a scan reads and writes."""
+
+    def get_layer(self, diff_id: str, scanner_key: str) -> bytes | None: ...
+
+    def has_image(self, image_id: str, scanner_key: str) -> bool: ...
+
+    def put_layer(self, diff_id: str, scanner_key: str, payload: bytes) -> None: ...
+
+    def save_sbom(self, sbom: Sbom, scanner_key: str) -> None: ...
+
+
 class Store:
     """The one store of hullcheck; implements the SBOM layer cache. Its lifetime is a
     ``with`` block: ``with api.open_store(url) as store: …``."""
@@ -34,19 +45,20 @@ class Store:
         self.url = url
         self._sql: SqlStore | None = None
         path = _sqlite_path(url)
-        self._fast: sqlite3.Connection | None = None
         self.readonly = path is not None and embedded.read_only(path)
         """Whether the store can only be read here: then nothing is cached or kept."""
-        if path is not None:
-            self._fast = embedded.open_embedded(path)
-            if readable_by_others(path):
-                log.warning(
-                    "hullcheck: warning: %s: the store is readable by other users "
-                    "(chmod 600 it and its -wal and -shm files)",
-                    path,
-                )
-        if self._fast is None:
-            self._open_sql()  # migrated, or a server: opened (and its errors raised) now
+        fast = embedded.open_embedded(path) if path is not None else None
+        if path is not None and readable_by_others(path):
+            log.warning(
+                "hullcheck: warning: %s: the store is readable by other users "
+                "(chmod 600 it and its -wal and -shm files)",
+                path,
+            )
+        # the layer cache and images: through sqlite3 for the embedded file at the head
+        # revision, else through SQLAlchemy (migrated, or a server: opened, and its errors
+        # raised, now) — chosen once, here
+        self._embedded = embedded.EmbeddedImages(fast, path or url) if fast is not None else None
+        self._images: _Images = self._embedded or self._open_sql()
 
     def _open_sql(self) -> SqlStore:
         if self._sql is None:
@@ -59,32 +71,19 @@ class Store:
         return self._open_sql().revision()
 
     def get_layer(self, diff_id: str, scanner_key: str) -> bytes | None:
-        if self._fast is not None:
-            found = self._guarded(embedded.get_layer, diff_id, scanner_key)
-            return found if isinstance(found, bytes) else None
-        return self._open_sql().get_layer(diff_id, scanner_key)
+        return self._images.get_layer(diff_id, scanner_key)
 
     def has_image(self, image_id: str, scanner_key: str) -> bool:
         """Whether the SBOM of this image, by this scanner, is stored already."""
-        if self._fast is not None:
-            return bool(self._guarded(embedded.has_image, image_id, scanner_key))
-        return self._open_sql().has_image(image_id, scanner_key)
+        return self._images.has_image(image_id, scanner_key)
 
     def put_layer(self, diff_id: str, scanner_key: str, payload: bytes) -> None:
-        if self.readonly:
-            return
-        if self._fast is not None:
-            self._guarded(embedded.put_layer, diff_id, scanner_key, payload)
-        else:
-            self._open_sql().put_layer(diff_id, scanner_key, payload)
+        if not self.readonly:
+            self._images.put_layer(diff_id, scanner_key, payload)
 
     def save_sbom(self, sbom: Sbom, scanner_key: str) -> None:
-        if self.readonly:
-            return
-        if self._fast is not None:
-            self._guarded(embedded.save_sbom, sbom, scanner_key)
-        else:
-            self._open_sql().save_sbom(sbom, scanner_key)
+        if not self.readonly:
+            self._images.save_sbom(sbom, scanner_key)
 
     def load_sbom(self, image_id: str) -> Sbom | None:
         return self._open_sql().load_sbom(image_id)
@@ -109,10 +108,6 @@ class Store:
     def layer_count(self) -> int:
         return self._open_sql().layer_count()
 
-    def _guarded(self, call: Any, *args: Any) -> Any:
-        assert self._fast is not None
-        return embedded.guarded(self._fast, _sqlite_path(self.url) or self.url, call, *args)
-
     def __enter__(self) -> Store:
         return self
 
@@ -120,9 +115,9 @@ class Store:
         self.close()
 
     def close(self) -> None:
-        if self._fast is not None:
-            self._fast.close()
-            self._fast = None
+        if self._embedded is not None:
+            self._embedded.close()
+            self._embedded = None
         if self._sql is not None:
             self._sql.close()
             self._sql = None
