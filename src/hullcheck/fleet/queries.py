@@ -17,6 +17,7 @@ from sqlalchemy import func, or_, select
 from hullcheck._gc import paused
 from hullcheck.errors import UsageError
 from hullcheck.store import Store
+from hullcheck.store.chunks import chunked
 from hullcheck.store.models import ImageLayerRow, ImageRow, InventoryRow, PackageRow
 from hullcheck.vulndb import versions
 from hullcheck.vulndb.ecosystems import ECOSYSTEMS, family
@@ -220,8 +221,7 @@ def _image_names(
             )
         ):
             layers.setdefault(image_id, []).append(diff_id)
-        for start in range(0, len(image_ids), _CHUNK):
-            chunk = image_ids[start : start + _CHUNK]
+        for chunk in chunked(image_ids, _CHUNK):
             introduced += connection.execute(
                 select(PackageRow.image_id, PackageRow.name, PackageRow.introduced_by).where(
                     PackageRow.image_id.in_(chunk), PackageRow.name.in_(packages)
@@ -249,9 +249,7 @@ def _tags(store: Store, image_ids: set[str]) -> dict[str, list[str]]:
     wanted = sorted(image_ids)
     tags: dict[str, list[str]] = {}
     with store.vulns.engine.connect() as connection:
-        for start in range(0, len(wanted), _CHUNK):
-            query = select(ImageRow.id, ImageRow.repo_tags).where(
-                ImageRow.id.in_(wanted[start : start + _CHUNK])
-            )
+        for chunk in chunked(wanted, _CHUNK):
+            query = select(ImageRow.id, ImageRow.repo_tags).where(ImageRow.id.in_(chunk))
             tags.update((row[0], list(row[1] or [])) for row in connection.execute(query))
     return tags

@@ -29,11 +29,7 @@ MIGRATIONS = os.path.join(os.path.dirname(__file__), "migrations")
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.close()
+    embedded.set_pragmas(dbapi_connection)
 
 
 class SqlStore:

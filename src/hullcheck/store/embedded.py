@@ -86,10 +86,20 @@ def connect(path: str, *, readonly: bool = False) -> sqlite3.Connection:
             uri += "&immutable=1"  # nothing to replay, and no -shm can be made beside it
         return sqlite3.connect(uri, uri=True, timeout=30, isolation_level=None)
     connection = sqlite3.connect(path, timeout=30, isolation_level=None)
-    connection.execute("PRAGMA journal_mode=WAL")
-    connection.execute("PRAGMA foreign_keys=ON")
-    connection.execute("PRAGMA synchronous=NORMAL")
+    set_pragmas(connection)
     return connection
+
+
+PRAGMAS = ("journal_mode=WAL", "foreign_keys=ON", "synchronous=NORMAL")
+"""How every connection to a SQLite store is set: this one's and SQLAlchemy's."""
+
+
+def set_pragmas(connection: Any) -> None:
+    """Set :data:`PRAGMAS` on a DB-API connection to SQLite."""
+    cursor = connection.cursor()
+    for pragma in PRAGMAS:
+        cursor.execute(f"PRAGMA {pragma}")
+    cursor.close()
 
 
 def translated(exc: BaseException, where: str) -> StoreError | None:
@@ -190,7 +200,7 @@ def put_layer(
     connection.execute(
         "INSERT OR REPLACE INTO layer_scans (diff_id, scanner_key, payload, created_at) "
         "VALUES (?, ?, ?, ?)",
-        (diff_id, scanner_key, payload, _time(utcnow())),
+        (diff_id, scanner_key, payload, sqlite_time(utcnow())),
     )
 
 
@@ -202,7 +212,7 @@ def save_sbom(connection: sqlite3.Connection, sbom: Sbom, scanner_key: str) -> N
         return
     image["repo_tags"] = json.dumps(image["repo_tags"])
     image["repo_digests"] = json.dumps(image["repo_digests"])
-    image["scanned_at"] = _time(image["scanned_at"])
+    image["scanned_at"] = sqlite_time(image["scanned_at"])
     connection.execute("BEGIN IMMEDIATE")
     try:
         for table in ("packages", "image_layers"):
@@ -294,6 +304,6 @@ def utcnow() -> datetime.datetime:
     return datetime.datetime.now(datetime.UTC)
 
 
-def _time(moment: datetime.datetime) -> str:
+def sqlite_time(moment: datetime.datetime) -> str:
     """A time as SQLAlchemy stores ``DateTime`` in SQLite: UTC, without the zone."""
     return moment.astimezone(datetime.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")

@@ -28,6 +28,7 @@ from sqlalchemy.orm import aliased
 
 from hullcheck.errors import ExistsError, NotFoundError
 from hullcheck.model import Action, Host, HostStatus, Sample
+from hullcheck.store.chunks import chunked
 from hullcheck.store.embedded import utcnow
 from hullcheck.store.models import (
     ActionRow,
@@ -306,11 +307,11 @@ class FleetRepository:
         table = InventoryRow
         found: list[Placement] = []
         with self.engine.connect() as connection:
-            for start in range(0, len(wanted), _CHUNK):
+            for chunk in chunked(wanted, _CHUNK):
                 query = select(
                     table.host, table.kind, table.name, table.object_id, table.state, table.image_id
                 ).where(
-                    table.image_id.in_(wanted[start : start + _CHUNK]),
+                    table.image_id.in_(chunk),
                     table.kind.in_(("container", "image")),
                     table.gone_at.is_(None),
                 )

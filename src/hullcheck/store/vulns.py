@@ -28,7 +28,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from hullcheck.errors import VulnDbError
 from hullcheck.model import DbSnapshot, Description, Finding, Severity
-from hullcheck.store.embedded import utcnow
+from hullcheck.store.chunks import chunked
+from hullcheck.store.embedded import sqlite_time, utcnow
 from hullcheck.store.models import (
     FindingRow,
     PackageRow,
@@ -172,10 +173,7 @@ class VulnRepository:
             lowest = min((keyed.get(q, "") for q in group), default="")
             term = and_(table.c.eco_key == ecosystem, table.c.name == name)
             terms.append(and_(term, table.c.fixed_key > lowest) if lowest else term)
-        conditions = [
-            or_(*terms[start : start + _KEYED_CHUNK])
-            for start in range(0, len(terms), _KEYED_CHUNK)
-        ]
+        conditions = [or_(*chunk) for chunk in chunked(terms, _KEYED_CHUNK)]
         with self.engine.connect() as connection:
             for condition in conditions:
                 for row in connection.execute(select(*columns).where(condition)):
@@ -192,8 +190,7 @@ class VulnRepository:
         table = VulnRecordRow.__table__
         columns = [c for c in table.c if c.name not in ("document", "source", "imported_at")]
         with self.engine.connect() as connection:
-            for start in range(0, len(wanted), _LOOKUP_CHUNK):
-                chunk = wanted[start : start + _LOOKUP_CHUNK]
+            for chunk in chunked(wanted, _LOOKUP_CHUNK):
                 for row in connection.execute(select(*columns).where(table.c.id.in_(chunk))):
                     result[row.id] = _record_info(row)
         return result
@@ -206,8 +203,7 @@ class VulnRepository:
         result: dict[str, Description] = {}
         table = VulnRecordRow.__table__
         with self.engine.connect() as connection:
-            for start in range(0, len(wanted), _LOOKUP_CHUNK):
-                chunk = wanted[start : start + _LOOKUP_CHUNK]
+            for chunk in chunked(wanted, _LOOKUP_CHUNK):
                 query = select(table.c.id, table.c.document).where(table.c.id.in_(chunk))
                 for row in connection.execute(query):
                     try:
@@ -261,10 +257,9 @@ class VulnRepository:
         with self.engine.begin() as connection:
             now: object = utcnow()
             if connection.dialect.name == "sqlite":  # SQLAlchemy's own text form of a time
-                now = utcnow().replace(tzinfo=None).isoformat(sep=" ")
+                now = sqlite_time(utcnow())
             rows = [_finding_row(i, f, now) for i in ids for f in by_image[i]]
-            for start in range(0, len(ids), _LOOKUP_CHUNK):
-                chunk = ids[start : start + _LOOKUP_CHUNK]
+            for chunk in chunked(ids, _LOOKUP_CHUNK):
                 connection.execute(delete(FindingRow).where(FindingRow.image_id.in_(chunk)))
             statement = _insert_findings(connection.dialect.paramstyle)
             for batch in _batches(rows, _BATCH):
@@ -331,8 +326,7 @@ def _delete_source(connection: Connection, source: str) -> None:
 
 
 def _delete_ids(connection: Connection, ids: list[str]) -> None:
-    for start in range(0, len(ids), _LOOKUP_CHUNK):
-        chunk = ids[start : start + _LOOKUP_CHUNK]
+    for chunk in chunked(ids, _LOOKUP_CHUNK):
         connection.execute(delete(VulnAffectedRow).where(VulnAffectedRow.record_id.in_(chunk)))
         connection.execute(delete(VulnAliasRow).where(VulnAliasRow.record_id.in_(chunk)))
         connection.execute(delete(VulnRecordRow).where(VulnRecordRow.id.in_(chunk)))
