@@ -199,8 +199,9 @@ def test_a_store_of_the_previous_release_is_upgraded_in_place(tmp_path) -> None:
 def test_a_fleet_store_of_revision_0003_is_upgraded_in_place(
     backend: str, request: pytest.FixtureRequest, tmp_path: os.PathLike[str]
 ) -> None:
-    """Inventory rows keep their documents (moved to their own table) and are summarised
-    when read; record aliases become rows that ``affected`` looks up."""
+    """Inventory rows keep their documents (moved to their own table) and are summarised by
+    the migration (0006: readers no longer do it); record aliases become rows that
+    ``affected`` looks up."""
     import datetime
     import json
     import zlib

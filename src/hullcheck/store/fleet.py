@@ -340,8 +340,6 @@ class FleetRepository:
         holds more than one decoded document, instead of building them all and freeing them
         all afterwards.
         """
-        from hullcheck.engine.documents import summary
-
         table = InventoryRow
         documents = InventoryDocumentRow
         query = select(
@@ -367,28 +365,10 @@ class FleetRepository:
         loads = orjson.loads
         with self.engine.connect() as connection:
             rows = connection.execute(query).all()
-            # rows stored before summaries existed: summarised from their documents
-            legacy = {
-                (row[0], row[1]): summary(kind, loads(zlib.decompress(document)))
-                for row in rows
-                if not full and row[6] is None
-                for document in connection.execute(
-                    select(documents.data).where(
-                        documents.host == row[0],
-                        documents.kind == kind,
-                        documents.object_id == row[1],
-                    )
-                ).scalars()
-            }
         # the same order on every database, without its sort
         for row in sorted(rows, key=_by_host_and_name):
             stored: Any = row[6]
-            if full:
-                data = loads(zlib.decompress(stored))
-            elif stored is not None:
-                data = loads(stored)
-            else:
-                data = legacy[(row[0], row[1])]
+            data = loads(zlib.decompress(stored)) if full else loads(stored or b"{}")
             yield row[0], Seen(row[1], row[2], row[3], row[4], data), row[5]
 
     def usage(self, since: datetime.datetime) -> UsageTable:

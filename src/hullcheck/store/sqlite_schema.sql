@@ -188,4 +188,4 @@ CREATE TABLE vuln_aliases (
 );
 CREATE INDEX ix_vuln_aliases_alias ON vuln_aliases (alias);
 CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL, CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num));
-INSERT INTO alembic_version (version_num) VALUES ('0005');
+INSERT INTO alembic_version (version_num) VALUES ('0006');
