@@ -6,6 +6,7 @@ The store says what it found ("no such host"); this door adds what to do about i
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
@@ -85,9 +86,8 @@ def sync_fleet(
         hosts = store.fleet.hosts(names)
     if not hosts:
         raise UsageError("no hosts to sync", hint="hullcheck hosts add NAME URL")
-    return sync(
-        store, hosts, scan=_scan_engine_image if scan else None, samples=samples, sizes=sizes
-    )
+    scanner = functools.partial(_scan_engine_image, store) if scan else None
+    return sync(store, hosts, scan=scanner, samples=samples, sizes=sizes)
 
 
 def _scan_engine_image(store: Store, image_id: str, client: EngineClient) -> None:

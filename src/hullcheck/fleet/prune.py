@@ -23,8 +23,8 @@ from hullcheck.engine import connect_host
 from hullcheck.engine.documents import parse_time
 from hullcheck.errors import HullcheckError, UsageError
 from hullcheck.fleet.hygiene import Settings, garbage
+from hullcheck.fleet.inventory import FleetStore
 from hullcheck.model import Action
-from hullcheck.store import Store
 
 PROTECT_LABEL = "org.hullcheck.protect"
 """An object with this label (any value but ``false``) is never pruned."""
@@ -86,7 +86,7 @@ class Outcome:
     detail: str | None = None
 
 
-def plan(store: Store, filters: Filters) -> list[Step]:
+def plan(store: FleetStore, filters: Filters) -> list[Step]:
     """What a prune would remove (``kept`` empty) and what it would keep, in removal order."""
     unknown = set(filters.kinds) - set(ORDER)
     if unknown:
@@ -174,7 +174,7 @@ def _kept(kind: str, data: dict[str, Any], filters: Filters) -> str | None:
     return None
 
 
-def apply(store: Store, steps: Sequence[Step], filters: Filters) -> list[Outcome]:
+def apply(store: FleetStore, steps: Sequence[Step], filters: Filters) -> list[Outcome]:
     """Remove every step not kept, host by host, in order; each attempt is recorded."""
     actor = f"{getpass.getuser()}@{socket.gethostname()}"
     outcomes: list[Outcome] = []

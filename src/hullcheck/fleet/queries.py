@@ -12,13 +12,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import func, or_, select
-
 from hullcheck._gc import paused
 from hullcheck.errors import UsageError
-from hullcheck.store import Store
-from hullcheck.store.chunks import chunked
-from hullcheck.store.models import ImageLayerRow, ImageRow, InventoryRow, PackageRow
+from hullcheck.fleet.inventory import FleetStore
+from hullcheck.model import StoredPackage
 from hullcheck.vulndb import versions
 from hullcheck.vulndb.ecosystems import ECOSYSTEMS, family
 
@@ -59,7 +56,7 @@ class VersionSpread:
 
 
 @paused()
-def affected_by_vulnerability(store: Store, vuln_id: str) -> list[Affected]:
+def affected_by_vulnerability(store: FleetStore, vuln_id: str) -> list[Affected]:
     """Every container (and unused image) whose image has a finding about ``vuln_id``."""
     rows = store.vulns.findings_of(vuln_id)
     hits = [
@@ -70,7 +67,9 @@ def affected_by_vulnerability(store: Store, vuln_id: str) -> list[Affected]:
 
 
 @paused()
-def affected_by_range(store: Store, package: str, below: str, ecosystem: str) -> list[Affected]:
+def affected_by_range(
+    store: FleetStore, package: str, below: str, ecosystem: str
+) -> list[Affected]:
     """Containers whose images hold ``package`` (binary or source name) below ``below``."""
     known = family(ecosystem)
     if known is None:
@@ -81,7 +80,7 @@ def affected_by_range(store: Store, package: str, below: str, ecosystem: str) ->
     except versions.InvalidVersion as exc:
         raise UsageError(f"--below {below}: {exc}") from None
     hits: list[Hit] = []
-    for row in _package_rows(store, package):
+    for row in store.images.packages_named(package):
         if not _in_ecosystem(row, known.name):
             continue
         try:
@@ -93,35 +92,15 @@ def affected_by_range(store: Store, package: str, below: str, ecosystem: str) ->
 
 
 @paused()
-def package_spread(store: Store, name: str) -> list[VersionSpread]:
-    """Every version of ``name`` (binary or source) in stored images, and where it runs.
-
-    Counted by the database: one row per version for the images, one per version and host
-    for the containers — never one per container.
-    """
-    p, i = PackageRow, InventoryRow
-    matching = (
-        select(p.name, p.version, p.type, p.distro, p.image_id)
-        .where(or_(p.name == name, p.source_name == name))
-        .distinct()
-        .subquery()
-    )
-    version = (matching.c.name, matching.c.version, matching.c.type, matching.c.distro)
-    per_image = select(*version, func.count()).group_by(*version)
-    per_host = (
-        select(*version, i.host, func.count())
-        .join(i, i.image_id == matching.c.image_id)
-        .where(i.kind == "container", i.gone_at.is_(None))
-        .group_by(*version, i.host)
-    )
-    with store.vulns.engine.connect() as connection:
-        images = {tuple(row[:4]): int(row[4]) for row in connection.execute(per_image)}
-        containers: dict[tuple[str, ...], int] = {}
-        hosts: dict[tuple[str, ...], set[str]] = {}
-        for row in connection.execute(per_host):
-            key = tuple(row[:4])
-            containers[key] = containers.get(key, 0) + int(row[5])
-            hosts.setdefault(key, set()).add(row[4])
+def package_spread(store: FleetStore, name: str) -> list[VersionSpread]:
+    """Every version of ``name`` (binary or source) in stored images, and where it runs
+    (counted by the database: one row per version, one per version and host)."""
+    images, per_host = store.images.version_spread(name)
+    containers: dict[tuple[str, str, str, str | None], int] = {}
+    hosts: dict[tuple[str, str, str, str | None], set[str]] = {}
+    for key, host, count in per_host:
+        containers[key] = containers.get(key, 0) + count
+        hosts.setdefault(key, set()).add(host)
     return [
         VersionSpread(
             key[0],
@@ -136,21 +115,14 @@ def package_spread(store: Store, name: str) -> list[VersionSpread]:
     ]
 
 
-def _package_rows(store: Store, name: str) -> list[PackageRow]:
-    engine = store.vulns.engine
-    query = select(PackageRow).where(or_(PackageRow.name == name, PackageRow.source_name == name))
-    with engine.connect() as connection:
-        return list(connection.execute(query).all())  # type: ignore[arg-type]  # Row of PackageRow
-
-
-def _in_ecosystem(row: PackageRow, ecosystem: str) -> bool:
+def _in_ecosystem(row: StoredPackage, ecosystem: str) -> bool:
     from hullcheck.vulndb.ecosystems import ecosystem_of
 
     return ecosystem_of(row.distro, row.type) == ecosystem
 
 
 def _where(
-    store: Store, image_ids: Iterable[str]
+    store: FleetStore, image_ids: Iterable[str]
 ) -> tuple[dict[str, list[tuple[str, str, str | None]]], dict[str, set[str]]]:
     """Per image ID: its containers (host, name, state), and the hosts that hold the image."""
     containers: dict[str, list[tuple[str, str, str | None]]] = {}
@@ -164,14 +136,11 @@ def _where(
     return containers, hosts
 
 
-_CHUNK = 400
-"""IDs per ``IN (…)`` list."""
-
 Hit = tuple[str, str, str, str | None, str | None, str | None]
 """(image ID, package, installed version, fixed version, vulnerability, severity)"""
 
 
-def _placed(store: Store, hits: Sequence[Hit]) -> list[Affected]:
+def _placed(store: FleetStore, hits: Sequence[Hit]) -> list[Affected]:
     image_ids = {h[0] for h in hits}
     containers, hosts_with_image = _where(store, image_ids)
     names, bases = _image_names(store, hits)
@@ -204,29 +173,15 @@ def _placed(store: Store, hits: Sequence[Hit]) -> list[Affected]:
 
 
 def _image_names(
-    store: Store, hits: Sequence[Hit]
+    store: FleetStore, hits: Sequence[Hit]
 ) -> tuple[dict[str, str], dict[tuple[str, str], str]]:
     """Tags of the hit images, and per (image, package) the stored base image it came from:
     the stored image with the fewest layers that are a prefix of the image's own layers and
     include the layer that brought the package in."""
     image_ids = sorted({h[0] for h in hits})
     packages = sorted({h[1] for h in hits})
-    engine = store.vulns.engine
-    layers: dict[str, list[str]] = {}
-    introduced: list[tuple[str, str, str | None]] = []
-    with engine.connect() as connection:
-        for image_id, _, diff_id in connection.execute(
-            select(ImageLayerRow.image_id, ImageLayerRow.idx, ImageLayerRow.diff_id).order_by(
-                ImageLayerRow.image_id, ImageLayerRow.idx
-            )
-        ):
-            layers.setdefault(image_id, []).append(diff_id)
-        for chunk in chunked(image_ids, _CHUNK):
-            introduced += connection.execute(
-                select(PackageRow.image_id, PackageRow.name, PackageRow.introduced_by).where(
-                    PackageRow.image_id.in_(chunk), PackageRow.name.in_(packages)
-                )
-            ).all()
+    layers = store.images.layers()
+    introduced = store.images.introduced(image_ids, packages)
     by_layers: dict[tuple[str, ...], str] = {}
     for other_id, other in sorted(layers.items()):
         by_layers.setdefault(tuple(other), other_id)
@@ -240,16 +195,6 @@ def _image_names(
             if base_id is not None:
                 bases[(image_id, package)] = base_id
                 break
-    tags = _tags(store, set(image_ids) | set(bases.values()))
+    tags = store.images.tags(set(image_ids) | set(bases.values()))
     names = {i: (tags.get(i) or [i[7:19]])[0] for i in image_ids}
     return names, {key: (tags.get(b) or [b[7:19]])[0] for key, b in bases.items()}
-
-
-def _tags(store: Store, image_ids: set[str]) -> dict[str, list[str]]:
-    wanted = sorted(image_ids)
-    tags: dict[str, list[str]] = {}
-    with store.vulns.engine.connect() as connection:
-        for chunk in chunked(wanted, _CHUNK):
-            query = select(ImageRow.id, ImageRow.repo_tags).where(ImageRow.id.in_(chunk))
-            tags.update((row[0], list(row[1] or [])) for row in connection.execute(query))
-    return tags

@@ -18,14 +18,13 @@ from hullcheck.engine import EngineClient, connect_host
 from hullcheck.engine.address import without_secret
 from hullcheck.engine.documents import sample, summary
 from hullcheck.errors import HullcheckError
-from hullcheck.model import Host, HostSync, Sample
+from hullcheck.fleet.inventory import FleetStore
+from hullcheck.model import Host, HostSync, Sample, Seen
 from hullcheck.redaction import redact_document
-from hullcheck.store import Store
-from hullcheck.store.fleet import Seen
 
 MAX_WORKERS = 16
 
-Scanner = Callable[[Store, str, EngineClient], None]
+Scanner = Callable[[str, EngineClient], None]
 """Makes and stores the SBOM (and findings) of one image ID, read through ``client``."""
 
 
@@ -111,7 +110,7 @@ def _add_sizes(
 
 
 def sync(
-    store: Store,
+    store: FleetStore,
     hosts: Sequence[Host],
     *,
     scan: Scanner | None = None,
@@ -153,7 +152,7 @@ def sync(
 
 
 def _scan_new_images(
-    store: Store,
+    store: FleetStore,
     hosts: Sequence[Host],
     inventories: dict[str, dict[str, list[Seen]]],
     results: dict[str, HostSync],
@@ -177,7 +176,7 @@ def _scan_new_images(
         try:
             for image_id in wanted:
                 try:
-                    scan(store, image_id, client)
+                    scan(image_id, client)
                 except HullcheckError as exc:
                     error = without_secret(f"{name}: {exc}", by_name[name].url)
                     store.fleet.record_failure(name, error)

@@ -1,6 +1,17 @@
 """The one data model of hullcheck: frozen dataclasses, no I/O."""
 
-from hullcheck.model.fleet import Action, Host, HostStatus, HostSync, Sample
+from hullcheck.model.fleet import (
+    Action,
+    Host,
+    HostStatus,
+    HostSync,
+    Placement,
+    Sample,
+    Seen,
+    StoredPackage,
+    Usage,
+    VersionKey,
+)
 from hullcheck.model.image import Distro, ImageInfo, LayerInfo
 from hullcheck.model.sbom import Location, Package, PackageType, Sbom, ScanWarning, SourceInfo
 from hullcheck.model.vuln import (
@@ -10,6 +21,7 @@ from hullcheck.model.vuln import (
     FixStatus,
     ScanReport,
     Severity,
+    StoredFinding,
     Suppressed,
 )
 
@@ -23,7 +35,10 @@ __all__ = [
     "Host",
     "HostStatus",
     "HostSync",
+    "Placement",
     "Sample",
+    "Seen",
+    "Usage",
     "ImageInfo",
     "LayerInfo",
     "Location",
@@ -34,5 +49,8 @@ __all__ = [
     "ScanWarning",
     "Severity",
     "SourceInfo",
+    "StoredFinding",
+    "StoredPackage",
+    "VersionKey",
     "Suppressed",
 ]

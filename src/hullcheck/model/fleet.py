@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass
+from typing import Any, NamedTuple
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,3 +99,55 @@ class HostStatus:
     last_error: str | None
     counts: dict[str, int]
     """Objects present, by kind."""
+
+
+class Seen(NamedTuple):
+    """One object as a sync found it (a named tuple: reports read 100,000s of them)."""
+
+    object_id: str
+    name: str | None
+    image_id: str | None
+    state: str | None
+    data: dict[str, Any]
+    """The engine's inspect document, or its summary when read back for a report."""
+    summary: dict[str, Any] | None = None
+    """The fields reports read (``hullcheck.engine.documents.summary``), when writing."""
+
+
+class Placement(NamedTuple):
+    """Where an image is: a container running it, or the image itself on a host."""
+
+    host: str
+    kind: str
+    """``container`` or ``image``."""
+    name: str | None
+    object_id: str
+    state: str | None
+    image_id: str
+
+
+class Usage(NamedTuple):
+    """A running container's resource use between two samples."""
+
+    seconds: float
+    """Time between the first and the last sample."""
+    cpu_ns: int
+    """CPU time used in that time."""
+    network_bytes: int
+    """Bytes received and sent in that time."""
+    memory_bytes: int | None
+    """Memory in use at the last sample."""
+
+
+class StoredPackage(NamedTuple):
+    """A package of a stored image."""
+
+    image_id: str
+    name: str
+    version: str
+    type: str
+    distro: str | None
+
+
+VersionKey = tuple[str, str, str, str | None]
+"""(name, version, type, distro) of a package version."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import NamedTuple
 
 from hullcheck.model.sbom import Package, Sbom
 
@@ -90,6 +91,17 @@ class Finding:
     def all_ids(self) -> frozenset[str]:
         """The id, the aliases and the advisories: anything an ignore rule may name."""
         return frozenset((self.id, *self.aliases, *self.advisories))
+
+
+class StoredFinding(NamedTuple):
+    """A finding as the store keeps it for an image: what fleet questions read."""
+
+    image_id: str
+    vuln_id: str
+    package_name: str
+    package_version: str
+    fixed_version: str | None
+    severity: str
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,6 +20,7 @@ from hullcheck.store import embedded
 if TYPE_CHECKING:
     from hullcheck.store.database import SqlStore
     from hullcheck.store.fleet import FleetRepository
+    from hullcheck.store.images import ImageRepository
     from hullcheck.store.vulns import VulnRepository
 
 log = logging.getLogger("hullcheck.store")
@@ -94,6 +95,13 @@ class Store:
         from hullcheck.store.vulns import VulnRepository
 
         return VulnRepository(self._open_sql().engine)
+
+    @property
+    def images(self) -> ImageRepository:
+        """Stored images, their layers and packages, as the fleet's questions read them."""
+        from hullcheck.store.images import ImageRepository
+
+        return ImageRepository(self._open_sql().engine)
 
     @property
     def fleet(self) -> FleetRepository:

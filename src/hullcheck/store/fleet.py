@@ -6,7 +6,7 @@ import dataclasses
 import datetime
 import zlib
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Any, NamedTuple
+from typing import Any
 
 import orjson
 from sqlalchemy import (
@@ -27,7 +27,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
 from hullcheck.errors import ExistsError, NotFoundError
-from hullcheck.model import Action, Host, HostStatus, Sample
+from hullcheck.model import Action, Host, HostStatus, Placement, Sample, Seen, Usage
 from hullcheck.store.chunks import chunked
 from hullcheck.store.embedded import utcnow
 from hullcheck.store.models import (
@@ -43,44 +43,6 @@ KINDS = ("container", "image", "volume", "network")
 _CHUNK = 400
 SAMPLE_RETENTION = datetime.timedelta(days=35)
 """Resource samples older than this are dropped when a host's next samples are stored."""
-
-
-class Seen(NamedTuple):
-    """One object as a sync found it (a named tuple: reports read 100,000s of them)."""
-
-    object_id: str
-    name: str | None
-    image_id: str | None
-    state: str | None
-    data: dict[str, Any]
-    """The engine's inspect document, or its summary when read back for a report."""
-    summary: dict[str, Any] | None = None
-    """The fields reports read (``hullcheck.engine.documents.summary``), when writing."""
-
-
-class Placement(NamedTuple):
-    """Where an image is: a container running it, or the image itself on a host."""
-
-    host: str
-    kind: str
-    """``container`` or ``image``."""
-    name: str | None
-    object_id: str
-    state: str | None
-    image_id: str
-
-
-class Usage(NamedTuple):
-    """A running container's resource use between two samples."""
-
-    seconds: float
-    """Time between the first and the last sample."""
-    cpu_ns: int
-    """CPU time used in that time."""
-    network_bytes: int
-    """Bytes received and sent in that time."""
-    memory_bytes: int | None
-    """Memory in use at the last sample."""
 
 
 class FleetRepository:

@@ -27,7 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import SQLAlchemyError
 
 from hullcheck.errors import VulnDbError
-from hullcheck.model import DbSnapshot, Description, Finding, Severity
+from hullcheck.model import DbSnapshot, Description, Finding, Severity, StoredFinding
 from hullcheck.store.chunks import chunked
 from hullcheck.store.embedded import sqlite_time, utcnow
 from hullcheck.store.models import (
@@ -265,7 +265,7 @@ class VulnRepository:
             for batch in _batches(rows, _BATCH):
                 connection.exec_driver_sql(statement, batch)
 
-    def findings_of(self, vuln_id: str) -> list[Any]:
+    def findings_of(self, vuln_id: str) -> list[StoredFinding]:
         """Stored finding rows about ``vuln_id``: by id, by advisory, or through an alias.
 
         A finding is keyed by the vulnerability it is about (a CVE, or an advisory of its own);
@@ -284,9 +284,16 @@ class VulnRepository:
                     select(VulnAliasRow.alias).where(VulnAliasRow.record_id == vuln_id)
                 ).scalars()
             )
-            return list(
-                connection.execute(select(FindingRow).where(FindingRow.vuln_id.in_(sorted(ids))))
-            )
+            f = FindingRow
+            query = select(
+                f.image_id,
+                f.vuln_id,
+                f.package_name,
+                f.package_version,
+                f.fixed_version,
+                f.severity,
+            ).where(f.vuln_id.in_(sorted(ids)))
+            return [StoredFinding(*row) for row in connection.execute(query)]
 
     def finding_counts(self) -> dict[str, dict[str, int]]:
         """Per stored image: counts of findings by severity."""

@@ -19,14 +19,14 @@ from hullcheck._gc import paused
 from hullcheck.engine.documents import parse_time
 from hullcheck.fleet.hygiene.rules import RogueRule, rules
 from hullcheck.fleet.hygiene.settings import Idle, Item, Settings
-from hullcheck.store import Store
-from hullcheck.store.fleet import Usage, UsageTable
+from hullcheck.fleet.inventory import FleetStore, UsageLookup
+from hullcheck.model import Usage
 
 DEFAULT_NETWORKS = ("bridge", "host", "none")
 
 
 @paused()
-def report(store: Store, settings: Settings | None = None) -> list[Item]:
+def report(store: FleetStore, settings: Settings | None = None) -> list[Item]:
     """Garbage, sprawl, rogue containers and idle waste of every host, from the last sync."""
     settings = settings or Settings()
     checks = rules(settings)
@@ -123,7 +123,7 @@ def _census(
 
 
 def _waste(
-    running: list[tuple[str, str, str, int]], usage: UsageTable, limits: Idle
+    running: list[tuple[str, str, str, int]], usage: UsageLookup, limits: Idle
 ) -> tuple[list[Item], list[tuple[str, str, str, int, int]]]:
     """Idle running containers, and (host, name, ID, memory reserved, memory in use at the
     last sample) of sampled ones that reserve memory."""
@@ -186,7 +186,7 @@ def _measured(size: Any) -> int | None:
 
 
 def garbage(
-    store: Store,
+    store: FleetStore,
     settings: Settings,
     containers: Objects | None = None,
     images: Objects | None = None,
@@ -203,7 +203,7 @@ def garbage(
 
 
 def _garbage(
-    store: Store,
+    store: FleetStore,
     census: _Census,
     images: Objects,
     volumes: Objects | None = None,
