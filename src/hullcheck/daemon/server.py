@@ -21,6 +21,7 @@ after ``daemon start`` sees modules as they were when the daemon started (guarde
 
 from __future__ import annotations
 
+import ast
 import atexit
 import contextlib
 import gc
@@ -36,7 +37,7 @@ import struct
 import sys
 import time
 import types
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,29 +46,6 @@ from hullcheck.errors import EXIT_INPUT, DaemonError
 
 log = logging.getLogger("hullcheck.daemon")
 
-LAZY_IMPORTS = (
-    "alembic.command",
-    "alembic.config",
-    "concurrent.futures",
-    "cvss",
-    "defusedxml",
-    "defusedxml.ElementTree",
-    "docker",
-    "license_expression",
-    "packageurl",
-    "packaging.version",
-    "paramiko",
-    "platformdirs",
-    "requests",
-    "resource",
-    "sqlalchemy.dialects",
-    "sqlalchemy.schema",
-    "univers.versions",
-    "yaml",
-    "zstandard",
-)
-"""What hullcheck imports inside functions rather than at the top of a module (a test keeps
-this list complete); with every hullcheck module, the daemon loads these before serving."""
 NOT_PRELOADED = ("hullcheck.__main__", "hullcheck.store.migrations")
 """Modules that run something when imported: the CLI, and Alembic's environment."""
 
@@ -358,8 +336,9 @@ def _stop_on_signal(number: int, frame: object) -> None:
 
 
 def preload() -> None:
-    """Import every hullcheck module and what they import lazily (an optional dependency that
-    is missing stays missing)."""
+    """Import every hullcheck module and what they import inside functions (deferred for a
+    process's start-up; a daemon's workers should find them loaded). An optional dependency
+    that is missing stays missing."""
     import pkgutil
 
     import hullcheck
@@ -367,9 +346,39 @@ def preload() -> None:
     for module in pkgutil.walk_packages(hullcheck.__path__, "hullcheck."):
         if not module.name.startswith(NOT_PRELOADED):
             importlib.import_module(module.name)
-    for name in LAZY_IMPORTS:
+    for name in sorted(deferred_imports(hullcheck.__path__)):
         with contextlib.suppress(ImportError):
             importlib.import_module(name)
+
+
+def deferred_imports(paths: Iterable[str]) -> set[str]:
+    """The modules hullcheck's source imports inside functions, read from the source itself
+    (no list to keep by hand); migrations, which run something when imported, left out."""
+    found: set[str] = set()
+    for root in paths:
+        for directory, _, files in os.walk(root):
+            if "migrations" in directory:
+                continue
+            for name in files:
+                if not name.endswith(".py"):
+                    continue
+                try:
+                    with open(os.path.join(directory, name), encoding="utf-8") as handle:
+                        tree = ast.parse(handle.read())
+                except (OSError, SyntaxError, ValueError):
+                    continue
+                found.update(_inside_functions(tree))
+    return found
+
+
+def _inside_functions(tree: ast.AST) -> Iterator[str]:
+    for function in ast.walk(tree):
+        if isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef):
+            for node in ast.walk(function):
+                if isinstance(node, ast.Import):
+                    yield from (alias.name for alias in node.names)
+                elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                    yield node.module
 
 
 def claim(path: str) -> int:
