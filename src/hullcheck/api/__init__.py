@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from hullcheck.api.sbom import generate_sbom, open_store, sbom_of_image
+from hullcheck.api.vulns import vulnerability_status
 from hullcheck.model import Finding, Host, Sbom, ScanReport, Severity
 from hullcheck.sbom.catalogers.registry import default_selector
 from hullcheck.sbom.scan import OS_TYPES, Progress
@@ -32,8 +33,8 @@ __all__ = [
     "import_vulnerabilities",
     "judge",
     "open_store",
-    "sbom_of_image",
     "rematch_stored",
+    "sbom_of_image",
     "scan",
     "update_vulnerabilities",
     "vulnerability_status",
@@ -210,6 +211,3 @@ def __getattr__(name: str) -> object:
 
         return getattr(fleet, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-from hullcheck.api.vulns import vulnerability_status  # noqa: E402 - after the definitions
