@@ -58,7 +58,7 @@ def test_addresses_that_cannot_work_are_refused(store: Store, url: str, message:
     with pytest.raises(UsageError, match=message) as refused:
         api.add_host(store, Host("h", url))
     assert "secret" not in str(refused.value)
-    assert store.fleet.hosts() == []
+    assert store.hosts.named() == []
 
 
 def test_tls_paths_are_stored_absolute_and_an_open_key_is_named(tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -85,7 +85,7 @@ def test_tls_paths_are_stored_absolute_and_an_open_key_is_named(tmp_path) -> Non
     assert f"{tmp_path}/key.pem: the TLS key of prod is open to other users" in added.stderr
     store = api.open_store(db)
     try:
-        (host,) = store.fleet.hosts()
+        (host,) = store.hosts.named()
     finally:
         store.close()
     assert (host.tls_ca, host.tls_cert, host.tls_key) == tuple(
@@ -97,11 +97,11 @@ def test_a_password_stored_before_is_never_shown_nor_repeated_in_errors(
     store: Store, tmp_path
 ) -> None:  # type: ignore[no-untyped-def]
     url = f"tcp://admin:hunter2@127.0.0.1:{_closed_port()}"
-    store.fleet.add_host(Host("old", url, timeout=5))  # as an older hullcheck stored it
+    store.hosts.add(Host("old", url, timeout=5))  # as an older hullcheck stored it
     (result,) = api.sync_fleet(store, scan=False)
     assert not result.ok and result.error and "127.0.0.1" in result.error
     assert "hunter2" not in result.error
-    (status,) = store.fleet.status()
+    (status,) = store.hosts.status()
     assert status.last_error and "hunter2" not in status.last_error
     listed = hullcheck("hosts", "list", "--db", store.url)
     assert listed.returncode == 0

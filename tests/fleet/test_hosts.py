@@ -93,7 +93,7 @@ def test_tls_host_syncs_with_its_client_certificate_and_refuses_a_foreign_one(
         assert not results[name].ok, name
         assert results[name].error and url in results[name].error, results[name].error
     assert "certificate" in (results["unverified"].error or "").lower()
-    status = {s.host.name: s for s in store.fleet.status()}
+    status = {s.host.name: s for s in store.hosts.status()}
     assert status["impostor"].last_error and status["impostor"].synced_at is None
     assert status["secure"].counts["container"] == 1
 
@@ -178,7 +178,7 @@ def test_a_host_that_hangs_mid_sync_times_out_and_keeps_what_was_stored(
         assert results["steady"].ok and results["steady"].containers == 1
         after = store.fleet.objects("container", host="flaky")
         assert [s.object_id for _, s, _ in after] == [s.object_id for _, s, _ in before]
-        status = {s.host.name: s for s in store.fleet.status()}
+        status = {s.host.name: s for s in store.hosts.status()}
         assert status["flaky"].last_error == results["flaky"].error
         assert status["flaky"].counts == {"container": 1, "image": 1, "network": 2}
     finally:

@@ -14,7 +14,7 @@ from typing import Any
 
 from hullcheck.engine.documents import summary
 from hullcheck.fleet.hygiene import Settings, report
-from hullcheck.model import Action, Host, Placement, Sample, Seen, Usage
+from hullcheck.model import Placement, Sample, Seen, Usage
 
 ENGINE = os.path.join(os.path.dirname(__file__), "..", "data", "engine")
 LATER = datetime.datetime(2026, 12, 30, tzinfo=datetime.UTC)  # five weeks after recording
@@ -59,12 +59,6 @@ class FakeInventory:
     def usage(self, since: datetime.datetime) -> FakeUsage:
         return FakeUsage()
 
-    def hosts(self, names: Sequence[str] = ()) -> list[Host]:
-        return [Host("h1", "unix:///run/docker.sock")]
-
-    def record_failure(self, name: str, error: str) -> None:
-        raise AssertionError("a report writes nothing")
-
     def save_inventory(
         self, name: str, seen: dict[str, list[Seen]], samples: Sequence[Sample] = ()
     ) -> int:
@@ -72,9 +66,6 @@ class FakeInventory:
 
     def placements(self, image_ids: Iterable[str]) -> list[Placement]:
         return []
-
-    def record_actions(self, actions: Sequence[Action]) -> None:
-        raise AssertionError("a report writes nothing")
 
 
 class FakeUsage:
@@ -85,8 +76,10 @@ class FakeUsage:
 class FakeStore:
     def __init__(self, documents: dict[str, list[dict[str, Any]]]) -> None:
         self.fleet = FakeInventory(documents)
-        self.images: Any = None  # a report reads no stored SBOM
+        self.images: Any = None  # a report reads no stored SBOM, host list or action
         self.vulns: Any = None
+        self.hosts: Any = None
+        self.actions: Any = None
 
     def has_image(self, image_id: str, scanner_key: str) -> bool:
         return False

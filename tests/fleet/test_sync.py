@@ -441,7 +441,7 @@ def test_prune_plans_applies_and_records_removals(
         assert f"unused-{tag}:1" not in tags and f"kept-{tag}:1" in tags
         assert f"net-{tag}" not in {n.name for n in client.networks.list()}
         # recorded, and the inventory no longer lists what was removed
-        history = store.fleet.actions()
+        history = store.actions.recent()
         assert {(a.name, a.outcome) for a in history} == {
             (f"old-{tag}", "removed"),
             (f"race-{tag}", "refused"),

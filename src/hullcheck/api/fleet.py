@@ -40,7 +40,7 @@ def add_host(store: Store, host: Host) -> list[str]:
 
     host, warnings = checked_host(host)
     try:
-        store.fleet.add_host(host)
+        store.hosts.add(host)
     except ExistsError as exc:
         raise UsageError(str(exc), hint=f"hullcheck hosts remove {host.name} first") from None
     return warnings
@@ -49,7 +49,7 @@ def add_host(store: Store, host: Host) -> list[str]:
 def remove_host(store: Store, name: str) -> None:
     """Forget a host and its inventory."""
     with _hosts_named():
-        store.fleet.remove_host(name)
+        store.hosts.remove(name)
 
 
 def host_status(store: Store) -> list[HostStatus]:
@@ -65,7 +65,7 @@ def host_status(store: Store) -> list[HostStatus]:
             host=dataclasses.replace(item.host, url=without_secret(item.host.url)),
             last_error=without_secret(item.last_error, item.host.url) if item.last_error else None,
         )
-        for item in store.fleet.status()
+        for item in store.hosts.status()
     ]
 
 
@@ -83,7 +83,7 @@ def sync_fleet(
     from hullcheck.fleet.sync import sync
 
     with _hosts_named():
-        hosts = store.fleet.hosts(names)
+        hosts = store.hosts.named(names)
     if not hosts:
         raise UsageError("no hosts to sync", hint="hullcheck hosts add NAME URL")
     scanner = functools.partial(_scan_engine_image, store) if scan else None
@@ -163,4 +163,4 @@ def prune_apply(store: Store, steps: Sequence[Step], filters: Filters) -> list[O
 
 def prune_history(store: Store) -> list[Action]:
     """What earlier prunes did, as recorded."""
-    return store.fleet.actions()
+    return store.actions.recent()

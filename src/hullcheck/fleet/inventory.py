@@ -29,12 +29,22 @@ class UsageLookup(Protocol):
         ...
 
 
-class Inventory(Protocol):
-    """Hosts, what their last sync found, their samples, and hullcheck's own actions."""
+class HostBook(Protocol):
+    """The hosts."""
 
-    def hosts(self, names: Sequence[str] = ()) -> list[Host]: ...
+    def named(self, names: Sequence[str] = ()) -> list[Host]: ...
 
     def record_failure(self, name: str, error: str) -> None: ...
+
+
+class ActionLog(Protocol):
+    """What hullcheck did to engines."""
+
+    def record(self, actions: Sequence[Action]) -> None: ...
+
+
+class Inventory(Protocol):
+    """What the hosts' last syncs found, and their resource samples."""
 
     def save_inventory(
         self, name: str, seen: dict[str, list[Seen]], samples: Sequence[Sample] = ()
@@ -51,8 +61,6 @@ class Inventory(Protocol):
     def usage(self, since: datetime.datetime) -> UsageLookup: ...
 
     def placements(self, image_ids: Iterable[str]) -> list[Placement]: ...
-
-    def record_actions(self, actions: Sequence[Action]) -> None: ...
 
 
 class Catalog(Protocol):
@@ -84,6 +92,12 @@ class FleetStore(Protocol):
 
     @property
     def fleet(self) -> Inventory: ...
+
+    @property
+    def hosts(self) -> HostBook: ...
+
+    @property
+    def actions(self) -> ActionLog: ...
 
     @property
     def images(self) -> Catalog: ...

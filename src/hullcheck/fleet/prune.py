@@ -94,7 +94,7 @@ def plan(store: FleetStore, filters: Filters) -> list[Step]:
     for label in filters.labels + filters.exclude_labels:
         if not label or label.startswith("="):
             raise UsageError(f"--label {label!r}: expected KEY or KEY=VALUE")
-    hosts = {h.name for h in store.fleet.hosts(filters.hosts)}
+    hosts = {h.name for h in store.hosts.named(filters.hosts)}
     objects = {kind: store.fleet.objects(kind) for kind in ORDER}
     summaries = {
         (kind, host, seen.object_id): seen.data
@@ -182,7 +182,7 @@ def apply(store: FleetStore, steps: Sequence[Step], filters: Filters) -> list[Ou
     by_host: dict[str, list[Step]] = {}
     for step in todo:
         by_host.setdefault(step.host, []).append(step)
-    hosts = {h.name: h for h in store.fleet.hosts(tuple(by_host))}
+    hosts = {h.name: h for h in store.hosts.named(tuple(by_host))}
     for name, host_steps in by_host.items():
         try:
             client = connect_host(hosts[name])
@@ -193,7 +193,7 @@ def apply(store: FleetStore, steps: Sequence[Step], filters: Filters) -> list[Ou
                 done = [_apply_one(client, step, filters) for step in host_steps]
             finally:
                 client.close()
-        store.fleet.record_actions(
+        store.actions.record(
             [
                 Action(
                     at=datetime.datetime.now(datetime.UTC),

@@ -129,7 +129,7 @@ def sync(
                 inventory = future.result()
             except HullcheckError as exc:
                 error = without_secret(str(exc), host.url)
-                store.fleet.record_failure(host.name, error)
+                store.hosts.record_failure(host.name, error)
                 results[host.name] = HostSync(host.name, False, error=error)
                 continue
             seen = inventory.objects
@@ -179,7 +179,7 @@ def _scan_new_images(
                     scan(image_id, client)
                 except HullcheckError as exc:
                     error = without_secret(f"{name}: {exc}", by_name[name].url)
-                    store.fleet.record_failure(name, error)
+                    store.hosts.record_failure(name, error)
                     continue
                 done.add(image_id)
                 results[name] = dataclasses.replace(

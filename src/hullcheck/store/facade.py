@@ -18,8 +18,10 @@ from hullcheck.model import Sbom
 from hullcheck.store import embedded
 
 if TYPE_CHECKING:
+    from hullcheck.store.actions import ActionRepository
     from hullcheck.store.database import SqlStore
     from hullcheck.store.fleet import FleetRepository
+    from hullcheck.store.hosts import HostRepository
     from hullcheck.store.images import ImageRepository
     from hullcheck.store.vulns import VulnRepository
 
@@ -104,8 +106,22 @@ class Store:
         return ImageRepository(self._open_sql().engine)
 
     @property
+    def hosts(self) -> HostRepository:
+        """The hosts hullcheck watches."""
+        from hullcheck.store.hosts import HostRepository
+
+        return HostRepository(self._open_sql().engine)
+
+    @property
+    def actions(self) -> ActionRepository:
+        """What hullcheck did to engines."""
+        from hullcheck.store.actions import ActionRepository
+
+        return ActionRepository(self._open_sql().engine)
+
+    @property
     def fleet(self) -> FleetRepository:
-        """Hosts and their inventory."""
+        """The inventory of the hosts and their resource samples."""
         from hullcheck.store.fleet import FleetRepository
 
         return FleetRepository(self._open_sql().engine)

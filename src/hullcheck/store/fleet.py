@@ -1,8 +1,8 @@
-"""Hosts and their inventory: what each sync saw, with first/last seen and gone times."""
+"""The inventory: what each sync saw, with first/last seen and gone times, and the resource
+samples it took."""
 
 from __future__ import annotations
 
-import dataclasses
 import datetime
 import zlib
 from collections.abc import Iterable, Iterator, Sequence
@@ -23,20 +23,16 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
-from hullcheck.errors import ExistsError, NotFoundError
-from hullcheck.model import Action, Host, HostStatus, Placement, Sample, Seen, Usage
+from hullcheck.model import Placement, Sample, Seen, Usage
 from hullcheck.store.chunks import chunked
 from hullcheck.store.embedded import utcnow
 from hullcheck.store.models import (
-    ActionRow,
     HostRow,
     InventoryDocumentRow,
     InventoryRow,
     SampleRow,
-    as_utc,
 )
 
 KINDS = ("container", "image", "volume", "network")
@@ -46,75 +42,14 @@ SAMPLE_RETENTION = datetime.timedelta(days=35)
 
 
 class FleetRepository:
-    """Reader and writer of the fleet tables."""
+    """Reader and writer of the inventory (what each sync saw) and the resource samples,
+    written together: one sync, one transaction. Hosts are ``store/hosts.py``'s, actions
+    ``store/actions.py``'s."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    # -- hosts ------------------------------------------------------------------------------
-    def add_host(self, host: Host) -> None:
-        try:
-            with self.engine.begin() as connection:
-                connection.execute(
-                    insert(HostRow),
-                    [
-                        {
-                            "name": host.name,
-                            "url": host.url,
-                            "tls_ca": host.tls_ca,
-                            "tls_cert": host.tls_cert,
-                            "tls_key": host.tls_key,
-                            "timeout": host.timeout,
-                            "added_at": utcnow(),
-                        }
-                    ],
-                )
-        except IntegrityError:
-            raise ExistsError(f"{host.name}: a host of that name exists") from None
-
-    def remove_host(self, name: str) -> None:
-        with self.engine.begin() as connection:
-            connection.execute(
-                delete(InventoryDocumentRow).where(InventoryDocumentRow.host == name)
-            )
-            connection.execute(delete(InventoryRow).where(InventoryRow.host == name))
-            gone = connection.execute(delete(HostRow).where(HostRow.name == name)).rowcount
-        if not gone:
-            raise NotFoundError(f"{name}: no such host")
-
-    def hosts(self, names: Sequence[str] = ()) -> list[Host]:
-        query = select(HostRow).order_by(HostRow.name)
-        if names:
-            query = query.where(HostRow.name.in_(names))
-        with self.engine.connect() as connection:
-            rows = connection.execute(query).all()
-        found = [_host(row) for row in rows]
-        missing = set(names) - {h.name for h in found}
-        if missing:
-            raise NotFoundError(f"{sorted(missing)[0]}: no such host")
-        return found
-
-    def status(self) -> list[HostStatus]:
-        with self.engine.connect() as connection:
-            rows = connection.execute(select(HostRow).order_by(HostRow.name)).all()
-            counts = connection.execute(
-                select(InventoryRow.host, InventoryRow.kind, func.count())
-                .where(InventoryRow.gone_at.is_(None))
-                .group_by(InventoryRow.host, InventoryRow.kind)
-            ).all()
-        by_host: dict[str, dict[str, int]] = {}
-        for host, kind, count in counts:
-            by_host.setdefault(host, {})[kind] = int(count)
-        return [
-            HostStatus(_host(r), r.synced_at, r.last_error, by_host.get(r.name, {})) for r in rows
-        ]
-
     # -- inventory --------------------------------------------------------------------------
-    def record_failure(self, name: str, error: str) -> None:
-        """Keep a host's error; what was stored for it stays as it was."""
-        with self.engine.begin() as connection:
-            connection.execute(update(HostRow).where(HostRow.name == name).values(last_error=error))
-
     def save_inventory(
         self, name: str, seen: dict[str, list[Seen]], samples: Sequence[Sample] = ()
     ) -> int:
@@ -217,51 +152,6 @@ class FleetRepository:
                 update(HostRow).where(HostRow.name == name).values(synced_at=now, last_error=None)
             )
         return gone
-
-    def record_actions(self, actions: Sequence[Action]) -> None:
-        """Keep what was done; objects removed are marked gone in the inventory at once."""
-        if not actions:
-            return
-        with self.engine.begin() as connection:
-            connection.execute(
-                insert(ActionRow), [dataclasses.asdict(action) for action in actions]
-            )
-            for action in actions:
-                if action.outcome in ("removed", "gone"):
-                    connection.execute(
-                        update(InventoryRow)
-                        .where(
-                            InventoryRow.host == action.host,
-                            InventoryRow.kind == action.kind,
-                            InventoryRow.object_id == action.object_id,
-                            InventoryRow.gone_at.is_(None),
-                        )
-                        .values(gone_at=action.at)
-                    )
-
-    def actions(self, limit: int | None = None) -> list[Action]:
-        """Recorded actions, newest first."""
-        query = select(ActionRow).order_by(ActionRow.at.desc(), ActionRow.id.desc())
-        if limit is not None:
-            query = query.limit(limit)
-        with self.engine.connect() as connection:
-            rows = connection.execute(query).all()
-        return [
-            Action(
-                as_utc(r.at),
-                r.actor,
-                r.command,
-                r.host,
-                r.kind,
-                r.object_id,
-                r.name,
-                r.reason,
-                r.outcome,
-                r.detail,
-                r.reclaim_bytes,
-            )
-            for r in rows
-        ]
 
     def placements(self, image_ids: Iterable[str]) -> list[Placement]:
         """Present containers and images with these image IDs, without their documents."""
@@ -455,7 +345,3 @@ def _changes(item: Seen) -> dict[str, Any]:
         "s": item.state,
         "sm": _summary_text(item),
     }
-
-
-def _host(row: Any) -> Host:
-    return Host(row.name, row.url, row.tls_ca, row.tls_cert, row.tls_key, row.timeout)
