@@ -44,7 +44,7 @@ from tests.infra.vulndata import FIXTURES, make_rootfs, vuln_path
 
 from bench.sbom import machine
 from hullcheck import api
-from hullcheck.fleet.inventory import summary
+from hullcheck.engine.documents import summary
 from hullcheck.store import Store
 from hullcheck.store.models import (
     FindingRow,

@@ -157,3 +157,18 @@ def test_no_arrow_runs_back_up(area: str, forbidden: set[str]) -> None:
         if _area(target) in forbidden
     )
     assert wrong == []
+
+
+@pytest.mark.parametrize(
+    "name",
+    sorted(
+        f"bench.{n[:-3]}"
+        for n in os.listdir(os.path.join(os.path.dirname(__file__), "..", "bench"))
+        if n.endswith(".py") and n != "__init__.py"
+    ),
+)
+def test_every_benchmark_still_imports(name: str) -> None:
+    """``make bench`` is run rarely: a module moved under it must not wait until then."""
+    import importlib
+
+    importlib.import_module(name)
