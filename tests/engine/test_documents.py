@@ -6,8 +6,9 @@ import datetime
 import json
 import os
 
-from hullcheck.engine.documents import parse_time, sample, summary
+from hullcheck.engine.documents import sample, summary
 from hullcheck.fleet.hygiene import ROGUE_RULES, Settings
+from hullcheck.times import parse_time
 
 ENGINE = os.path.join(os.path.dirname(__file__), "..", "data", "engine")
 

@@ -13,6 +13,7 @@ import datetime
 from typing import Any
 
 from hullcheck.model import Sample
+from hullcheck.times import parse_time
 
 Spec = dict[str, Any]
 """``{key: True}`` keeps a value; ``{key: SIZE}`` keeps a number, zero too; ``{key: {…}}`` keeps
@@ -154,17 +155,3 @@ def _int(value: Any) -> int | None:
 def _engine_time(text: Any) -> datetime.datetime:
     parsed = parse_time(text)
     return parsed or datetime.datetime.now(datetime.UTC)
-
-
-def parse_time(text: Any) -> datetime.datetime | None:
-    """An engine timestamp (RFC 3339 with nanoseconds, which Python 3.11's ``fromisoformat``
-    reads); ``None`` for Go's zero time and for what is not a time."""
-    if not isinstance(text, str) or not text or text.startswith("0001-"):
-        return None
-    try:
-        parsed = datetime.datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=datetime.UTC)
-    return parsed.astimezone(datetime.UTC)

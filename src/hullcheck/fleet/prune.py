@@ -20,11 +20,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hullcheck.engine import connect_host
-from hullcheck.engine.documents import parse_time
 from hullcheck.errors import HullcheckError, UsageError
 from hullcheck.fleet.hygiene import Settings, garbage
 from hullcheck.fleet.inventory import FleetStore
 from hullcheck.model import Action
+from hullcheck.times import parse_time
 
 PROTECT_LABEL = "org.hullcheck.protect"
 """An object with this label (any value but ``false``) is never pruned."""

@@ -9,12 +9,12 @@ dropped and counted; a record left with nothing to match is skipped with a reaso
 from __future__ import annotations
 
 import dataclasses
-import datetime
 import re
 from dataclasses import dataclass
 from typing import Any
 
 from hullcheck.model import Description, Severity
+from hullcheck.times import parse_time
 from hullcheck.vulndb import versions
 from hullcheck.vulndb.ecosystems import ecosystem_key, family, package_key
 from hullcheck.vulndb.severity import Rating, entry_rating, record_rating
@@ -258,20 +258,13 @@ def description_of(document: dict[str, Any]) -> Description:
 
 
 def _timestamp(raw: Any) -> str | None:
-    """An OSV time as RFC 3339 in UTC (``2024-07-07T18:15:00Z``): feeds also write
-    ``2024-07-07 18:15:00+00:00`` (PyPA) and nanoseconds (Alpine), which the date-time
+    """An OSV time as RFC 3339 in UTC to the second (``2024-07-07T18:15:00Z``): feeds also
+    write ``2024-07-07 18:15:00+00:00`` (PyPA) and nanoseconds (Alpine), which the date-time
     format of CycloneDX and JSON Schema consumers refuse. ``None`` for what is no time."""
-    if not isinstance(raw, str):
+    moment = parse_time(raw.strip() if isinstance(raw, str) else raw)
+    if moment is None:
         return None
-    text = re.sub(r"(\.\d{6})\d+", r"\1", raw.strip()).replace("Z", "+00:00")
-    try:
-        moment = datetime.datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=datetime.UTC)
-    utc = moment.astimezone(datetime.UTC).replace(microsecond=0)
-    return utc.isoformat().replace("+00:00", "Z")
+    return moment.replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
 def _url(references: Any) -> str | None:

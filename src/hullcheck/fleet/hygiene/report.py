@@ -16,11 +16,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hullcheck._gc import paused
-from hullcheck.engine.documents import parse_time
 from hullcheck.fleet.hygiene.rules import RogueRule, rules
 from hullcheck.fleet.hygiene.settings import Idle, Item, Settings
 from hullcheck.fleet.inventory import FleetStore, UsageLookup
 from hullcheck.model import Usage
+from hullcheck.times import parse_time
 
 DEFAULT_NETWORKS = ("bridge", "host", "none")
 
