@@ -20,7 +20,14 @@ from packageurl import PackageURL
 from hullcheck import __version__
 from hullcheck.errors import SbomFormatError
 from hullcheck.model import ImageInfo, Package, Sbom, SourceInfo
-from hullcheck.report.purlmap import distro_of, image_named, left_out, package_from_fields
+from hullcheck.report.purlmap import (
+    ANNOTATIONS,
+    annotation_values,
+    distro_of,
+    image_named,
+    left_out,
+    package_from_fields,
+)
 
 PROPERTY = "hullcheck:"
 SCHEMA = "http://cyclonedx.org/schema/bom-1.6.schema.json"
@@ -99,31 +106,14 @@ def build_bom(sbom: Sbom) -> tuple[dict[str, Any], list[str]]:
 
 
 _FACTS = tuple(
-    f"{PROPERTY}{name}"
-    for name in (
-        "found-by",
-        "location:path",
-        "location:layer",
-        "introduced-by",
-        "source-name",
-        "source-version",
-        "distro",
-    )
+    f"{PROPERTY}location:{name}" if name in ("path", "layer") else f"{PROPERTY}{name}"
+    for name in ANNOTATIONS
 )
-"""hullcheck's annotations of a component: what its purl does not say (the package type
-and architecture are the purl's type and ``arch=``)."""
+"""The property names of hullcheck's annotations (the type and architecture are the purl's)."""
 
 
 def _component(package: Package, ref: str) -> dict[str, Any]:
-    values = (
-        package.found_by,
-        package.location.path,
-        package.location.layer,
-        package.introduced_by,
-        package.source_name,
-        package.source_version,
-        package.distro,
-    )
+    values = annotation_values(package)
     component: dict[str, Any] = {
         "type": "application" if package.application else "library",
         "bom-ref": ref,

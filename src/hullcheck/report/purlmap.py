@@ -20,6 +20,32 @@ _BY_PURL = {
 }
 
 
+ANNOTATIONS = (
+    "found-by",
+    "path",
+    "layer",
+    "introduced-by",
+    "source-name",
+    "source-version",
+    "distro",
+)
+"""hullcheck's own annotations of a package in the documents it writes (CycloneDX properties,
+SPDX comments): what its purl does not say. The readers give them back as ``fields``."""
+
+
+def annotation_values(package: Package) -> tuple[str | None, ...]:
+    """The values of :data:`ANNOTATIONS` for ``package``, in that order."""
+    return (
+        package.found_by,
+        package.location.path,
+        package.location.layer,
+        package.introduced_by,
+        package.source_name,
+        package.source_version,
+        package.distro,
+    )
+
+
 _DISTRO_QUALIFIER = re.compile(r"^(?P<id>[a-z0-9._-]+?)-(?P<version>[0-9][0-9A-Za-z._-]*)$")
 
 

@@ -16,6 +16,8 @@ from hullcheck.errors import SbomFormatError
 from hullcheck.model import Distro, ImageInfo, Package, Sbom, SourceInfo
 from hullcheck.report.cyclonedx import image_purl
 from hullcheck.report.purlmap import (
+    ANNOTATIONS,
+    annotation_values,
     distro_of,
     image_named,
     left_out,
@@ -165,20 +167,10 @@ def _relation(element: str, kind: str, related: str) -> dict[str, str]:
     return {"spdxElementId": element, "relationshipType": kind, "relatedSpdxElement": related}
 
 
-_COMMENT_KEYS = ("path", "layer", "introduced-by", "source-name", "source-version", "distro")
-
-
 def _comment(package: Package) -> str:
-    """hullcheck's annotations of a package, ``key=value`` (what its purl does not say)."""
-    values = (
-        package.location.path,
-        package.location.layer,
-        package.introduced_by,
-        package.source_name,
-        package.source_version,
-        package.distro,
-    )
-    pairs = [f"{key}={value}" for key, value in zip(_COMMENT_KEYS, values, strict=True) if value]
+    """hullcheck's annotations of a package, ``key=value`` (``found-by`` is the source info)."""
+    values = annotation_values(package)[1:]
+    pairs = [f"{key}={value}" for key, value in zip(ANNOTATIONS[1:], values, strict=True) if value]
     return COMMENT_PREFIX + " ".join(pairs)
 
 
