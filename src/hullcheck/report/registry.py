@@ -16,6 +16,7 @@ from hullcheck.report.jsonfmt import from_document, render_json
 from hullcheck.report.spdx import read_spdx, render_spdx
 from hullcheck.report.syftjson import is_syft_json, read_syft_json
 from hullcheck.report.table import render_table
+from hullcheck.sources.registry import sbom_syntax
 
 MAX_SBOM_BYTES = 512 * 1024 * 1024
 
@@ -99,11 +100,11 @@ def read_sbom(path: str) -> Sbom:
             data = handle.read()
     except OSError as exc:
         raise SbomFormatError(f"{path}: cannot be read ({exc.strerror})") from None
-    head = data[:4096].lstrip(b"\xef\xbb\xbf \t\r\n")
+    syntax = sbom_syntax(data[:4096])
     try:
-        if head.startswith(b"<"):
+        if syntax == "xml":
             return _read(cyclonedx_xml.document_from_xml(data, path), path)
-        if head.startswith((b"SPDXVersion:", b"##")) or b"\nSPDXVersion:" in head:
+        if syntax == "tag-value":
             text = data.decode("utf-8")
             return read_spdx(spdx.document_from_tag_value(text, path), path)
         document = json.loads(data)

@@ -68,11 +68,11 @@ def _detect(path: str) -> ImageSource | TreeSource | SbomFile:
             head = handle.read(4096)
     except OSError as exc:
         raise SourceError(f"{path}: cannot be read ({exc.strerror})") from None
-    text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
-    if text[:1] == b"{" or (text[:1] == b"<" and b"cyclonedx.org/schema/bom" in head):
-        return SbomFile(path)  # JSON SBOMs, CycloneDX XML
-    if text.startswith((b"SPDXVersion:", b"##")) and b"SPDXVersion:" in head:
-        return SbomFile(path)  # SPDX tag-value
+    syntax = sbom_syntax(head)
+    if syntax in ("json", "tag-value") or (
+        syntax == "xml" and b"cyclonedx.org/schema/bom" in head  # an XML file of any other kind
+    ):
+        return SbomFile(path)
     if len(head) >= 512 and head[257:262] == b"ustar":
         return _tar_kind(path)
     raise SourceError(
@@ -80,6 +80,19 @@ def _detect(path: str) -> ImageSource | TreeSource | SbomFile:
         "XML, SPDX JSON or tag-value, Syft or hullcheck JSON)",
         hint="name the kind explicitly, e.g. docker-archive:PATH",
     )
+
+
+def sbom_syntax(head: bytes) -> str | None:
+    """What an SBOM file's first bytes say it is written in: ``json`` (hullcheck, CycloneDX,
+    SPDX, Syft), ``xml`` (CycloneDX), ``tag-value`` (SPDX); ``None`` for none of them."""
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if text[:1] == b"{":
+        return "json"
+    if text[:1] == b"<":
+        return "xml"
+    if text.startswith((b"SPDXVersion:", b"##")) and b"SPDXVersion:" in text:
+        return "tag-value"
+    return None
 
 
 def _tar_kind(path: str) -> ImageSource:
