@@ -10,11 +10,9 @@ in the image satisfies has no edge: the graph shows what is there, not what is m
 from __future__ import annotations
 
 import os
-import re
 
 from hullcheck.model import Package, PackageType
-
-_PEP503 = re.compile(r"[-_.]+")
+from hullcheck.sbom.purls import pypi_name
 
 
 def resolve(
@@ -46,7 +44,7 @@ class _Index:
             if kind is PackageType.NPM:
                 self.by_path.setdefault((kind, os.path.dirname(path)), position)
             elif kind is PackageType.PYTHON:
-                name = _PEP503.sub("-", package.name).lower()
+                name = pypi_name(package.name)
                 self.python_in.setdefault((_site(path), name), position)
                 self.python.setdefault(name, position)
             elif kind is PackageType.DEB:
@@ -63,7 +61,7 @@ class _Index:
         if kind is PackageType.NPM:
             return self._npm(os.path.dirname(path), requirement)
         if kind is PackageType.PYTHON:
-            name = _PEP503.sub("-", requirement).lower()
+            name = pypi_name(requirement)
             return self.python_in.get((_site(path), name), self.python.get(name))
         if kind is PackageType.DEB:
             for alternative in requirement.split("|"):

@@ -12,6 +12,12 @@ from hullcheck.sbom.catalogers.interface import RawPackage
 _PEP503 = re.compile(r"[-_.]+")
 
 
+def pypi_name(name: str) -> str:
+    """A Python distribution's name as PEP 503 normalises it (``PyYAML`` → ``pyyaml``,
+    ``zope.interface`` → ``zope-interface``)."""
+    return _PEP503.sub("-", name).lower()
+
+
 def purl_for(package: RawPackage, distro: Distro | None) -> str:
     """The purl of a package found in an image of ``distro``."""
     qualifiers: dict[str, str] = {}
@@ -40,7 +46,7 @@ def purl_for(package: RawPackage, distro: Distro | None) -> str:
             qualifiers["distro"] = f"{distro.id}-{distro.version_id}"
     elif kind is PackageType.PYTHON:
         purl_type = "pypi"
-        name = _PEP503.sub("-", name).lower()
+        name = pypi_name(name)
     elif kind is PackageType.NPM:
         purl_type = "npm"
         name = package.metadata.get("short_name", name.rpartition("/")[2])
