@@ -159,6 +159,48 @@ def test_no_arrow_runs_back_up(area: str, forbidden: set[str]) -> None:
     assert wrong == []
 
 
+DEFERRED_ON_PURPOSE = {
+    # the thin client: asks a running daemon before typer and the rest of hullcheck load
+    "hullcheck.cli": {"hullcheck.daemon.client", "hullcheck.cli.app"},
+    # the SQLAlchemy seam: a scan on the embedded store never imports SQLAlchemy (0.4 s)
+    "hullcheck.store.facade": {
+        "hullcheck.store.database",
+        "hullcheck.store.vulns",
+        "hullcheck.store.images",
+        "hullcheck.store.hosts",
+        "hullcheck.store.actions",
+        "hullcheck.store.fleet",
+    },
+}
+
+
+def test_own_modules_are_imported_at_the_top() -> None:
+    """A function-local import of hullcheck's own code hides a dependency and must be kept
+    in the daemon's preload by hand; only heavy third-party libraries are deferred (httpx,
+    SQLAlchemy, docker, rich's bars), where their import time was measured to matter."""
+    hidden = []
+    for module, path in _modules().items():
+        with open(path) as handle:
+            tree = ast.parse(handle.read())
+        for function in ast.walk(tree):
+            if not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            for node in ast.walk(function):
+                if isinstance(node, ast.ImportFrom):
+                    names = [("." * node.level) + (node.module or "")]
+                elif isinstance(node, ast.Import):
+                    names = [alias.name for alias in node.names]
+                else:
+                    continue
+                hidden.extend(
+                    f"{module}:{node.lineno} {name}"
+                    for name in names
+                    if name.split(".")[0] in ("", "hullcheck")
+                    and name not in DEFERRED_ON_PURPOSE.get(module, set())
+                )
+    assert hidden == []
+
+
 @pytest.mark.parametrize(
     "name",
     sorted(

@@ -11,13 +11,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from hullcheck.api import fleet
 from hullcheck.api.sbom import generate_sbom, open_store, sbom_of_image
 from hullcheck.api.vulns import vulnerability_status
+from hullcheck.errors import UsageError
 from hullcheck.model import Finding, Host, Sbom, ScanReport, Severity
 from hullcheck.sbom.catalogers.registry import default_selector
 from hullcheck.sbom.scan import OS_TYPES, Progress
 from hullcheck.sbom.walker import Limits
 from hullcheck.store import Store
+from hullcheck.vulndb import feeds, suppress
+from hullcheck.vulndb.ecosystems import family
+from hullcheck.vulndb.importer import import_path
+from hullcheck.vulndb.matcher import Matcher, described, match
 
 if TYPE_CHECKING:
     from hullcheck.vulndb.feeds import FeedUpdate
@@ -44,7 +50,6 @@ __all__ = [
 # -- vulnerabilities ---------------------------------------------------------------------------
 def import_vulnerabilities(store: Store, path: str) -> ImportResult:
     """Import OSV records from a zip, a directory or one JSON/YAML file (one transaction)."""
-    from hullcheck.vulndb.importer import import_path
 
     return import_path(store.vulns, path)
 
@@ -57,9 +62,6 @@ def update_vulnerabilities(
     progress: FeedProgress | None = None,
 ) -> list[FeedUpdate]:
     """Download and import OSV feeds: the ones named, else those of the stored SBOMs."""
-    from hullcheck.errors import UsageError
-    from hullcheck.vulndb import feeds
-    from hullcheck.vulndb.ecosystems import family
 
     wanted = list(ecosystems) or store.vulns.ecosystems_in_use()
     if not wanted:
@@ -109,8 +111,6 @@ def scan(
 
 def judge(sbom: Sbom, store: Store, gate: Gate) -> ScanReport:
     """Match an SBOM, keep the findings of a stored image, apply the gate."""
-    from hullcheck.vulndb import suppress
-    from hullcheck.vulndb.matcher import described, match
 
     rules = suppress.read_ignore_file(gate.ignore_file) if gate.ignore_file else []
     statements = [s for path in gate.vex for s in suppress.read_vex(path)]
@@ -173,7 +173,6 @@ class Rematch:
 
 def rematch_stored(store: Store) -> list[Rematch]:
     """Match every stored SBOM against the current database; no image is read again."""
-    from hullcheck.vulndb.matcher import Matcher
 
     repository = store.vulns
     matcher = Matcher(repository)
@@ -207,7 +206,5 @@ def __getattr__(name: str) -> object:
     """The fleet's functions, loaded when first asked for (``api.fleet`` imports the fleet
     store, SQLAlchemy with it: not what an SBOM command should pay at start)."""
     if name in _FLEET:
-        from hullcheck.api import fleet
-
         return getattr(fleet, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -10,11 +10,18 @@ import functools
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
+from hullcheck.api.sbom import sbom_of_image
+from hullcheck.engine.address import checked_host, without_secret
 from hullcheck.errors import ExistsError, NotFoundError, UsageError
-from hullcheck.fleet.hygiene import Item, Settings
+from hullcheck.fleet import prune, queries
+from hullcheck.fleet.hygiene import Item, Settings, report, rules
 from hullcheck.fleet.prune import PROTECT_LABEL, Filters, Outcome, Step
+from hullcheck.fleet.queries import package_spread as spread
+from hullcheck.fleet.sync import sync
 from hullcheck.model import Action, Host, HostStatus, HostSync
+from hullcheck.sources.daemon import DaemonSource
 from hullcheck.store import Store
+from hullcheck.vulndb.matcher import match
 
 if TYPE_CHECKING:
     from hullcheck.engine import EngineClient
@@ -36,7 +43,6 @@ def add_host(store: Store, host: Host) -> list[str]:
     """Register a Docker host (its address checked, never with a password; its TLS files
     checked and kept by absolute path); warnings about it, such as a TLS key others can
     read."""
-    from hullcheck.engine.address import checked_host
 
     host, warnings = checked_host(host)
     try:
@@ -56,8 +62,6 @@ def host_status(store: Store) -> list[HostStatus]:
     """Hosts, their last sync and what it found — their addresses and last errors without
     any secret an address carried."""
     import dataclasses
-
-    from hullcheck.engine.address import without_secret
 
     return [
         dataclasses.replace(
@@ -80,7 +84,6 @@ def sync_fleet(
     """Sync the named hosts (all when none): inventory and resource samples, then every new
     image's SBOM; with ``sizes``, what every container's writable layer and every volume
     hold (the engines walk them)."""
-    from hullcheck.fleet.sync import sync
 
     with _hosts_named():
         hosts = store.hosts.named(names)
@@ -91,9 +94,6 @@ def sync_fleet(
 
 
 def _scan_engine_image(store: Store, image_id: str, client: EngineClient) -> None:
-    from hullcheck.api.sbom import sbom_of_image
-    from hullcheck.sources.daemon import DaemonSource
-    from hullcheck.vulndb.matcher import match
 
     sbom = sbom_of_image(DaemonSource(image_id, client=client), store=store)
     if sbom.image is not None:
@@ -109,7 +109,6 @@ def affected(
     ecosystem: str | None = None,
 ) -> list[Affected]:
     """Who carries a vulnerability (by id, alias or advisory), or a package below a version."""
-    from hullcheck.fleet import queries
 
     if vulnerability is not None:
         if package or below or ecosystem:
@@ -125,28 +124,24 @@ def affected(
 
 def package_spread(store: Store, name: str) -> list[VersionSpread]:
     """Every version of a package in the fleet, and where it runs."""
-    from hullcheck.fleet.queries import package_spread as spread
 
     return spread(store, name)
 
 
 def check_hygiene_rules(settings: Settings) -> None:
     """Refuse a settings' unknown rule name — before any store is opened."""
-    from hullcheck.fleet.hygiene import rules
 
     rules(settings)
 
 
 def hygiene_report(store: Store, settings: Settings) -> list[Item]:
     """Garbage, sprawl, rogue containers and idle waste, from the stored inventory."""
-    from hullcheck.fleet.hygiene import report
 
     return report(store, settings)
 
 
 def prune_plan(store: Store, filters: Filters) -> list[Step]:
     """What a prune would remove, and why, from the last sync's inventory."""
-    from hullcheck.fleet import prune
 
     with _hosts_named():
         return prune.plan(store, filters)
@@ -155,7 +150,6 @@ def prune_plan(store: Store, filters: Filters) -> list[Step]:
 def prune_apply(store: Store, steps: Sequence[Step], filters: Filters) -> list[Outcome]:
     """Remove what the plan lists, each object re-checked on its engine first; every attempt
     recorded."""
-    from hullcheck.fleet import prune
 
     with _hosts_named():
         return prune.apply(store, steps, filters)

@@ -11,8 +11,11 @@ from typing import Any
 
 import typer
 
+from hullcheck.cli.run import run, running_tree
 from hullcheck.daemon import protocol
+from hullcheck.daemon.server import Daemon, answering, prepare
 from hullcheck.errors import DaemonError
+from hullcheck.paths import cache_dir
 
 daemon_app = typer.Typer(
     help="A resident hullcheck that runs your commands without Python's start-up cost.",
@@ -34,14 +37,11 @@ def start_command(
     ),
 ) -> None:
     """Start the daemon; later commands of this user (same HULLCHECK_HOME) go through it."""
-    from hullcheck.daemon.server import Daemon, answering, prepare
 
     path = socket_path or protocol.socket_path()
     prepare(path)  # a path that cannot work is said here, not in the daemon's log
     if foreground:
         import functools
-
-        from hullcheck.cli.run import run, running_tree
 
         _log_to_stderr()  # the daemon is handed the tree it serves: it imports no CLI
         entry = functools.partial(run, running_tree())
@@ -125,7 +125,6 @@ def _ask(path: str, op: str) -> dict[str, Any]:
 
 
 def _log_path() -> str:
-    from hullcheck.paths import cache_dir
 
     return os.path.join(cache_dir(), "daemon.log")
 

@@ -8,7 +8,10 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from hullcheck import api
 from hullcheck.cli.options import DB_OPTION, QUIET_OPTION
+from hullcheck.cli.progress import FeedBar
+from hullcheck.cli.tables import console, print_table
 from hullcheck.errors import FeedError
 from hullcheck.report.text import safe
 
@@ -40,8 +43,6 @@ def update_command(
     quiet: bool = QUIET_OPTION,
 ) -> None:
     """Download the OSV feeds (conditional, resumable) and import them."""
-    from hullcheck import api
-    from hullcheck.cli.progress import FeedBar
 
     bar = None if quiet or not sys.stderr.isatty() else FeedBar()
     try:
@@ -75,7 +76,6 @@ def import_command(
     db: str | None = DB_OPTION,
 ) -> None:
     """Import OSV records from files (air-gapped use); each path is one transaction."""
-    from hullcheck import api
 
     with api.open_store(db) as store:
         for path in paths:
@@ -88,8 +88,6 @@ def import_command(
 @db_app.command("status")
 def status_command(db: str | None = DB_OPTION) -> None:
     """Records per ecosystem, last update and age; the feeds and files they came from."""
-    from hullcheck import api
-    from hullcheck.cli.tables import console, print_table
 
     with api.open_store(db) as store:
         ecosystems, feeds = api.vulnerability_status(store)

@@ -7,7 +7,10 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from hullcheck.cli.options import DB_OPTION
+from hullcheck import api
+from hullcheck.api import fleet as fleet_api
+from hullcheck.cli.options import DB_OPTION, check_format, emit, parse_duration
+from hullcheck.cli.tables import console, print_table
 from hullcheck.errors import EngineError
 from hullcheck.report.text import safe
 
@@ -36,8 +39,6 @@ def sync_command(
     one-shot resource sample of every running container; make the SBOM of every image ID not
     stored yet (once fleet-wide). A failing host is reported and the others go on; what was
     stored for it before is kept."""
-    from hullcheck import api
-    from hullcheck.api import fleet as fleet_api
 
     with api.open_store(db) as store:
         results = fleet_api.sync_fleet(
@@ -84,10 +85,6 @@ def report_command(
     stored inventory; no engine is asked. Idleness needs two syncs at least a minute apart."""
     import json
 
-    from hullcheck import api
-    from hullcheck.api import fleet as fleet_api
-    from hullcheck.cli.options import check_format, emit, parse_duration
-
     check_format(output_format)
     settings = fleet_api.Settings(
         older_than=parse_duration(older_than),
@@ -107,7 +104,6 @@ def report_command(
 
 
 def _print_report(items: list[Item]) -> None:
-    from hullcheck.cli.tables import console, print_table
 
     out = console()
     for section in ("garbage", "sprawl", "rogue", "idle"):

@@ -6,7 +6,10 @@ import sys
 
 import typer
 
+from hullcheck import api
+from hullcheck.api import fleet as fleet_api
 from hullcheck.cli.options import DB_OPTION
+from hullcheck.cli.tables import print_table
 from hullcheck.report.text import safe
 
 hosts_app = typer.Typer(help="The Docker hosts hullcheck watches.", no_args_is_help=True)
@@ -25,8 +28,6 @@ def add_command(
     db: str | None = DB_OPTION,
 ) -> None:
     """Register a Docker host."""
-    from hullcheck import api
-    from hullcheck.api import fleet as fleet_api
 
     with api.open_store(db) as store:
         warnings = fleet_api.add_host(
@@ -40,8 +41,6 @@ def add_command(
 @hosts_app.command("remove")
 def remove_command(name: str = typer.Argument(...), db: str | None = DB_OPTION) -> None:
     """Forget a host and its inventory."""
-    from hullcheck import api
-    from hullcheck.api import fleet as fleet_api
 
     with api.open_store(db) as store:
         fleet_api.remove_host(store, name)
@@ -51,9 +50,6 @@ def remove_command(name: str = typer.Argument(...), db: str | None = DB_OPTION) 
 @hosts_app.command("list")
 def list_command(db: str | None = DB_OPTION) -> None:
     """Hosts, their last sync and what it found."""
-    from hullcheck import api
-    from hullcheck.api import fleet as fleet_api
-    from hullcheck.cli.tables import print_table
 
     with api.open_store(db) as store:
         status = fleet_api.host_status(store)  # addresses and errors without their secrets

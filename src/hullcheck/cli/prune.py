@@ -6,7 +6,11 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from hullcheck.cli.options import DB_OPTION
+from hullcheck import api
+from hullcheck.api import fleet as fleet_api
+from hullcheck.cli.options import DB_OPTION, check_format, emit, parse_duration
+from hullcheck.cli.tables import print_table
+from hullcheck.errors import EngineError, UsageError
 
 if TYPE_CHECKING:
     from hullcheck.api.fleet import Outcome, Step
@@ -49,11 +53,6 @@ def prune_command(
     just before removal, and every attempt is recorded (`prune --history`)."""
     import dataclasses
     import json
-
-    from hullcheck import api
-    from hullcheck.api import fleet as fleet_api
-    from hullcheck.cli.options import check_format, emit, parse_duration
-    from hullcheck.errors import EngineError, UsageError
 
     check_format(output_format)
     if sum((apply, plan_only, history)) > 1:
@@ -112,7 +111,6 @@ def _size(size: int | None) -> str:
 
 
 def _print_plan(steps: list[Step]) -> None:
-    from hullcheck.cli.tables import print_table
 
     removed = [s for s in steps if s.kept is None]
     kept = [s for s in steps if s.kept is not None]
@@ -134,7 +132,6 @@ def _print_plan(steps: list[Step]) -> None:
 
 
 def _print_outcomes(outcomes: list[Outcome]) -> None:
-    from hullcheck.cli.tables import print_table
 
     counts: dict[str, int] = {}
     for outcome in outcomes:
@@ -149,7 +146,6 @@ def _print_outcomes(outcomes: list[Outcome]) -> None:
 
 
 def _print_history(actions: list[Action]) -> None:
-    from hullcheck.cli.tables import print_table
 
     print_table(
         ("AT", "BY", "HOST", "KIND", "OBJECT", "OUTCOME", "WHY", "DETAIL"),

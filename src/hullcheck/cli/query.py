@@ -9,7 +9,10 @@ from typing import TYPE_CHECKING, TypeVar
 
 import typer
 
+from hullcheck import api
+from hullcheck.api import fleet as fleet_api
 from hullcheck.cli.options import DB_OPTION, check_format, emit
+from hullcheck.cli.tables import print_table
 
 if TYPE_CHECKING:
     from hullcheck.api import Store
@@ -32,7 +35,6 @@ def affected_command(
     db: str | None = DB_OPTION,
 ) -> None:
     """Hosts, containers and images carrying a vulnerability or a package version."""
-    from hullcheck.api import fleet as fleet_api
 
     rows = _query(
         db,
@@ -69,7 +71,6 @@ def packages_command(
     db: str | None = DB_OPTION,
 ) -> None:
     """Every version of a package in the fleet, and where it runs."""
-    from hullcheck.api import fleet as fleet_api
 
     rows = _query(db, output_format, lambda store: fleet_api.package_spread(store, name))
     if rows is None:
@@ -92,7 +93,6 @@ def packages_command(
 
 def _query(db: str | None, output_format: str, ask: Callable[[Store], list[T]]) -> list[T] | None:
     """Run a query on the store; print JSON and return ``None`` for ``--format json``."""
-    from hullcheck import api
 
     check_format(output_format)
     with api.open_store(db) as store:
@@ -104,6 +104,5 @@ def _query(db: str | None, output_format: str, ask: Callable[[Store], list[T]]) 
 
 
 def _print(headline: str, headers: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> None:
-    from hullcheck.cli.tables import print_table
 
     print_table(headers, rows, headline=headline, skip_empty=True)

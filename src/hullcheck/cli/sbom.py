@@ -7,6 +7,7 @@ import sys
 
 import typer
 
+from hullcheck import api
 from hullcheck.cli.options import (
     DB_OPTION,
     MAX_LAYER_SIZE_OPTION,
@@ -15,6 +16,8 @@ from hullcheck.cli.options import (
     emit,
     parse_size,
 )
+from hullcheck.cli.progress import LayerBar
+from hullcheck.report import format_named
 
 
 def sbom_command(
@@ -34,15 +37,11 @@ def sbom_command(
     quiet: bool = QUIET_OPTION,
 ) -> None:
     """List every package in an image: name, version, type, source package, layer."""
-    from hullcheck import api
-    from hullcheck.report import format_named
 
     fmt = format_named(output_format)  # checked before any layer is read
     limits = api.Limits(max_layer_bytes=parse_size(max_layer_size))
     progress = None
     if not quiet and sys.stderr.isatty():
-        from hullcheck.cli.progress import LayerBar  # rich: imported when a bar is drawn
-
         progress = LayerBar()
     try:
         with contextlib.nullcontext() if no_store else api.open_store(db) as store:

@@ -7,6 +7,7 @@ import sys
 
 import typer
 
+from hullcheck import api
 from hullcheck.cli.options import (
     DB_OPTION,
     MAX_LAYER_SIZE_OPTION,
@@ -15,8 +16,11 @@ from hullcheck.cli.options import (
     emit,
     parse_size,
 )
+from hullcheck.cli.progress import LayerBar
+from hullcheck.cli.tables import print_table
 from hullcheck.errors import EXIT_FINDINGS, UsageError
 from hullcheck.model import Severity
+from hullcheck.report import scan_format_named
 from hullcheck.report.text import safe
 
 DEFAULT_IGNORE_FILE = ".hullcheckignore"
@@ -61,9 +65,6 @@ def scan_command(
     quiet: bool = QUIET_OPTION,
 ) -> None:
     """List the known vulnerabilities of an image; with --fail-on, act as a CI gate."""
-    from hullcheck import api
-    from hullcheck.cli.progress import LayerBar
-    from hullcheck.report import scan_format_named
 
     fmt = scan_format_named(output_format)
     threshold = _severity(fail_on)
@@ -126,8 +127,6 @@ def _severity(text: str | None) -> Severity | None:
 
 
 def _rematch(db: str | None) -> None:
-    from hullcheck import api
-    from hullcheck.cli.tables import print_table
 
     with api.open_store(db) as store:
         results = api.rematch_stored(store)

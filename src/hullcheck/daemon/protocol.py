@@ -14,6 +14,8 @@ import os
 import stat
 import sys
 
+import hullcheck
+
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (5-10 ms at start)
 if TYPE_CHECKING:
     from typing import Any, Protocol
@@ -115,7 +117,6 @@ def worker_of(pid: int, daemon: int) -> bool:
 def installation() -> tuple[Any, ...]:
     """What must match between client and daemon for the daemon to run the client's command
     as the client would: the interpreter and the hullcheck it imports."""
-    import hullcheck
 
     return (
         sys.hexversion,

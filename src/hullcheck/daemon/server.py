@@ -41,6 +41,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import hullcheck
 from hullcheck.daemon import protocol
 from hullcheck.errors import EXIT_INPUT, DaemonError
 
@@ -242,12 +243,10 @@ class Daemon:
         return Spare(pid, ours)
 
     def status(self) -> dict[str, Any]:
-        from hullcheck import __version__
-
         return {
             "pid": os.getpid(),
             "socket": self.path,
-            "version": __version__,
+            "version": hullcheck.__version__,
             "started": self.started,
             "served": self.served,
             "idle_timeout": self.idle_timeout,
@@ -340,8 +339,6 @@ def preload() -> None:
     process's start-up; a daemon's workers should find them loaded). An optional dependency
     that is missing stays missing."""
     import pkgutil
-
-    import hullcheck
 
     for module in pkgutil.walk_packages(hullcheck.__path__, "hullcheck."):
         if not module.name.startswith(NOT_PRELOADED):
@@ -442,8 +439,6 @@ def snapshot(started_in: str) -> dict[str, int]:
     directory's time changes when a package is installed or removed in it) but the one
     ``python -m`` puts first, the directory the daemon was started in: files come and go
     there that have nothing to do with hullcheck."""
-    import hullcheck
-
     own = os.path.dirname(hullcheck.__file__) + os.sep
     paths = {
         module.__file__

@@ -17,7 +17,7 @@ from hullcheck.errors import UsageError
 from hullcheck.fleet.inventory import FleetStore
 from hullcheck.model import StoredPackage
 from hullcheck.vulndb import versions
-from hullcheck.vulndb.ecosystems import ECOSYSTEMS, family
+from hullcheck.vulndb.ecosystems import ECOSYSTEMS, ecosystem_of, family
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,7 +116,6 @@ def package_spread(store: FleetStore, name: str) -> list[VersionSpread]:
 
 
 def _in_ecosystem(row: StoredPackage, ecosystem: str) -> bool:
-    from hullcheck.vulndb.ecosystems import ecosystem_of
 
     return ecosystem_of(row.distro, row.type) == ecosystem
 

@@ -21,6 +21,7 @@ from hullcheck.errors import HullcheckError
 from hullcheck.fleet.inventory import FleetStore
 from hullcheck.model import Host, HostSync, Sample, Seen
 from hullcheck.redaction import redact_document
+from hullcheck.sbom.catalogers.registry import default_selector
 
 MAX_WORKERS = 16
 
@@ -159,7 +160,6 @@ def _scan_new_images(
     scan: Scanner,
 ) -> None:
     """Each image ID not stored yet is scanned once, on the first host that has it."""
-    from hullcheck.sbom.catalogers.registry import default_selector
 
     key = default_selector().key
     done: set[str] = set()

@@ -12,7 +12,11 @@ from hullcheck.errors import SbomFormatError, UsageError
 from hullcheck.model import Sbom, ScanReport
 from hullcheck.report import cyclonedx_xml, spdx
 from hullcheck.report.cyclonedx import read_cyclonedx, render_cyclonedx
+from hullcheck.report.cyclonedx_vex import render_scan_cyclonedx
 from hullcheck.report.jsonfmt import from_document, render_json
+from hullcheck.report.sarif import render_sarif
+from hullcheck.report.scanjson import render_scan_json
+from hullcheck.report.scantable import render_scan_table
 from hullcheck.report.spdx import read_spdx, render_spdx
 from hullcheck.report.syftjson import is_syft_json, read_syft_json
 from hullcheck.report.table import render_table
@@ -66,10 +70,6 @@ def format_named(name: str) -> Format:
 
 
 def scan_formats() -> tuple[ScanFormat, ...]:
-    from hullcheck.report.cyclonedx_vex import render_scan_cyclonedx
-    from hullcheck.report.sarif import render_sarif
-    from hullcheck.report.scanjson import render_scan_json
-    from hullcheck.report.scantable import render_scan_table
 
     return (
         ScanFormat("table", "1", render_scan_table, "human-readable table"),

@@ -15,9 +15,11 @@ from sqlalchemy.orm import Session
 from hullcheck.errors import StoreError
 from hullcheck.files import private_file
 from hullcheck.model import Sbom
+from hullcheck.report.jsonfmt import from_document
 from hullcheck.store import embedded
 from hullcheck.store.embedded import image_values, layer_values, package_values
 from hullcheck.store.models import (
+    Base,
     ImageLayerRow,
     ImageRow,
     LayerScanRow,
@@ -139,7 +141,6 @@ class SqlStore:
 
     def load_sbom(self, image_id: str) -> Sbom | None:
         """The stored SBOM of an image ID, if any."""
-        from hullcheck.report.jsonfmt import from_document
 
         with Session(self.engine) as session:
             row = session.get(ImageRow, image_id)
@@ -172,7 +173,6 @@ def _create(connection: Any) -> None:
     """A new store: the head schema from the models and Alembic's mark of it, the way
     Alembic's documentation creates a new database (running every migration from the first
     took half a second; a test keeps both schemas equal)."""
-    from hullcheck.store.models import Base
 
     Base.metadata.create_all(connection)
     connection.execute(text(_ALEMBIC_VERSION))
@@ -186,8 +186,6 @@ def sqlite_schema_script() -> str:
     Alembic's mark of the head revision (a test compares the file with this)."""
     from sqlalchemy.dialects import sqlite
     from sqlalchemy.schema import CreateIndex, CreateTable
-
-    from hullcheck.store.models import Base
 
     dialect = sqlite.dialect()
     statements = []

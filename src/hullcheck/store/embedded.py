@@ -25,6 +25,7 @@ from typing import Any
 from hullcheck.errors import StoreError
 from hullcheck.files import private_file
 from hullcheck.model import Sbom
+from hullcheck.report.jsonfmt import to_document
 from hullcheck.store.schema import SCHEMA_REVISION
 
 SCHEMA_SCRIPT = os.path.join(os.path.dirname(__file__), "sqlite_schema.sql")
@@ -242,7 +243,6 @@ def image_values(
     sbom: Sbom, scanner_key: str, scanned_at: datetime.datetime
 ) -> dict[str, Any] | None:
     """The ``images`` row of an image's SBOM (``None`` for an SBOM of no image)."""
-    from hullcheck.report.jsonfmt import to_document
 
     image = sbom.image
     if image is None:

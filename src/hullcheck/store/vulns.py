@@ -40,9 +40,9 @@ from hullcheck.store.models import (
     as_utc,
 )
 from hullcheck.vulndb import versions
-from hullcheck.vulndb.ecosystems import Query
+from hullcheck.vulndb.ecosystems import Query, ecosystem_of
 from hullcheck.vulndb.index import FeedInfo, FeedSource, RecordInfo
-from hullcheck.vulndb.osv import Affected, Range, Record
+from hullcheck.vulndb.osv import Affected, Range, Record, description_of
 from hullcheck.vulndb.severity import Rating
 
 _BATCH = 5_000
@@ -197,7 +197,6 @@ class VulnRepository:
 
     def descriptions(self, ids: Iterable[str]) -> dict[str, Description]:
         """The full text, dates, CWEs and references of the stored records ``ids``."""
-        from hullcheck.vulndb.osv import description_of
 
         wanted = sorted(set(ids))
         result: dict[str, Description] = {}
@@ -240,7 +239,6 @@ class VulnRepository:
 
     def ecosystems_in_use(self) -> list[str]:
         """OSV ecosystems of the packages in stored SBOMs (``Debian``, ``PyPI`` …)."""
-        from hullcheck.vulndb.ecosystems import ecosystem_of
 
         with self.engine.connect() as connection:
             rows = connection.execute(select(PackageRow.distro, PackageRow.type).distinct()).all()

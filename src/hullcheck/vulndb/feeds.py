@@ -19,13 +19,15 @@ import urllib.parse
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
-
-import httpx
+from typing import TYPE_CHECKING
 
 from hullcheck.errors import FeedError, HullcheckError
 from hullcheck.paths import cache_dir
 from hullcheck.vulndb.importer import ImportResult, import_path
 from hullcheck.vulndb.index import FeedSource, FeedStore
+
+if TYPE_CHECKING:  # httpx costs 0.25 s to import: loaded by `db update` only
+    import httpx
 
 DEFAULT_BASE_URL = "https://osv-vulnerabilities.storage.googleapis.com"
 """OSV's public bucket: ``{base}/{ecosystem}/all.zip``."""
@@ -61,6 +63,8 @@ def update(
     transport: httpx.BaseTransport | None = None,
 ) -> list[FeedUpdate]:
     """Fetch and import the feed of each ecosystem; failures are reported, not raised."""
+    import httpx
+
     results = []
     with httpx.Client(timeout=timeout, transport=transport, follow_redirects=True) as client:
         for ecosystem in ecosystems:
@@ -132,6 +136,8 @@ def _download(
     progress: Progress | None,
 ) -> tuple[str | None, str | None] | None:
     """Download into ``part``; ``None`` when the server says nothing changed."""
+    import httpx
+
     try:
         with client.stream("GET", url, headers=headers) as response:
             if response.status_code == 304:
