@@ -170,6 +170,7 @@ DEFERRED_ON_PURPOSE = {
         "hullcheck.store.hosts",
         "hullcheck.store.actions",
         "hullcheck.store.fleet",
+        "hullcheck.store.findings",
     },
 }
 

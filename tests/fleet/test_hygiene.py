@@ -1,102 +1,23 @@
-"""The hygiene report's judgement from recorded engine documents, through a fake of the
-``FleetStore`` Protocol the fleet owns: no engine, no database (the real-engine path is
-``test_sync.py``). The fleet: one host with the recordings of ``tests/data/engine`` — a
-running container without owner or manager, a created one (``owner``, Compose labels)
-mounting a named volume, their image, that volume and the ``none`` network."""
+"""The hygiene report's judgement from recorded engine documents, through fakes of the
+``FleetStore`` Protocols (``tests/infra/fakes.py``: no engine, no database); then the same
+report from a real sync of private engines (``fleet`` in ``conftest.py``)."""
 
 from __future__ import annotations
 
 import datetime
-import json
-import os
-from collections.abc import Iterable, Iterator, Sequence
+import io
+import time
+import uuid
 from typing import Any
 
-from hullcheck.engine.documents import summary
+import pytest
+
+from hullcheck import api
 from hullcheck.fleet.hygiene import Settings, report
-from hullcheck.model import Placement, Sample, Seen, Usage
-
-ENGINE = os.path.join(os.path.dirname(__file__), "..", "data", "engine")
-LATER = datetime.datetime(2026, 12, 30, tzinfo=datetime.UTC)  # five weeks after recording
-
-
-def _document(name: str) -> dict[str, Any]:
-    with open(os.path.join(ENGINE, name), encoding="utf-8") as handle:
-        document: dict[str, Any] = json.load(handle)
-    return document
-
-
-def _seen(kind: str, document: dict[str, Any]) -> Seen:
-    if kind == "container":
-        state = document["State"]["Status"]
-        return Seen(document["Id"], document["Name"].lstrip("/"), document["Image"], state, {})
-    if kind == "volume":
-        return Seen(document["Name"], document["Name"], None, None, {})
-    if kind == "network":
-        return Seen(document["Id"], document["Name"], None, None, {})
-    return Seen(document["Id"], None, None, None, {})
-
-
-class FakeInventory:
-    """The ``Inventory`` Protocol over recorded documents, summarised as a sync stores them."""
-
-    def __init__(self, documents: dict[str, list[dict[str, Any]]]) -> None:
-        self.documents = documents
-
-    def objects(
-        self, kind: str, *, host: str | None = None, present: bool = True, full: bool = False
-    ) -> list[tuple[str, Seen, datetime.datetime | None]]:
-        return list(self.each(kind, host=host, present=present, full=full))
-
-    def each(
-        self, kind: str, *, host: str | None = None, present: bool = True, full: bool = False
-    ) -> Iterator[tuple[str, Seen, datetime.datetime | None]]:
-        for document in self.documents.get(kind, []):
-            seen = _seen(kind, document)
-            data = document if full else summary(kind, document)
-            yield "h1", seen._replace(data=data), None
-
-    def usage(self, since: datetime.datetime) -> FakeUsage:
-        return FakeUsage()
-
-    def save_inventory(
-        self, name: str, seen: dict[str, list[Seen]], samples: Sequence[Sample] = ()
-    ) -> int:
-        raise AssertionError("a report writes nothing")
-
-    def placements(self, image_ids: Iterable[str]) -> list[Placement]:
-        return []
-
-
-class FakeUsage:
-    def get(self, key: tuple[str, str]) -> Usage | None:
-        return None  # no samples: nothing is judged idle
-
-
-class FakeStore:
-    def __init__(self, documents: dict[str, list[dict[str, Any]]]) -> None:
-        self.fleet = FakeInventory(documents)
-        self.images: Any = None  # a report reads no stored SBOM, host list or action
-        self.vulns: Any = None
-        self.hosts: Any = None
-        self.actions: Any = None
-
-    def has_image(self, image_id: str, scanner_key: str) -> bool:
-        return False
-
-
-def _fleet(*, stopped: bool = True) -> FakeStore:
-    containers = [_document("container-running.json")]
-    if stopped:
-        containers.append(_document("container-stopped.json"))
-    return FakeStore(
-        {
-            "container": containers,
-            "image": [_document("image.json")],
-            "volume": [_document("volume.json")],
-            "network": [_document("network.json")],
-        }
-    )
+from hullcheck.store import Store
+from tests.infra.engine import PrivateEngine, run_idle
+from tests.infra.fakes import LATER, recorded_fleet
+from tests.infra.fleet import add_hosts
 
 
 def _kinds(items: list[Any], section: str) -> set[tuple[str, str]]:
@@ -104,27 +25,170 @@ def _kinds(items: list[Any], section: str) -> set[tuple[str, str]]:
 
 
 def test_rogue_rules_judge_each_container_by_its_labels() -> None:
-    items = report(_fleet(), Settings(now=LATER))  # type: ignore[arg-type]  # a fake store
+    items = report(recorded_fleet(), Settings(now=LATER))  # type: ignore[arg-type]  # a fake store
     rogue = _kinds(items, "rogue")
     assert ("no-owner", "python-0") in rogue and ("unmanaged", "python-0") in rogue
     assert not {k for k, name in rogue if name == "bench-record-stopped"}  # owner + Compose
-    skipped = report(_fleet(), Settings(now=LATER, skip_rules=("no-owner",)))  # type: ignore[arg-type]
+    skipped = report(recorded_fleet(), Settings(now=LATER, skip_rules=("no-owner",)))  # type: ignore[arg-type]
     assert ("no-owner", "python-0") not in _kinds(skipped, "rogue")
 
 
 def test_garbage_spares_what_a_container_uses() -> None:
-    items = report(_fleet(), Settings(now=LATER))  # type: ignore[arg-type]
+    items = report(recorded_fleet(), Settings(now=LATER))  # type: ignore[arg-type]
     # the never-started container, five weeks old, is garbage; the volume it mounts, the
     # image the containers use and the default network are not
     assert _kinds(items, "garbage") == {("stopped-container", "bench-record-stopped")}
     assert _kinds(items, "sprawl") == {("containers-per-image", "hc-test/python:fac857eee768")}
     # one day after recording nothing is old enough to be garbage yet
-    early = report(_fleet(), Settings(now=datetime.datetime(2026, 11, 23, tzinfo=datetime.UTC)))  # type: ignore[arg-type]
+    early = report(
+        recorded_fleet(), Settings(now=datetime.datetime(2026, 11, 23, tzinfo=datetime.UTC))
+    )  # type: ignore[arg-type]
     assert not any(name == "bench-record-stopped" for _, name in _kinds(early, "garbage"))
 
 
 def test_a_volume_no_container_mounts_is_garbage() -> None:
-    items = report(_fleet(stopped=False), Settings(now=LATER))  # type: ignore[arg-type]
+    items = report(recorded_fleet(stopped=False), Settings(now=LATER))  # type: ignore[arg-type]
     # the running container still uses the image
     assert _kinds(items, "garbage") == {("unused-volume", "bench-record-data")}
     assert not _kinds(items, "idle")  # no samples: nothing is judged idle
+
+
+@pytest.mark.docker
+def test_hygiene_report_from_the_inventory(store: Store, fleet: dict[str, PrivateEngine]) -> None:
+    """Rogue containers, stopped ones, a dangling image, an unused volume and network on a."""
+    tag = uuid.uuid4().hex[:8]
+    client = fleet["a"].client()
+    image = client.containers.get("python-0").image.id
+    socket = fleet["a"].socket
+    made = [
+        client.containers.create(image, ["sleep", "1"], name=f"priv-{tag}", privileged=True),
+        client.containers.create(image, ["sleep", "1"], name=f"hostnet-{tag}", network_mode="host"),
+        client.containers.create(
+            image,
+            ["sleep", "1"],
+            name=f"sock-{tag}",
+            network_mode="none",
+            volumes={socket: {"bind": "/var/run/docker.sock", "mode": "ro"}},
+            cap_add=["NET_ADMIN"],
+            labels={"owner": "team-a", "com.docker.compose.project": "shop"},
+        ),
+    ]
+    exited = client.containers.run(
+        image,
+        ["sh", "-c", "head -c 100000 /dev/urandom > /tmp/blob"],
+        name=f"done-{tag}",
+        network_mode="none",
+        detach=True,
+    )
+    exited.wait()
+    made.append(exited)
+    dangling = exited.commit()  # an image without a tag
+    relabelled_tag = f"relabelled-{tag}:1"
+    relabelled, _ = client.images.build(
+        fileobj=io.BytesIO(f"FROM {image}\nLABEL org.example.rebuild={tag}\n".encode()),
+        tag=relabelled_tag,
+        network_mode="none",
+        rm=True,
+    )
+    volume = client.volumes.create(f"unused-{tag}")
+    client.containers.run(  # 50,000 bytes in the volume, then nothing mounts it
+        image,
+        ["sh", "-c", "head -c 50000 /dev/urandom > /v/blob"],
+        volumes={volume.name: {"bind": "/v", "mode": "rw"}},
+        network_mode="none",
+        remove=True,
+    )
+    network = client.networks.create(f"unused-{tag}", driver="bridge")
+    try:
+        add_hosts(store, fleet)
+        api.sync_fleet(store, ["a"], scan=False)
+        items = report(store, Settings(older_than=datetime.timedelta(0)))
+        found = {(i.kind, i.object) for i in items if i.host == "a"}
+        assert ("privileged", f"priv-{tag}") in found
+        assert ("host-namespace", f"hostnet-{tag}") in found
+        assert ("docker-socket", f"sock-{tag}") in found
+        assert ("added-capabilities", f"sock-{tag}") in found
+        assert ("no-owner", f"sock-{tag}") not in found and (
+            "unmanaged",
+            f"sock-{tag}",
+        ) not in found
+        assert ("no-owner", "python-0") in found and ("unmanaged", "python-0") in found
+        assert ("stopped-container", f"done-{tag}") in found
+        assert ("stopped-container", "python-0") not in found  # running
+        assert ("dangling-image", dangling.id[7:19]) in found
+        assert ("unused-volume", f"unused-{tag}") in found
+        assert ("unused-network", f"unused-{tag}") in found
+        assert ("containers-per-image", next(iter(client.images.get(image).tags))) in found
+        # the committed image shares every layer of python's but its own: only that is freed
+        base_size = client.images.get(image).attrs["Size"]
+        reclaim = next(i.reclaim_bytes for i in items if i.kind == "dangling-image")
+        assert reclaim == client.images.get(dangling.id).attrs["Size"] - base_size
+        assert 100_000 <= reclaim < 200_000
+        # a rebuild with another label has the very same layers: a near-duplicate, frees nothing
+        near = {i.object: i for i in items if i.kind == "near-duplicate"}
+        assert set(near) == {relabelled_tag, next(iter(client.images.get(image).tags))}
+        unused = {i.object: i.reclaim_bytes for i in items if i.kind == "unused-image"}
+        assert unused[relabelled_tag] == 0
+        # a container's writable layer and a volume are measured only when asked (the engine
+        # walks them): then the report gives what removing them frees
+        bytes_of = {(i.kind, i.object): i.reclaim_bytes for i in items if i.host == "a"}
+        assert bytes_of[("stopped-container", f"done-{tag}")] is None
+        assert bytes_of[("unused-volume", f"unused-{tag}")] is None
+        api.sync_fleet(store, ["a"], scan=False, sizes=True)
+        measured = report(store, Settings(older_than=datetime.timedelta(0)))
+        bytes_of = {(i.kind, i.object): i.reclaim_bytes for i in measured if i.host == "a"}
+        assert 100_000 <= (bytes_of[("stopped-container", f"done-{tag}")] or 0) < 150_000
+        assert 50_000 <= (bytes_of[("unused-volume", f"unused-{tag}")] or 0) < 100_000
+        # a week's threshold leaves the fresh exited container alone
+        recent = report(store, Settings(older_than=datetime.timedelta(days=7)))
+        assert ("stopped-container", f"done-{tag}") not in {(i.kind, i.object) for i in recent}
+        strict = report(store, Settings(allowed_registries=("registry.example.com",)))
+        assert any(i.kind == "unapproved-registry" and "docker.io" in i.detail for i in strict)
+    finally:
+        for container in made:
+            container.remove(force=True)
+        client.images.remove(dangling.id, force=True)
+        client.images.remove(relabelled.id, force=True)
+        volume.remove()
+        network.remove()
+        client.close()
+
+
+@pytest.mark.docker
+def test_idle_waste_from_two_syncs_of_resource_samples(
+    store: Store, fleet: dict[str, PrivateEngine]
+) -> None:
+    """``sleep`` containers are idle between two syncs; a busy loop is not; a 256 MiB limit
+    over a sleeping process is memory held for nothing."""
+    tag = uuid.uuid4().hex[:8]
+    client = fleet["a"].client()
+    image = client.containers.get("python-0").image.id
+    busy = client.containers.run(
+        image,
+        ["sh", "-c", "while :; do :; done"],
+        name=f"busy-{tag}",
+        network_mode="none",
+        nano_cpus=100_000_000,  # a tenth of a core: busy, without starving the test machine
+        detach=True,
+    )
+    reserved = run_idle(client, image, f"reserved-{tag}", mem_limit="256m")
+    try:
+        add_hosts(store, fleet)
+        first = api.sync_fleet(store, ["a"], scan=False)
+        assert first[0].samples == 4  # python-0, python-1, busy, reserved
+        settings = Settings(min_idle_span=datetime.timedelta(seconds=1))
+        # one sample per container: nothing can be judged idle yet
+        assert not [i for i in report(store, settings) if i.kind == "idle-container"]
+        time.sleep(3)
+        api.sync_fleet(store, ["a"], scan=False)
+        items = report(store, settings)
+        idle = {i.object for i in items if i.kind == "idle-container"}
+        assert idle == {"python-0", "python-1", f"reserved-{tag}"}
+        memory = [i for i in items if i.kind == "unused-memory"]
+        assert [i.object for i in memory] == [f"reserved-{tag}"]
+        assert memory[0].reclaim_bytes is not None
+        assert 200 * 1024**2 < memory[0].reclaim_bytes <= 256 * 1024**2
+    finally:
+        busy.remove(force=True)
+        reserved.remove(force=True)
+        client.close()

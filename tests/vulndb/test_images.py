@@ -78,7 +78,7 @@ def test_findings_of_a_stored_image_follow_the_database(images: Images, store: S
     api.import_vulnerabilities(store, vuln_path("npm"))
     after = {r.image_id: r.counts for r in api.rematch_stored(store)}
     assert sum(after[sbom.image.id].values()) >= 1
-    assert store.vulns.finding_counts()[sbom.image.id] == after[sbom.image.id]
+    assert store.findings.counts()[sbom.image.id] == after[sbom.image.id]
 
 
 # Read off the feed by hand: of the ten pip packages, only idna 3.4 falls in a PYSEC range

@@ -63,7 +63,7 @@ def update_vulnerabilities(
 ) -> list[FeedUpdate]:
     """Download and import OSV feeds: the ones named, else those of the stored SBOMs."""
 
-    wanted = list(ecosystems) or store.vulns.ecosystems_in_use()
+    wanted = list(ecosystems) or store.images.ecosystems_in_use()
     if not wanted:
         raise UsageError(
             "no ecosystem to update: no SBOM is stored yet",
@@ -123,7 +123,7 @@ def judge(sbom: Sbom, store: Store, gate: Gate) -> ScanReport:
         and not from_file
         and store.has_image(sbom.image.id, default_selector().key)
     ):
-        repository.save_findings(sbom.image.id, result.findings)
+        store.findings.save(sbom.image.id, result.findings)
     kept, left, notes = suppress.apply(
         described(result.findings, repository),
         sbom,
@@ -174,8 +174,8 @@ class Rematch:
 def rematch_stored(store: Store) -> list[Rematch]:
     """Match every stored SBOM against the current database; no image is read again."""
 
-    repository = store.vulns
-    matcher = Matcher(repository)
+    matcher = Matcher(store.vulns)
+    stored = store.findings
     results = []
     pending: dict[str, Sequence[Finding]] = {}
     for image_id in store.image_ids():
@@ -185,7 +185,7 @@ def rematch_stored(store: Store) -> list[Rematch]:
         findings = matcher.match(sbom.packages).findings
         pending[image_id] = findings
         if len(pending) >= REMATCH_BATCH:
-            repository.save_many(pending)
+            stored.save_many(pending)
             pending = {}
         counts: dict[str, int] = {}
         for finding in findings:
@@ -193,7 +193,7 @@ def rematch_stored(store: Store) -> list[Rematch]:
         tags = sbom.image.repo_tags if sbom.image else ()
         results.append(Rematch(image_id, tags, counts))
     if pending:
-        repository.save_many(pending)
+        stored.save_many(pending)
     return results
 
 

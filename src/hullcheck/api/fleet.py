@@ -97,7 +97,7 @@ def _scan_engine_image(store: Store, image_id: str, client: EngineClient) -> Non
 
     sbom = sbom_of_image(DaemonSource(image_id, client=client), store=store)
     if sbom.image is not None:
-        store.vulns.save_findings(sbom.image.id, match(sbom.packages, store.vulns).findings)
+        store.findings.save(sbom.image.id, match(sbom.packages, store.vulns).findings)
 
 
 def affected(

@@ -58,7 +58,7 @@ class VersionSpread:
 @paused()
 def affected_by_vulnerability(store: FleetStore, vuln_id: str) -> list[Affected]:
     """Every container (and unused image) whose image has a finding about ``vuln_id``."""
-    rows = store.vulns.findings_of(vuln_id)
+    rows = store.findings.about(vuln_id)
     hits = [
         (r.image_id, r.package_name, r.package_version, r.fixed_version, r.vuln_id, r.severity)
         for r in rows

@@ -20,6 +20,7 @@ from hullcheck.store import embedded
 if TYPE_CHECKING:
     from hullcheck.store.actions import ActionRepository
     from hullcheck.store.database import SqlStore
+    from hullcheck.store.findings import FindingRepository
     from hullcheck.store.fleet import FleetRepository
     from hullcheck.store.hosts import HostRepository
     from hullcheck.store.images import ImageRepository
@@ -93,10 +94,17 @@ class Store:
 
     @property
     def vulns(self) -> VulnRepository:
-        """The vulnerability database and stored findings."""
+        """The vulnerability database: OSV records and their feeds."""
         from hullcheck.store.vulns import VulnRepository
 
         return VulnRepository(self._open_sql().engine)
+
+    @property
+    def findings(self) -> FindingRepository:
+        """The findings of the last match, per image."""
+        from hullcheck.store.findings import FindingRepository
+
+        return FindingRepository(self._open_sql().engine)
 
     @property
     def images(self) -> ImageRepository:

@@ -11,6 +11,7 @@ from sqlalchemy import Engine, func, or_, select
 from hullcheck.model import StoredPackage, VersionKey
 from hullcheck.store.chunks import chunked
 from hullcheck.store.models import ImageLayerRow, ImageRow, InventoryRow, PackageRow
+from hullcheck.vulndb.ecosystems import ecosystem_of
 
 _CHUNK = 400
 
@@ -55,6 +56,13 @@ class ImageRepository:
             images = {_key(row): int(row[4]) for row in connection.execute(per_image)}
             hosts = [(_key(row), str(row[4]), int(row[5])) for row in connection.execute(per_host)]
         return images, hosts
+
+    def ecosystems_in_use(self) -> list[str]:
+        """OSV ecosystems of the packages in stored SBOMs (``Debian``, ``PyPI`` …)."""
+
+        with self.engine.connect() as connection:
+            rows = connection.execute(select(PackageRow.distro, PackageRow.type).distinct()).all()
+        return sorted({e for distro, kind in rows if (e := ecosystem_of(distro, kind))})
 
     def layers(self) -> dict[str, list[str]]:
         """Every stored image's layer diffIDs, base first."""

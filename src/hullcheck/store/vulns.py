@@ -1,4 +1,5 @@
-"""The vulnerability database and stored findings: reads and writes through SQLAlchemy Core.
+"""The vulnerability database (OSV records and the feeds they came from): reads and writes
+through SQLAlchemy Core; the findings matched against it are in :mod:`hullcheck.store.findings`.
 
 An import is one transaction: a failure anywhere leaves the database as it was. The same code
 runs on SQLite and PostgreSQL.
@@ -9,7 +10,7 @@ from __future__ import annotations
 import datetime
 import json
 import zlib
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,12 +28,10 @@ from sqlalchemy import (
 from sqlalchemy.exc import SQLAlchemyError
 
 from hullcheck.errors import VulnDbError
-from hullcheck.model import DbSnapshot, Description, Finding, Severity, StoredFinding
-from hullcheck.store.chunks import chunked
-from hullcheck.store.embedded import sqlite_time, utcnow
+from hullcheck.model import DbSnapshot, Description, Severity
+from hullcheck.store.chunks import batches, chunked
+from hullcheck.store.embedded import utcnow
 from hullcheck.store.models import (
-    FindingRow,
-    PackageRow,
     VulnAffectedRow,
     VulnAliasRow,
     VulnFeedRow,
@@ -40,7 +39,7 @@ from hullcheck.store.models import (
     as_utc,
 )
 from hullcheck.vulndb import versions
-from hullcheck.vulndb.ecosystems import Query, ecosystem_of
+from hullcheck.vulndb.ecosystems import Query
 from hullcheck.vulndb.index import FeedInfo, FeedSource, RecordInfo
 from hullcheck.vulndb.osv import Affected, Range, Record, description_of
 from hullcheck.vulndb.severity import Rating
@@ -87,7 +86,7 @@ class VulnRepository:
         try:
             with self.engine.begin() as connection:
                 _delete_source(connection, feed.name)
-                for items in _batches(records, _BATCH, _BATCH_BYTES):
+                for items in batches(records, _BATCH, _BATCH_BYTES):
                     batch = list({record.id: (record, raw) for record, raw in items}.values())
                     _delete_ids(connection, [record.id for record, _ in batch])
                     connection.execute(
@@ -237,91 +236,6 @@ class VulnRepository:
             for name, ids in sorted(families.items())
         ]
 
-    def ecosystems_in_use(self) -> list[str]:
-        """OSV ecosystems of the packages in stored SBOMs (``Debian``, ``PyPI`` …)."""
-
-        with self.engine.connect() as connection:
-            rows = connection.execute(select(PackageRow.distro, PackageRow.type).distinct()).all()
-        return sorted({e for distro, kind in rows if (e := ecosystem_of(distro, kind))})
-
-    # -- findings ---------------------------------------------------------------------------
-    def save_findings(self, image_id: str, findings: Sequence[Finding]) -> None:
-        """Replace the stored findings of an image."""
-        self.save_many({image_id: findings})
-
-    def save_many(self, by_image: dict[str, Sequence[Finding]]) -> None:
-        """Replace the stored findings of several images in one transaction."""
-        ids = sorted(by_image)
-        with self.engine.begin() as connection:
-            now: object = utcnow()
-            if connection.dialect.name == "sqlite":  # SQLAlchemy's own text form of a time
-                now = sqlite_time(utcnow())
-            rows = [_finding_row(i, f, now) for i in ids for f in by_image[i]]
-            for chunk in chunked(ids, _LOOKUP_CHUNK):
-                connection.execute(delete(FindingRow).where(FindingRow.image_id.in_(chunk)))
-            statement = _insert_findings(connection.dialect.paramstyle)
-            for batch in _batches(rows, _BATCH):
-                connection.exec_driver_sql(statement, batch)
-
-    def findings_of(self, vuln_id: str) -> list[StoredFinding]:
-        """Stored finding rows about ``vuln_id``: by id, by advisory, or through an alias.
-
-        A finding is keyed by the vulnerability it is about (a CVE, or an advisory of its own);
-        the records merged into it alias that key. So ``vuln_id``, the records that alias it
-        and the aliases of a record ``vuln_id`` cover every finding that names it.
-        """
-        ids = {vuln_id}
-        with self.engine.connect() as connection:
-            ids.update(
-                connection.execute(
-                    select(VulnAliasRow.record_id).where(VulnAliasRow.alias == vuln_id)
-                ).scalars()
-            )
-            ids.update(
-                connection.execute(
-                    select(VulnAliasRow.alias).where(VulnAliasRow.record_id == vuln_id)
-                ).scalars()
-            )
-            f = FindingRow
-            query = select(
-                f.image_id,
-                f.vuln_id,
-                f.package_name,
-                f.package_version,
-                f.fixed_version,
-                f.severity,
-            ).where(f.vuln_id.in_(sorted(ids)))
-            return [StoredFinding(*row) for row in connection.execute(query)]
-
-    def finding_counts(self) -> dict[str, dict[str, int]]:
-        """Per stored image: counts of findings by severity."""
-        with self.engine.connect() as connection:
-            rows = connection.execute(
-                select(FindingRow.image_id, FindingRow.severity, func.count()).group_by(
-                    FindingRow.image_id, FindingRow.severity
-                )
-            ).all()
-        counts: dict[str, dict[str, int]] = {}
-        for image_id, severity, count in rows:
-            counts.setdefault(image_id, {})[severity] = int(count)
-        return counts
-
-
-def _batches(items: Iterable[Any], size: int, max_bytes: int | None = None) -> Iterator[list[Any]]:
-    """Lists of ``size`` items at most; with ``max_bytes``, of (record, raw JSON) pairs
-    whose JSON adds up to that much at most (a batch of large records would hold gigabytes)."""
-    batch: list[Any] = []
-    held = 0
-    for item in items:
-        batch.append(item)
-        if max_bytes is not None:
-            held += len(item[1])
-        if len(batch) >= size or (max_bytes is not None and held >= max_bytes):
-            yield batch
-            batch, held = [], 0
-    if batch:
-        yield batch
-
 
 def _delete_source(connection: Connection, source: str) -> None:
     ids = select(VulnRecordRow.id).where(VulnRecordRow.source == source).scalar_subquery()
@@ -403,48 +317,4 @@ def _record_info(row: Any) -> RecordInfo:
             own=Severity(row.own_severity) if row.own_severity else None,
         ),
         url=row.url,
-    )
-
-
-_FINDING_COLUMNS = (
-    "image_id",
-    "vuln_id",
-    "advisories",
-    "severity",
-    "status",
-    "fixed_version",
-    "ecosystem",
-    "package_name",
-    "package_version",
-    "package_type",
-    "purl",
-    "matched_at",
-)
-
-
-def _insert_findings(paramstyle: str) -> str:
-    """A driver-level INSERT: rows are many and already in column form (JSON pre-encoded,
-    times as ISO text), so they go to the driver's executemany with no per-row processing."""
-    marker = "?" if paramstyle == "qmark" else "%s"
-    return (
-        f"INSERT INTO findings ({', '.join(_FINDING_COLUMNS)}) "
-        f"VALUES ({', '.join(marker for _ in _FINDING_COLUMNS)})"
-    )
-
-
-def _finding_row(image_id: str, finding: Finding, now: object) -> tuple[object, ...]:
-    package = finding.package
-    return (
-        image_id,
-        finding.id,
-        json.dumps(finding.advisories),
-        str.__str__(finding.severity),  # the plain str: Enum.value is slow on many rows
-        str.__str__(finding.status),
-        finding.fixed_version,
-        finding.ecosystem,
-        package.name,
-        package.version,
-        str.__str__(package.type),
-        package.purl,
-        now,
     )
