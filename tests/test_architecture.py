@@ -171,6 +171,7 @@ DEFERRED_ON_PURPOSE = {
         "hullcheck.store.actions",
         "hullcheck.store.fleet",
         "hullcheck.store.findings",
+        "hullcheck.store.samples",
     },
 }
 

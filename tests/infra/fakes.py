@@ -55,9 +55,6 @@ class RecordedInventory:
             data = found if full else summary(kind, found)
             yield "h1", seen._replace(data=data), None
 
-    def usage(self, since: datetime.datetime) -> NoUsage:
-        return NoUsage()
-
     def save_inventory(
         self, name: str, seen: dict[str, list[Seen]], samples: Sequence[Sample] = ()
     ) -> int:
@@ -65,6 +62,11 @@ class RecordedInventory:
 
     def placements(self, image_ids: Iterable[str]) -> list[Placement]:
         return []
+
+
+class NoSamples:
+    def usage(self, since: datetime.datetime) -> NoUsage:
+        return NoUsage()
 
 
 class NoUsage:
@@ -92,6 +94,7 @@ class RecordedStore:
 
     def __init__(self, documents: dict[str, list[dict[str, Any]]]) -> None:
         self.fleet = RecordedInventory(documents)
+        self.samples = NoSamples()
         self.hosts = OneHost()
         self.actions = NoActions()
         self.images: Any = None

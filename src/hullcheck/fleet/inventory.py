@@ -44,7 +44,7 @@ class ActionLog(Protocol):
 
 
 class Inventory(Protocol):
-    """What the hosts' last syncs found, and their resource samples."""
+    """What the hosts' last syncs found; a sync's resource samples are saved with it."""
 
     def save_inventory(
         self, name: str, seen: dict[str, list[Seen]], samples: Sequence[Sample] = ()
@@ -58,9 +58,13 @@ class Inventory(Protocol):
         self, kind: str, *, host: str | None = None, present: bool = True, full: bool = False
     ) -> Iterator[tuple[str, Seen, datetime.datetime | None]]: ...
 
-    def usage(self, since: datetime.datetime) -> UsageLookup: ...
-
     def placements(self, image_ids: Iterable[str]) -> list[Placement]: ...
+
+
+class SampleLog(Protocol):
+    """The resource samples the syncs took."""
+
+    def usage(self, since: datetime.datetime) -> UsageLookup: ...
 
 
 class Catalog(Protocol):
@@ -92,6 +96,9 @@ class FleetStore(Protocol):
 
     @property
     def fleet(self) -> Inventory: ...
+
+    @property
+    def samples(self) -> SampleLog: ...
 
     @property
     def hosts(self) -> HostBook: ...

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from hullcheck.store.fleet import FleetRepository
     from hullcheck.store.hosts import HostRepository
     from hullcheck.store.images import ImageRepository
+    from hullcheck.store.samples import SampleRepository
     from hullcheck.store.vulns import VulnRepository
 
 log = logging.getLogger("hullcheck.store")
@@ -105,6 +106,13 @@ class Store:
         from hullcheck.store.findings import FindingRepository
 
         return FindingRepository(self._open_sql().engine)
+
+    @property
+    def samples(self) -> SampleRepository:
+        """The resource samples the syncs took (written with the inventory)."""
+        from hullcheck.store.samples import SampleRepository
+
+        return SampleRepository(self._open_sql().engine)
 
     @property
     def images(self) -> ImageRepository:

@@ -35,7 +35,7 @@ def report(store: FleetStore, settings: Settings | None = None) -> list[Item]:
     with ThreadPoolExecutor(max_workers=1) as pool:
         # the database sums up every sampled container's use while this thread reads the
         # inventory (one query: idleness and memory in use are both judged from its answer)
-        usage = pool.submit(store.fleet.usage, since)
+        usage = pool.submit(store.samples.usage, since)
         # one container at a time: none of their summaries is kept
         census = _census(store.fleet.each("container"), settings, checks)
         idle, reserving = _waste(census.running, usage.result(), limits)
