@@ -2,8 +2,8 @@
 functions, never what stands behind them (``tests/test_architecture.py`` holds the CLI to it).
 
 ``api.sbom`` (bills of materials, the store), scanning and the vulnerability database here,
-``api.fleet`` (hosts, syncs, queries, hygiene, prune; loaded when first used) and
-``api.vulns``."""
+``api.fleet`` (hosts, syncs, queries, hygiene, prune; its most used functions are
+re-exported here) and ``api.vulns``."""
 
 from __future__ import annotations
 
@@ -12,6 +12,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from hullcheck.api import fleet
+from hullcheck.api.fleet import (
+    add_host,
+    affected,
+    host_status,
+    package_spread,
+    remove_host,
+    sync_fleet,
+)
 from hullcheck.api.sbom import generate_sbom, open_store, sbom_of_image
 from hullcheck.api.vulns import vulnerability_status
 from hullcheck.errors import UsageError
@@ -35,6 +43,13 @@ __all__ = [
     "Host",
     "Limits",
     "Store",
+    "add_host",
+    "affected",
+    "fleet",
+    "host_status",
+    "package_spread",
+    "remove_host",
+    "sync_fleet",
     "generate_sbom",
     "import_vulnerabilities",
     "judge",
@@ -195,16 +210,3 @@ def rematch_stored(store: Store) -> list[Rematch]:
     if pending:
         stored.save_many(pending)
     return results
-
-
-_FLEET = frozenset(
-    {"add_host", "affected", "host_status", "package_spread", "remove_host", "sync_fleet"}
-)
-
-
-def __getattr__(name: str) -> object:
-    """The fleet's functions, loaded when first asked for (``api.fleet`` imports the fleet
-    store, SQLAlchemy with it: not what an SBOM command should pay at start)."""
-    if name in _FLEET:
-        return getattr(fleet, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
