@@ -6,8 +6,6 @@ the shared fleet of private engines (``conftest.py``)."""
 
 from __future__ import annotations
 
-import json
-import os
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -19,20 +17,14 @@ from hullcheck.fleet.queries import affected_by_vulnerability, package_spread
 from hullcheck.model import Placement, StoredFinding, StoredPackage, VersionKey
 from hullcheck.store import Store
 from tests.infra.engine import PrivateEngine
+from tests.infra.fakes import document
 from tests.infra.fleet import add_hosts
 from tests.infra.vulndata import vuln_path
 
-ENGINE = os.path.join(os.path.dirname(__file__), "..", "data", "engine")
 BASE = "sha256:" + "b" * 64  # the stored SBOM of the Debian base: the image's first layer
 
 
-def _document(name: str) -> dict[str, Any]:
-    with open(os.path.join(ENGINE, name), encoding="utf-8") as handle:
-        document: dict[str, Any] = json.load(handle)
-    return document
-
-
-IMAGE = _document("image.json")
+IMAGE = document("image.json")
 LAYERS: list[str] = IMAGE["RootFS"]["Layers"]
 
 
@@ -65,16 +57,16 @@ class FakeInventory:
     def placements(self, image_ids: Iterable[str]) -> list[Placement]:
         placed = []
         for name in ("container-running.json", "container-stopped.json"):
-            document = _document(name)
-            if document["Image"] in set(image_ids):
+            found = document(name)
+            if found["Image"] in set(image_ids):
                 placed.append(
                     Placement(
                         "h1",
                         "container",
-                        document["Name"].lstrip("/"),
-                        document["Id"],
-                        document["State"]["Status"],
-                        document["Image"],
+                        found["Name"].lstrip("/"),
+                        found["Id"],
+                        found["State"]["Status"],
+                        found["Image"],
                     )
                 )
         placed.append(Placement("h2", "image", None, IMAGE["Id"], None, IMAGE["Id"]))
