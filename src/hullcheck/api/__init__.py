@@ -65,7 +65,6 @@ __all__ = [
 # -- vulnerabilities ---------------------------------------------------------------------------
 def import_vulnerabilities(store: Store, path: str) -> ImportResult:
     """Import OSV records from a zip, a directory or one JSON/YAML file (one transaction)."""
-
     return import_path(store.vulns, path)
 
 
@@ -77,7 +76,6 @@ def update_vulnerabilities(
     progress: FeedProgress | None = None,
 ) -> list[FeedUpdate]:
     """Download and import OSV feeds: the ones named, else those of the stored SBOMs."""
-
     wanted = list(ecosystems) or store.images.ecosystems_in_use()
     if not wanted:
         raise UsageError(
@@ -126,7 +124,6 @@ def scan(
 
 def judge(sbom: Sbom, store: Store, gate: Gate) -> ScanReport:
     """Match an SBOM, keep the findings of a stored image, apply the gate."""
-
     rules = suppress.read_ignore_file(gate.ignore_file) if gate.ignore_file else []
     statements = [s for path in gate.vex for s in suppress.read_vex(path)]
     repository = store.vulns
@@ -188,7 +185,6 @@ class Rematch:
 
 def rematch_stored(store: Store) -> list[Rematch]:
     """Match every stored SBOM against the current database; no image is read again."""
-
     matcher = Matcher(store.vulns)
     stored = store.findings
     results = []

@@ -43,7 +43,6 @@ def add_host(store: Store, host: Host) -> list[str]:
     """Register a Docker host (its address checked, never with a password; its TLS files
     checked and kept by absolute path); warnings about it, such as a TLS key others can
     read."""
-
     host, warnings = checked_host(host)
     try:
         store.hosts.add(host)
@@ -84,7 +83,6 @@ def sync_fleet(
     """Sync the named hosts (all when none): inventory and resource samples, then every new
     image's SBOM; with ``sizes``, what every container's writable layer and every volume
     hold (the engines walk them)."""
-
     with _hosts_named():
         hosts = store.hosts.named(names)
     if not hosts:
@@ -94,7 +92,6 @@ def sync_fleet(
 
 
 def _scan_engine_image(store: Store, image_id: str, client: EngineClient) -> None:
-
     sbom = sbom_of_image(DaemonSource(image_id, client=client), store=store)
     if sbom.image is not None:
         store.findings.save(sbom.image.id, match(sbom.packages, store.vulns).findings)
@@ -109,7 +106,6 @@ def affected(
     ecosystem: str | None = None,
 ) -> list[Affected]:
     """Who carries a vulnerability (by id, alias or advisory), or a package below a version."""
-
     if vulnerability is not None:
         if package or below or ecosystem:
             raise UsageError("give a vulnerability id, or --package with --below and --ecosystem")
@@ -124,25 +120,21 @@ def affected(
 
 def package_spread(store: Store, name: str) -> list[VersionSpread]:
     """Every version of a package in the fleet, and where it runs."""
-
     return spread(store, name)
 
 
 def check_hygiene_rules(settings: Settings) -> None:
     """Refuse a settings' unknown rule name — before any store is opened."""
-
     rules(settings)
 
 
 def hygiene_report(store: Store, settings: Settings) -> list[Item]:
     """Garbage, sprawl, rogue containers and idle waste, from the stored inventory."""
-
     return report(store, settings)
 
 
 def prune_plan(store: Store, filters: Filters) -> list[Step]:
     """What a prune would remove, and why, from the last sync's inventory."""
-
     with _hosts_named():
         return prune.plan(store, filters)
 
@@ -150,7 +142,6 @@ def prune_plan(store: Store, filters: Filters) -> list[Step]:
 def prune_apply(store: Store, steps: Sequence[Step], filters: Filters) -> list[Outcome]:
     """Remove what the plan lists, each object re-checked on its engine first; every attempt
     recorded."""
-
     with _hosts_named():
         return prune.apply(store, steps, filters)
 

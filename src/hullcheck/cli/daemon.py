@@ -37,7 +37,6 @@ def start_command(
     ),
 ) -> None:
     """Start the daemon; later commands of this user (same HULLCHECK_HOME) go through it."""
-
     path = socket_path or protocol.socket_path()
     prepare(path)  # a path that cannot work is said here, not in the daemon's log
     if foreground:
@@ -125,7 +124,6 @@ def _ask(path: str, op: str) -> dict[str, Any]:
 
 
 def _log_path() -> str:
-
     return os.path.join(cache_dir(), "daemon.log")
 
 

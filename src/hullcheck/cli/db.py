@@ -43,7 +43,6 @@ def update_command(
     quiet: bool = QUIET_OPTION,
 ) -> None:
     """Download the OSV feeds (conditional, resumable) and import them."""
-
     bar = None if quiet or not sys.stderr.isatty() else FeedBar()
     try:
         with api.open_store(db) as store:
@@ -76,7 +75,6 @@ def import_command(
     db: str | None = DB_OPTION,
 ) -> None:
     """Import OSV records from files (air-gapped use); each path is one transaction."""
-
     with api.open_store(db) as store:
         for path in paths:
             result = api.import_vulnerabilities(store, path)
@@ -88,7 +86,6 @@ def import_command(
 @db_app.command("status")
 def status_command(db: str | None = DB_OPTION) -> None:
     """Records per ecosystem, last update and age; the feeds and files they came from."""
-
     with api.open_store(db) as store:
         ecosystems, feeds = api.vulnerability_status(store)
     now = datetime.datetime.now(datetime.UTC)

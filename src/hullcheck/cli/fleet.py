@@ -39,7 +39,6 @@ def sync_command(
     one-shot resource sample of every running container; make the SBOM of every image ID not
     stored yet (once fleet-wide). A failing host is reported and the others go on; what was
     stored for it before is kept."""
-
     with api.open_store(db) as store:
         results = fleet_api.sync_fleet(
             store, host, scan=not no_scan, samples=not no_samples, sizes=sizes
@@ -104,7 +103,6 @@ def report_command(
 
 
 def _print_report(items: list[Item]) -> None:
-
     out = console()
     for section in ("garbage", "sprawl", "rogue", "idle"):
         rows = [i for i in items if i.section == section]

@@ -28,7 +28,6 @@ def add_command(
     db: str | None = DB_OPTION,
 ) -> None:
     """Register a Docker host."""
-
     with api.open_store(db) as store:
         warnings = fleet_api.add_host(
             store, api.Host(name, url, tls_ca, tls_cert, tls_key, timeout)
@@ -41,7 +40,6 @@ def add_command(
 @hosts_app.command("remove")
 def remove_command(name: str = typer.Argument(...), db: str | None = DB_OPTION) -> None:
     """Forget a host and its inventory."""
-
     with api.open_store(db) as store:
         fleet_api.remove_host(store, name)
     typer.echo(f"{name}: removed")
@@ -50,7 +48,6 @@ def remove_command(name: str = typer.Argument(...), db: str | None = DB_OPTION) 
 @hosts_app.command("list")
 def list_command(db: str | None = DB_OPTION) -> None:
     """Hosts, their last sync and what it found."""
-
     with api.open_store(db) as store:
         status = fleet_api.host_status(store)  # addresses and errors without their secrets
     rows = []

@@ -32,7 +32,6 @@ def parse_size(text: str) -> int:
 
 def check_format(name: str, choices: tuple[str, ...] = ("table", "json")) -> str:
     """A ``--format`` value of a command with a fixed list of formats, or a usage error."""
-
     if name not in choices:
         raise UsageError(f"unknown format {name!r}", hint=f"choose one of: {', '.join(choices)}")
     return name

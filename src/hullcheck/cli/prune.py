@@ -111,7 +111,6 @@ def _size(size: int | None) -> str:
 
 
 def _print_plan(steps: list[Step]) -> None:
-
     removed = [s for s in steps if s.kept is None]
     kept = [s for s in steps if s.kept is not None]
     total = sum(s.reclaim_bytes or 0 for s in removed)
@@ -132,7 +131,6 @@ def _print_plan(steps: list[Step]) -> None:
 
 
 def _print_outcomes(outcomes: list[Outcome]) -> None:
-
     counts: dict[str, int] = {}
     for outcome in outcomes:
         counts[outcome.outcome] = counts.get(outcome.outcome, 0) + 1
@@ -146,7 +144,6 @@ def _print_outcomes(outcomes: list[Outcome]) -> None:
 
 
 def _print_history(actions: list[Action]) -> None:
-
     print_table(
         ("AT", "BY", "HOST", "KIND", "OBJECT", "OUTCOME", "WHY", "DETAIL"),
         [

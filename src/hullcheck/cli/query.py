@@ -35,7 +35,6 @@ def affected_command(
     db: str | None = DB_OPTION,
 ) -> None:
     """Hosts, containers and images carrying a vulnerability or a package version."""
-
     rows = _query(
         db,
         output_format,
@@ -71,7 +70,6 @@ def packages_command(
     db: str | None = DB_OPTION,
 ) -> None:
     """Every version of a package in the fleet, and where it runs."""
-
     rows = _query(db, output_format, lambda store: fleet_api.package_spread(store, name))
     if rows is None:
         return
@@ -93,7 +91,6 @@ def packages_command(
 
 def _query(db: str | None, output_format: str, ask: Callable[[Store], list[T]]) -> list[T] | None:
     """Run a query on the store; print JSON and return ``None`` for ``--format json``."""
-
     check_format(output_format)
     with api.open_store(db) as store:
         rows = ask(store)
@@ -104,5 +101,4 @@ def _query(db: str | None, output_format: str, ask: Callable[[Store], list[T]]) 
 
 
 def _print(headline: str, headers: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> None:
-
     print_table(headers, rows, headline=headline, skip_empty=True)

@@ -37,7 +37,6 @@ def sbom_command(
     quiet: bool = QUIET_OPTION,
 ) -> None:
     """List every package in an image: name, version, type, source package, layer."""
-
     fmt = format_named(output_format)  # checked before any layer is read
     limits = api.Limits(max_layer_bytes=parse_size(max_layer_size))
     progress = None

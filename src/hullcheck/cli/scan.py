@@ -65,7 +65,6 @@ def scan_command(
     quiet: bool = QUIET_OPTION,
 ) -> None:
     """List the known vulnerabilities of an image; with --fail-on, act as a CI gate."""
-
     fmt = scan_format_named(output_format)
     threshold = _severity(fail_on)
     if stored:
@@ -127,7 +126,6 @@ def _severity(text: str | None) -> Severity | None:
 
 
 def _rematch(db: str | None) -> None:
-
     with api.open_store(db) as store:
         results = api.rematch_stored(store)
     levels = [s.value for s in reversed(Severity)]

@@ -117,7 +117,6 @@ def worker_of(pid: int, daemon: int) -> bool:
 def installation() -> tuple[Any, ...]:
     """What must match between client and daemon for the daemon to run the client's command
     as the client would: the interpreter and the hullcheck it imports."""
-
     return (
         sys.hexversion,
         sys.executable,

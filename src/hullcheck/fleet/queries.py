@@ -116,7 +116,6 @@ def package_spread(store: FleetStore, name: str) -> list[VersionSpread]:
 
 
 def _in_ecosystem(row: StoredPackage, ecosystem: str) -> bool:
-
     return ecosystem_of(row.distro, row.type) == ecosystem
 
 

@@ -160,7 +160,6 @@ def _scan_new_images(
     scan: Scanner,
 ) -> None:
     """Each image ID not stored yet is scanned once, on the first host that has it."""
-
     key = default_selector().key
     done: set[str] = set()
     by_name = {h.name: h for h in hosts}

@@ -70,7 +70,6 @@ def format_named(name: str) -> Format:
 
 
 def scan_formats() -> tuple[ScanFormat, ...]:
-
     return (
         ScanFormat("table", "1", render_scan_table, "human-readable table"),
         ScanFormat("json", "1", render_scan_json, "hullcheck JSON (hullcheck-scan/1)"),

@@ -141,7 +141,6 @@ class SqlStore:
 
     def load_sbom(self, image_id: str) -> Sbom | None:
         """The stored SBOM of an image ID, if any."""
-
         with Session(self.engine) as session:
             row = session.get(ImageRow, image_id)
             if row is None:
@@ -173,7 +172,6 @@ def _create(connection: Any) -> None:
     """A new store: the head schema from the models and Alembic's mark of it, the way
     Alembic's documentation creates a new database (running every migration from the first
     took half a second; a test keeps both schemas equal)."""
-
     Base.metadata.create_all(connection)
     connection.execute(text(_ALEMBIC_VERSION))
     connection.execute(

@@ -243,7 +243,6 @@ def image_values(
     sbom: Sbom, scanner_key: str, scanned_at: datetime.datetime
 ) -> dict[str, Any] | None:
     """The ``images`` row of an image's SBOM (``None`` for an SBOM of no image)."""
-
     image = sbom.image
     if image is None:
         return None

@@ -196,7 +196,6 @@ class VulnRepository:
 
     def descriptions(self, ids: Iterable[str]) -> dict[str, Description]:
         """The full text, dates, CWEs and references of the stored records ``ids``."""
-
         wanted = sorted(set(ids))
         result: dict[str, Description] = {}
         table = VulnRecordRow.__table__
