@@ -5,12 +5,14 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Callable, Iterator
+from typing import Any
 
+import docker
 import pytest
 
 from hullcheck import api
 from hullcheck.store import Store
-from tests.infra.engine import PrivateEngine
+from tests.infra.engine import PrivateEngine, load_archive, matrix
 from tests.infra.images import ImageFactory
 from tests.infra.postgres import PrivatePostgres
 from tests.infra.vulndata import make_rootfs
@@ -21,6 +23,34 @@ DATA = os.path.join(HERE, "data")
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--update-golden", action="store_true", help="Rewrite golden files.")
+
+
+NOT_RUN = pytest.StashKey[dict[tuple[str, str], list[str]]]()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Leave out the tests marked ``not_on(kind, reason=…)`` on that engine kind, and say so at
+    the end of the run (an engine that cannot do something is named, never passed silently)."""
+    not_run: dict[tuple[str, str], list[str]] = {}
+    kept, dropped = [], []
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        kind = callspec.params.get("engine_kind") if callspec is not None else None
+        reasons = [m.kwargs["reason"] for m in item.iter_markers("not_on") if kind in m.args]
+        if reasons:
+            dropped.append(item)
+            not_run.setdefault((str(kind), reasons[0]), []).append(item.nodeid)
+        else:
+            kept.append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
+    config.stash[NOT_RUN] = not_run
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    for (kind, reason), nodeids in sorted(config.stash.get(NOT_RUN, {}).items()):
+        terminalreporter.write_line(f"not run on {kind} ({len(nodeids)} tests): {reason}")
 
 
 @pytest.fixture
@@ -39,7 +69,8 @@ def hc_home(tmp_path: os.PathLike[str], monkeypatch: pytest.MonkeyPatch) -> str:
 
 
 @pytest.fixture(scope="session")
-def engine() -> Iterator[PrivateEngine]:
+def builder() -> Iterator[PrivateEngine]:
+    """The Docker 20.10 engine the test images are built in (and saved from, once)."""
     private = PrivateEngine("main")
     private.start()
     yield private
@@ -47,10 +78,12 @@ def engine() -> Iterator[PrivateEngine]:
 
 
 class Images:
-    """Test images by name, built on first use and cached in the engine's data root."""
+    """Test images by name, built on first use in the builder engine and cached in its data
+    root; loaded into any other engine from their saved archives."""
 
-    def __init__(self, factory: ImageFactory) -> None:
+    def __init__(self, factory: ImageFactory, builder: PrivateEngine) -> None:
         self.factory = factory
+        self.builder = builder
 
     @functools.cache  # noqa: B019 - one instance per session
     def tag(self, name: str) -> str:
@@ -63,10 +96,48 @@ class Images:
     def oci(self, name: str, kind: str = "oci", compression: str | None = None) -> str:
         return self.factory.oci(self.tag(name), kind, compression)
 
+    def on(self, engine: PrivateEngine, name: str) -> str:
+        """The tag of test image ``name`` in ``engine``, loaded there on first use (every
+        engine of the matrix resolves the tag: Podman keeps it as ``localhost/…``)."""
+        return self._on(engine.name, engine.host, name)
+
+    @functools.cache  # noqa: B019
+    def _on(self, engine: str, host: str, name: str) -> str:
+        tag = self.tag(name)
+        if engine == self.builder.name:
+            return tag
+        client = docker.DockerClient(base_url=host, timeout=600)
+        try:
+            client.images.get(tag)
+        except docker.errors.ImageNotFound:
+            load_archive(client, self.archive(name))
+        finally:
+            client.close()
+        return tag
+
 
 @pytest.fixture(scope="session")
-def images(engine: PrivateEngine) -> Images:
-    return Images(ImageFactory(engine.client()))
+def images(builder: PrivateEngine) -> Images:
+    return Images(ImageFactory(builder.client()), builder)
+
+
+@pytest.fixture(scope="session", params=matrix())
+def engine_kind(request: pytest.FixtureRequest) -> str:
+    """Each engine kind of the matrix in turn (``tests.infra.engine.KINDS``); every test that
+    talks to an engine depends on it, through ``engine`` or the fleet."""
+    return str(request.param)
+
+
+@pytest.fixture(scope="session")
+def engine(engine_kind: str, builder: PrivateEngine) -> Iterator[PrivateEngine]:
+    """A private engine of the kind under test (the builder itself for Docker 20.10)."""
+    if engine_kind == builder.kind:
+        yield builder
+        return
+    private = PrivateEngine(f"main-{engine_kind}", kind=engine_kind)
+    private.start()
+    yield private
+    private.stop()
 
 
 @pytest.fixture(scope="session")

@@ -13,5 +13,6 @@ from tests.infra.fleet import laid_out
 
 
 @pytest.fixture(scope="package")
-def fleet(images: Images) -> Iterator[dict[str, PrivateEngine]]:
-    yield from laid_out(images)
+def fleet(images: Images, engine_kind: str) -> Iterator[dict[str, PrivateEngine]]:
+    """Three engines of the kind under test (each kind of the matrix in turn)."""
+    yield from laid_out(images, engine_kind)

@@ -119,11 +119,14 @@ def test_hygiene_report_from_the_inventory(store: Store, fleet: dict[str, Privat
         assert ("unused-volume", f"unused-{tag}") in found
         assert ("unused-network", f"unused-{tag}") in found
         assert ("containers-per-image", next(iter(client.images.get(image).tags))) in found
-        # the committed image shares every layer of python's but its own: only that is freed
-        base_size = client.images.get(image).attrs["Size"]
+        # the committed image shares every layer of python's but its own: only that is freed,
+        # its size less that of the largest image of python's layers (Podman and the containerd
+        # store count an image's config and manifest into its size: the relabelled one's is
+        # larger by its label)
+        base_size = max(client.images.get(i).attrs["Size"] for i in (image, relabelled.id))
         reclaim = next(i.reclaim_bytes for i in items if i.kind == "dangling-image")
         assert reclaim == client.images.get(dangling.id).attrs["Size"] - base_size
-        assert 100_000 <= reclaim < 200_000
+        assert 99_000 <= reclaim < 200_000  # the 100,000 bytes written, in a layer
         # a rebuild with another label has the very same layers: a near-duplicate, frees nothing
         near = {i.object: i for i in items if i.kind == "near-duplicate"}
         assert set(near) == {relabelled_tag, next(iter(client.images.get(image).tags))}
@@ -143,7 +146,9 @@ def test_hygiene_report_from_the_inventory(store: Store, fleet: dict[str, Privat
         recent = report(store, Settings(older_than=datetime.timedelta(days=7)))
         assert ("stopped-container", f"done-{tag}") not in {(i.kind, i.object) for i in recent}
         strict = report(store, Settings(allowed_registries=("registry.example.com",)))
-        assert any(i.kind == "unapproved-registry" and "docker.io" in i.detail for i in strict)
+        # an image loaded from an archive: Docker Hub's by Docker's naming, Podman's is local
+        registry = "localhost" if fleet["a"].is_podman else "docker.io"
+        assert any(i.kind == "unapproved-registry" and registry in i.detail for i in strict)
     finally:
         for container in made:
             container.remove(force=True)

@@ -15,6 +15,7 @@ import docker
 import pytest
 
 from hullcheck import api
+from hullcheck.engine.documents import familiar
 from hullcheck.errors import UsageError
 from hullcheck.fleet import prune
 from hullcheck.store import Store
@@ -145,7 +146,7 @@ def test_prune_plans_applies_and_records_removals(
         assert {f"keep-{tag}", f"holder-{tag}", f"race-{tag}"} <= names
         volumes = {v.name for v in client.volumes.list()}
         assert f"vol-{tag}" not in volumes and f"mounted-{tag}" in volumes
-        tags = {t for i in client.images.list() for t in i.tags}
+        tags = {familiar(t) for i in client.images.list() for t in i.tags}  # Podman: docker.io/…
         assert f"unused-{tag}:1" not in tags and f"kept-{tag}:1" in tags
         assert f"net-{tag}" not in {n.name for n in client.networks.list()}
         # recorded, and the inventory no longer lists what was removed

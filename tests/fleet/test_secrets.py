@@ -49,7 +49,7 @@ def test_environment_and_build_secrets_never_reach_the_store(
     context = tmp_path / "context"
     context.mkdir()
     (context / "Dockerfile").write_text(
-        f"FROM {images.tag('debian')}\nARG BUILD_TOKEN\nENV DB_PASSWORD={planted['env']}\n"
+        f"FROM {images.on(engine, 'debian')}\nARG BUILD_TOKEN\nENV DB_PASSWORD={planted['env']}\n"
         "RUN echo built > /built\n"
     )
     client = engine.client()

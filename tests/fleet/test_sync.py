@@ -17,7 +17,7 @@ from hullcheck import api
 from hullcheck.store import Store
 from tests.conftest import Images
 from tests.infra.engine import PrivateEngine, kill_running, load_archive, run_idle
-from tests.infra.fleet import LABEL, add_hosts
+from tests.infra.fleet import LABEL, add_hosts, engine_name
 
 pytestmark = pytest.mark.docker
 
@@ -106,9 +106,9 @@ MANY = 48
 
 
 @pytest.fixture(scope="module")
-def crowded(images: Images) -> Iterator[PrivateEngine]:
-    """An engine running MANY containers."""
-    engine = PrivateEngine("fleet-crowded")
+def crowded(images: Images, engine_kind: str) -> Iterator[PrivateEngine]:
+    """An engine of the kind under test running MANY containers."""
+    engine = PrivateEngine(engine_name("crowded", engine_kind), kind=engine_kind)
     engine.start()
     try:
         client = engine.client()
@@ -170,7 +170,7 @@ def test_a_host_that_dies_keeps_what_was_stored(
     finally:
         crowded.start()
     failed = results["crowded"]
-    assert not failed.ok and failed.error and "fleet-crowded" in failed.error
+    assert not failed.ok and failed.error and crowded.name in failed.error
     assert results["a"].ok and results["b"].ok
     after = store.fleet.objects("container", host="crowded")
     assert [s.object_id for _, s, _ in after] == [s.object_id for _, s, _ in before]

@@ -1,26 +1,88 @@
-"""A private Docker Engine for tests and benchmarks.
+"""Private container engines for tests and benchmarks: the engine matrix.
 
 Each engine gets its own socket, exec root and pidfile under a short /tmp path and its own
-data root under the test cache directory (so images built once survive between runs).
-A second engine beside it runs with ``--bridge none --iptables=false``.
+data root under the test cache directory (so images loaded once survive between runs). Every
+engine runs without a default bridge network and without touching the host's firewall, so
+any number of them run beside the host's own engine.
+
+Kinds (``KINDS``; docs/engines.md has the support table):
+
+* ``docker20`` — the host's Debian 12 ``docker.io`` (Docker 20.10, API 1.41);
+* ``docker26`` — Debian 13's Docker 26.1 (API 1.45), run from the cached root of
+  ``tests.infra.roots`` with ``chroot``, classic image store (overlay2);
+* ``docker26-containerd`` — the same with the containerd image store
+  (``features.containerd-snapshotter``, Docker 29's default);
+* ``podman5`` — Debian 13's Podman 5.4 serving the Docker API (``podman system service``).
+
+``HULLCHECK_TEST_ENGINES=docker20,podman5`` narrows the matrix of a quick local run; CI runs
+all of it.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import shutil
 import signal
 import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import IO, Any
 
 import docker
 
-CACHE = os.environ.get(
-    "HULLCHECK_TEST_CACHE", os.path.join(os.path.expanduser("~"), ".cache", "hullcheck-test")
-)
+from tests.infra import roots
+from tests.infra.cache import CACHE
+
+__all__ = ["CACHE", "KINDS", "PrivateEngine", "kill_running", "load_archive", "matrix", "run_idle"]
+
+
+@dataclass(frozen=True)
+class Kind:
+    name: str
+    program: str
+    """``dockerd`` or ``podman``."""
+    chrooted: bool
+    """Runs from the Debian 13 root (``tests.infra.roots``), not from the host."""
+    config: dict[str, Any] = field(default_factory=dict)
+    """dockerd's daemon configuration file."""
+    api_version: str = "auto"
+    """The API version a client asks for. Podman 5 says it speaks 1.41 and answers every
+    version in the path, so ``auto`` works for all four."""
+    networks: tuple[str, ...] = ("host", "none")
+    """The networks a new engine lists: Docker's ``host`` and ``none`` (its ``bridge`` is
+    turned off here); Podman its default network only, ``podman``, which its Docker API
+    calls ``bridge`` (host and none are network modes there, not network objects)."""
+
+
+KINDS = {
+    kind.name: kind
+    for kind in (
+        Kind("docker20", "dockerd", chrooted=False),
+        Kind("docker26", "dockerd", chrooted=True),
+        Kind(
+            "docker26-containerd",
+            "dockerd",
+            chrooted=True,
+            config={"features": {"containerd-snapshotter": True}},
+        ),
+        Kind("podman5", "podman", chrooted=True, networks=("bridge",)),
+    )
+}
+
+
+def matrix() -> list[str]:
+    """The engine kinds this run tests: ``HULLCHECK_TEST_ENGINES`` (comma-separated) or all."""
+    chosen = os.environ.get("HULLCHECK_TEST_ENGINES", "").replace(" ", "")
+    if not chosen:
+        return list(KINDS)
+    names = chosen.split(",")
+    unknown = [name for name in names if name not in KINDS]
+    if unknown:
+        raise ValueError(f"HULLCHECK_TEST_ENGINES: unknown {unknown}; known: {list(KINDS)}")
+    return names
 
 
 @dataclass
@@ -28,8 +90,13 @@ class PrivateEngine:
     name: str
     extra_args: tuple[str, ...] = ()
     """More dockerd arguments (another ``-H`` listener with TLS, say)."""
+    kind: str = "docker20"
     process: subprocess.Popen[bytes] | None = None
     log: IO[bytes] | None = None
+
+    @property
+    def spec(self) -> Kind:
+        return KINDS[self.kind]
 
     @property
     def run_dir(self) -> str:
@@ -47,54 +114,103 @@ class PrivateEngine:
     def data_root(self) -> str:
         return os.path.join(CACHE, "engines", self.name)
 
+    @property
+    def is_podman(self) -> bool:
+        return self.spec.program == "podman"
+
     def start(self, timeout: float = 90.0) -> None:
-        if shutil.which("dockerd") is None:
+        spec = self.spec
+        if not spec.chrooted and shutil.which("dockerd") is None:
             raise RuntimeError("dockerd is not installed (apt-get install docker.io)")
         os.makedirs(self.run_dir, exist_ok=True)
         os.makedirs(self.data_root, exist_ok=True)
         self._kill_stale()
-        log = open(os.path.join(self.run_dir, "dockerd.log"), "wb")  # noqa: SIM115 - closed in stop()
+        prefix: list[str] = []
+        if spec.chrooted:
+            prefix = ["chroot", roots.ROOT.acquire()]
+        log = open(os.path.join(self.run_dir, "engine.log"), "wb")  # noqa: SIM115 - closed in stop()
         self.log = log
+        command = self._podman() if spec.program == "podman" else self._dockerd()
         self.process = subprocess.Popen(
-            [
-                "dockerd",
-                "--data-root",
-                self.data_root,
-                "--exec-root",
-                os.path.join(self.run_dir, "exec"),
-                "-H",
-                self.host,
-                "--pidfile",
-                os.path.join(self.run_dir, "dockerd.pid"),
-                "--bridge",
-                "none",
-                "--iptables=false",
-                "--ip-masq=false",
-                # containers whose PID 1 ignores SIGTERM (`sleep infinity`) are killed after 2 s
-                # instead of 10, so a test engine stops within stop()'s 30 s (a killed dockerd
-                # leaves every container's shim running; hundreds of containers must be killed
-                # before stop(), as bench.fleet does)
-                "--shutdown-timeout",
-                "2",
-                *self.extra_args,
-            ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
+            [*prefix, *command], stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
+        with open(os.path.join(self.run_dir, "engine.group"), "w") as handle:
+            handle.write(str(self.process.pid))
         try:
             self._wait(timeout, log.name)
         except BaseException:
             self.stop()
             raise
 
+    def _dockerd(self) -> list[str]:
+        config = os.path.join(self.run_dir, "daemon.json")
+        with open(config, "w") as handle:
+            json.dump(self.spec.config, handle)
+        return [
+            "dockerd",
+            "--config-file",
+            config,
+            "--data-root",
+            self.data_root,
+            "--exec-root",
+            os.path.join(self.run_dir, "exec"),
+            "-H",
+            self.host,
+            "--pidfile",
+            self._pidfile,
+            "--bridge",
+            "none",
+            "--iptables=false",
+            "--ip-masq=false",
+            # containers whose PID 1 ignores SIGTERM (`sleep infinity`) are killed after 2 s
+            # instead of 10, so a test engine stops within stop()'s 30 s (a killed dockerd
+            # leaves every container's shim running; hundreds of containers must be killed
+            # before stop(), as bench.fleet does)
+            "--shutdown-timeout",
+            "2",
+            *self.extra_args,
+        ]
+
+    def _podman(self) -> list[str]:
+        # cgroupfs and runc: on these VMs (cgroup v1 with a v2 hierarchy beside it) crun refuses
+        # the hybrid layout and there is no systemd to ask for scopes; events go to a file (no
+        # journald); networks are configured per engine, not in the root's shared /etc
+        return [
+            "podman",
+            "--root",
+            os.path.join(self.data_root, "storage"),
+            "--runroot",
+            os.path.join(self.run_dir, "run"),
+            "--tmpdir",
+            os.path.join(self.run_dir, "libpod"),
+            "--network-config-dir",
+            os.path.join(self.data_root, "networks"),
+            "--volumepath",
+            os.path.join(self.data_root, "volumes"),
+            "--cgroup-manager",
+            "cgroupfs",
+            "--runtime",
+            "runc",
+            "--events-backend",
+            "file",
+            "system",
+            "service",
+            "--time=0",
+            self.host,
+        ]
+
+    @property
+    def _pidfile(self) -> str:
+        return os.path.join(self.run_dir, "engine.pid")
+
     def _wait(self, timeout: float, log: str) -> None:
         assert self.process is not None
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"dockerd {self.name} exited; see {log}")
+                raise RuntimeError(f"{self.kind} engine {self.name} exited; see {log}")
             if os.path.exists(self.socket):
-                # a socket left by an earlier run exists before this dockerd listens on it:
+                # a socket left by an earlier run exists before this engine listens on it:
                 # creating the client (which asks for the API version) fails until it does
                 try:
                     client = self.client()
@@ -109,42 +225,52 @@ class PrivateEngine:
                 finally:
                     client.close()
             time.sleep(0.3)
-        raise RuntimeError(f"dockerd {self.name} did not answer /_ping in {timeout}s")
+        raise RuntimeError(f"{self.kind} engine {self.name} did not answer /_ping in {timeout}s")
 
     def client(self) -> docker.DockerClient:
-        return docker.DockerClient(base_url=self.host, timeout=600)
+        return docker.DockerClient(base_url=self.host, timeout=600, version=self.spec.api_version)
 
     def _kill_stale(self) -> None:
-        pidfile = os.path.join(self.run_dir, "dockerd.pid")
+        """An engine a killed run left behind (its process group: podman's conmons too)."""
+        stale = os.path.join(self.run_dir, "engine.group")
         try:
-            with open(pidfile) as handle:
-                pid = int(handle.read().strip())
+            with open(stale) as handle:
+                group = int(handle.read().strip())
         except (OSError, ValueError):
             return
-        try:
-            os.kill(pid, signal.SIGTERM)
-        except ProcessLookupError:
-            return
-        for _ in range(100):
-            try:
-                os.kill(pid, 0)
-            except ProcessLookupError:
-                return
-            time.sleep(0.1)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(group, signal.SIGKILL)
+        os.unlink(stale)
 
     def stop(self) -> None:
         if self.process is None:
             return
+        if self.is_podman:
+            # podman's containers outlive its API service (each has its own conmon): stop them
+            # while the service is there to ask
+            try:
+                client = self.client()
+                kill_running(client)
+                client.close()
+            except docker.errors.DockerException:
+                pass
         self.process.send_signal(signal.SIGTERM)
         try:
             self.process.wait(timeout=30)
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+        # what the engine started in its own session: containerd, shims, conmon (an exec's
+        # conmon lingers for minutes after the exec ended)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        os.unlink(os.path.join(self.run_dir, "engine.group"))
         self.process = None
         if self.log is not None:
             self.log.close()
             self.log = None
+        if self.spec.chrooted:
+            roots.ROOT.release()
 
 
 def load_archive(client: docker.DockerClient, archive: str) -> Any:

@@ -14,12 +14,17 @@ LABEL = "org.hullcheck.test"
 """On every container the layout runs: the name of its engine."""
 
 
-def laid_out(images: Images) -> Iterator[dict[str, PrivateEngine]]:
-    """Engines a, b, c: python on a and b, npm on b and c, and on c the layers image (built
-    FROM python: it carries python's idna 3.4 in a base layer)."""
+def engine_name(role: str, kind: str) -> str:
+    """``fleet-a`` on Docker 20.10, ``fleet-a-podman5`` on Podman: the name shows in errors."""
+    return f"fleet-{role}" if kind == "docker20" else f"fleet-{role}-{kind}"
+
+
+def laid_out(images: Images, kind: str) -> Iterator[dict[str, PrivateEngine]]:
+    """Engines a, b, c of one kind: python on a and b, npm on b and c, and on c the layers
+    image (built FROM python: it carries python's idna 3.4 in a base layer)."""
     archives = {name: images.archive(name) for name in ("python", "npm", "layers")}
     layout = {"a": ["python"], "b": ["python", "npm"], "c": ["npm", "layers"]}
-    engines = {name: PrivateEngine(f"fleet-{name}") for name in layout}
+    engines = {name: PrivateEngine(engine_name(name, kind), kind=kind) for name in layout}
     try:
         for name, engine in engines.items():
             engine.start()
@@ -30,7 +35,7 @@ def laid_out(images: Images) -> Iterator[dict[str, PrivateEngine]]:
             for volume in client.volumes.list():
                 volume.remove(force=True)
             for network in client.networks.list():
-                if network.name not in ("bridge", "host", "none"):
+                if network.name not in engine.spec.networks:
                     network.remove()
             wanted = set()
             for image in layout[name]:

@@ -27,11 +27,10 @@ from collections.abc import Callable
 
 import docker
 
-from tests.infra.engine import CACHE
+from tests.infra.cache import CACHE, MIRROR
 
 # real package databases copied from shared/vulndata (origin and licence in its README)
 FIXTURES = os.path.join(os.path.dirname(__file__), "..", "data", "fixtures")
-MIRROR = os.environ.get("HULLCHECK_DEBIAN_MIRROR", "http://deb.debian.org/debian")
 PYTHON_PACKAGES = (
     "requests==2.31.0",
     "urllib3==2.0.7",

@@ -26,7 +26,7 @@ def test_an_export_left_by_a_killed_process_is_swept_and_a_live_one_kept(
     images: Images, engine: PrivateEngine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("DOCKER_HOST", engine.host)
-    tag = images.tag("python")
+    tag = images.on(engine, "python")
     # a real death: a scan killed with SIGKILL while the engine's export is being spooled
     scan = subprocess.Popen(
         [sys.executable, "-m", "hullcheck", "sbom", f"docker:{tag}", "--no-cache", "-q"],

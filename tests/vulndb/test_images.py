@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from hullcheck import api
@@ -14,14 +16,16 @@ from tests.infra.vulndata import vuln_path
 pytestmark = pytest.mark.docker
 
 
-@pytest.fixture(autouse=True)
-def _engine_host(engine: PrivateEngine, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture
+def on_engine(engine: PrivateEngine, images: Images, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """``docker:`` references to the test images in the engine under test."""
     monkeypatch.setenv("DOCKER_HOST", engine.host)
+    return lambda name: f"docker:{images.on(engine, name)}"
 
 
-def test_shellshock_on_debian_7(images: Images, store: Store) -> None:
+def test_shellshock_on_debian_7(on_engine: Any, store: Store) -> None:
     api.import_vulnerabilities(store, vuln_path("shellshock", "debian-derived"))
-    report = api.scan(f"docker:{images.tag('wheezy-bash')}", store=store)
+    report = api.scan(on_engine("wheezy-bash"), store=store)
     assert report.sbom.distro is not None and report.sbom.distro.ecosystem == "Debian:7"
     bash = {f.id: f for f in report.findings if f.package.name == "bash"}
     shellshock = bash["CVE-2014-6271"]
@@ -38,9 +42,9 @@ def test_shellshock_on_debian_7(images: Images, store: Store) -> None:
     assert set(bash) == {"CVE-2014-6271", "DSA-3035-1"}
 
 
-def test_patched_bash_is_not_affected(images: Images, store: Store) -> None:
+def test_patched_bash_is_not_affected(on_engine: Any, store: Store) -> None:
     api.import_vulnerabilities(store, vuln_path("shellshock", "debian-derived"))
-    report = api.scan(f"docker:{images.tag('wheezy-bash-fixed')}", store=store)
+    report = api.scan(on_engine("wheezy-bash-fixed"), store=store)
     bash = [p for p in report.sbom.packages if p.name == "bash"]
     assert [p.version for p in bash] == ["4.2+dfsg-0.1+deb7u3"]
     assert report.findings == ()

@@ -84,6 +84,42 @@ SPECS: dict[str, Spec] = {
 }
 
 
+_DOCKER_HUB = ("docker.io/", "index.docker.io/")
+
+
+def familiar(reference: str) -> str:
+    """An image reference as Docker names it: ``docker.io/library/nginx:1`` is ``nginx:1``
+    and ``docker.io/corp/api:2`` is ``corp/api:2``; other registries, ``localhost/`` among
+    them, stay. (Podman's Docker API answers fully qualified names where Docker's answers
+    these; a fleet of both must show, match and keep-pattern one image by one name.)"""
+    for prefix in _DOCKER_HUB:
+        if reference.startswith(prefix):
+            rest = reference[len(prefix) :]
+            name = rest.split("@", 1)[0].split(":", 1)[0]
+            if name.startswith("library/") and name.count("/") == 1:
+                rest = rest[len("library/") :]
+            return rest
+    return reference
+
+
+def familiar_names(kind: str, document: dict[str, Any]) -> dict[str, Any]:
+    """``document`` with its image references (an image's tags and digests, a container's
+    image) as Docker names them; the engine's own document is left unchanged."""
+    if kind == "image":
+        names = {
+            key: [familiar(n) if isinstance(n, str) else n for n in document.get(key) or ()]
+            for key in ("RepoTags", "RepoDigests")
+            if document.get(key)
+        }
+        return {**document, **names} if names else document
+    if kind == "container":
+        config = document.get("Config")
+        image = config.get("Image") if isinstance(config, dict) else None
+        if isinstance(image, str) and familiar(image) != image:
+            return {**document, "Config": {**config, "Image": familiar(image)}}  # type: ignore[dict-item]
+    return document
+
+
 def summary(kind: str, document: dict[str, Any]) -> dict[str, Any]:
     """The part of an inspect document that reports read.
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from hullcheck.engine import EngineClient, connect_host
 from hullcheck.engine.address import without_secret
-from hullcheck.engine.documents import sample, summary
+from hullcheck.engine.documents import familiar_names, sample, summary
 from hullcheck.errors import HullcheckError
 from hullcheck.fleet.inventory import FleetStore
 from hullcheck.model import Host, HostSync, Sample, Seen
@@ -42,6 +42,7 @@ class Inventory:
 
 
 def _seen(kind: str, document: dict[str, Any]) -> Seen:
+    document = familiar_names(kind, document)
     if kind in ("container", "image"):
         document = redact_document(document)  # environment values never reach the store
     brief = summary(kind, document)

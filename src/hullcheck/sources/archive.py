@@ -9,7 +9,7 @@ from typing import IO, Any
 
 from hullcheck.errors import SourceError
 from hullcheck.model import ImageInfo, LayerInfo
-from hullcheck.sources.bundle import TarBundle, VerifiedBlob, check_digest
+from hullcheck.sources.bundle import TarBundle, VerifiedBlob, blob_path, check_digest
 from hullcheck.sources.interface import ImageSource, image_info_from_config, parse_json_document
 
 
@@ -52,6 +52,35 @@ class DockerArchiveSource(ImageSource):
         )
         self._layer_files = {layer.diff_id: str(layers[layer.index]) for layer in info.layers}
         return info
+
+    def holds(self, image_id: str) -> bool:
+        """Whether this archive is the image an engine calls ``image_id``.
+
+        Classic image stores and Podman name an image by its config digest. Docker's
+        containerd image store (optional in 24–28, the default since 29) names it by the
+        digest of its manifest — or of its index, for a multi-platform image — and ``docker
+        save`` then writes those blobs too: the blob named ``image_id`` must hash to it and
+        lead (itself, or through one of the index's manifests) to this archive's config.
+        """
+        config = self.image().id
+        if image_id == config:
+            return True
+        bundle = self._open_bundle()
+        try:
+            if not bundle.exists(blob_path(image_id, self.path)):
+                return False
+            document, _ = bundle.read_blob_json(image_id)
+            manifests = [document] if "config" in document else []
+            for entry in document.get("manifests") or []:
+                digest = entry.get("digest") if isinstance(entry, dict) else None
+                if isinstance(digest, str) and bundle.exists(blob_path(digest, self.path)):
+                    manifests.append(bundle.read_blob_json(digest, entry.get("size"))[0])
+        except SourceError:
+            return False
+        return any(
+            isinstance(m.get("config"), dict) and m["config"].get("digest") == config
+            for m in manifests
+        )
 
     def open_layer(self, layer: LayerInfo) -> IO[bytes]:
         if not self._layer_files:

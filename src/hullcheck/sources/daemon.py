@@ -15,6 +15,7 @@ import time
 from typing import IO
 
 from hullcheck.engine import EngineClient, connect
+from hullcheck.engine.documents import familiar
 from hullcheck.errors import EngineError
 from hullcheck.model import ImageInfo, LayerInfo
 from hullcheck.paths import spool_dir
@@ -59,8 +60,8 @@ class DaemonSource(ImageSource):
         return ImageInfo(
             id=str(data.get("Id")),
             layers=layers,
-            repo_tags=tuple(data.get("RepoTags") or ()),
-            repo_digests=tuple(data.get("RepoDigests") or ()),
+            repo_tags=tuple(familiar(t) for t in data.get("RepoTags") or ()),
+            repo_digests=tuple(familiar(d) for d in data.get("RepoDigests") or ()),
             os=data.get("Os"),
             architecture=data.get("Architecture"),
             created=data.get("Created"),
@@ -77,9 +78,9 @@ class DaemonSource(ImageSource):
     def open_layer(self, layer: LayerInfo) -> IO[bytes]:
         if self._archive is None:
             self._archive = DockerArchiveSource(self._export())
-            exported = self._archive.image().id  # the sha256 of the exported config
             inspected = self.image().id
-            if exported != inspected:
+            if not self._archive.holds(inspected):
+                exported = self._archive.image().id  # the sha256 of the exported config
                 raise EngineError(
                     f"{self.reference}: the engine exported image {exported[:19]}, not the "
                     f"{inspected[:19]} it inspected"
