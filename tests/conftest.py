@@ -25,32 +25,55 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--update-golden", action="store_true", help="Rewrite golden files.")
 
 
-NOT_RUN = pytest.StashKey[dict[tuple[str, str], list[str]]]()
+class EngineMatrix:
+    """Leaves out the tests marked ``not_on(kind, reason=…)`` on that engine kind and says so
+    at the end of the run (an engine that cannot do something is named, never passed
+    silently), with the time spent per engine kind (setup, call and teardown: the engines'
+    own start and stop with them)."""
+
+    def __init__(self) -> None:
+        self.kinds: dict[str, str] = {}
+        self.not_run: dict[tuple[str, str], int] = {}
+        self.seconds: dict[str, float] = {}
+        self.tests: dict[str, int] = {}
+
+    def pytest_collection_modifyitems(
+        self, config: pytest.Config, items: list[pytest.Item]
+    ) -> None:
+        kept, dropped = [], []
+        for item in items:
+            callspec = getattr(item, "callspec", None)
+            kind = callspec.params.get("engine_kind") if callspec is not None else None
+            marks = [m for m in item.iter_markers("not_on") if kind in m.args]
+            if marks:
+                dropped.append(item)
+                key = (str(kind), str(marks[0].kwargs["reason"]))
+                self.not_run[key] = self.not_run.get(key, 0) + 1
+            else:
+                kept.append(item)
+                if kind is not None:
+                    self.kinds[item.nodeid] = str(kind)
+        if dropped:
+            config.hook.pytest_deselected(items=dropped)
+            items[:] = kept
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        kind = self.kinds.get(report.nodeid)
+        if kind is not None:
+            self.seconds[kind] = self.seconds.get(kind, 0.0) + report.duration
+            self.tests[kind] = self.tests.get(kind, 0) + (report.when == "call")
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        for (kind, reason), count in sorted(self.not_run.items()):
+            terminalreporter.write_line(f"not run on {kind} ({count} tests): {reason}")
+        for kind, seconds in self.seconds.items():
+            terminalreporter.write_line(
+                f"engine {kind}: {self.tests[kind]} tests in {seconds:.0f} s"
+            )
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Leave out the tests marked ``not_on(kind, reason=…)`` on that engine kind, and say so at
-    the end of the run (an engine that cannot do something is named, never passed silently)."""
-    not_run: dict[tuple[str, str], list[str]] = {}
-    kept, dropped = [], []
-    for item in items:
-        callspec = getattr(item, "callspec", None)
-        kind = callspec.params.get("engine_kind") if callspec is not None else None
-        reasons = [m.kwargs["reason"] for m in item.iter_markers("not_on") if kind in m.args]
-        if reasons:
-            dropped.append(item)
-            not_run.setdefault((str(kind), reasons[0]), []).append(item.nodeid)
-        else:
-            kept.append(item)
-    if dropped:
-        config.hook.pytest_deselected(items=dropped)
-        items[:] = kept
-    config.stash[NOT_RUN] = not_run
-
-
-def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
-    for (kind, reason), nodeids in sorted(config.stash.get(NOT_RUN, {}).items()):
-        terminalreporter.write_line(f"not run on {kind} ({len(nodeids)} tests): {reason}")
+def pytest_configure(config: pytest.Config) -> None:
+    config.pluginmanager.register(EngineMatrix(), "hullcheck-engine-matrix")
 
 
 @pytest.fixture

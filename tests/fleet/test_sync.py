@@ -41,6 +41,12 @@ def test_sync_inventories_every_host_and_scans_each_image_once(
     # full inspect documents are kept
     doc = next(s.data for h, s, _ in running if s.name == "python-0")
     assert doc["Config"]["Labels"][LABEL] == "a" and doc["HostConfig"]["NetworkMode"] == "none"
+    # with every field the engine answered, those only this engine has too, kept raw
+    kept = store.fleet.objects("container", host="a", full=True)
+    full = next(s.data for _, s, _ in kept if s.name == "python-0")
+    client = fleet["a"].client()
+    assert full.keys() == client.api.inspect_container("python-0").keys()
+    client.close()
     # a second sync scans nothing new
     again = api.sync_fleet(store)
     assert sum(r.scanned for r in again) == 0 and sum(r.gone for r in again) == 0

@@ -3,21 +3,30 @@
 Bytes are relayed both ways until a client request's first line contains ``stall_on``; from
 then on that connection gets nothing back (the socket stays open, as with a host that hangs
 or a network that drops packets). Everything before goes through untouched, so the engine
-answers the first part of a sync normally.
+answers the first part of a sync normally — unless ``rewrite`` (a pattern and its
+replacement, of the same length) is given: the engine's answers are relayed with it applied
+(an engine that says it is older than it is).
 """
 
 from __future__ import annotations
 
 import contextlib
+import re
 import socket
 import threading
 
 
 class StallProxy:
-    def __init__(self, unix_socket: str, stall_on: bytes | None) -> None:
+    def __init__(
+        self,
+        unix_socket: str,
+        stall_on: bytes | None,
+        rewrite: tuple[bytes, bytes] | None = None,
+    ) -> None:
         """``stall_on=None`` relays everything (until ``stall_on`` is set)."""
         self.unix_socket = unix_socket
         self.stall_on = stall_on
+        self.rewrite = rewrite
         self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.listener.bind(("127.0.0.1", 0))
@@ -67,6 +76,8 @@ class StallProxy:
                 data = upstream.recv(65536)
                 if not data:
                     return
+                if self.rewrite is not None:
+                    data = re.sub(*self.rewrite, data)
                 client.sendall(data)
             except OSError:
                 return

@@ -11,8 +11,9 @@ import tarfile
 import pytest
 
 from hullcheck.api import generate_sbom, open_store
-from hullcheck.model import LayerInfo, PackageType, Sbom
+from hullcheck.model import PackageType, Sbom
 from tests.conftest import Images
+from tests.infra.progress import CountingProgress
 
 pytestmark = pytest.mark.docker
 
@@ -159,21 +160,6 @@ def test_real_package_databases_in_images(
     assert len(sbom.packages) == count
     package = next(p for p in sbom.packages if p.name == probe[0])
     assert (package.version, package.source_name, package.distro) == (probe[1], probe[2], distro)
-
-
-class CountingProgress:
-    def __init__(self) -> None:
-        self.read: list[int] = []
-        self.cached: list[int] = []
-
-    def layer_started(self, layer: LayerInfo, total: int) -> None:
-        pass
-
-    def layer_advanced(self, done_bytes: int) -> None:
-        pass
-
-    def layer_finished(self, layer: LayerInfo, cached: bool) -> None:
-        (self.cached if cached else self.read).append(layer.index)
 
 
 def test_layer_cache_reads_only_new_layers(images: Images) -> None:

@@ -21,6 +21,10 @@ second), so the requests are cheap but slow: 500 containers 8 at a time took 67 
 time 6.3 s, 256 at a time 4.2 s, 512 at a time 2.9-4.4 s (dockerd 20.10, 2 cores)."""
 OPEN_FILES_RESERVE = 256
 """Descriptors left for everything but stats requests (inspect connections, the store, …)."""
+MINIMUM_API_VERSION = "1.41"
+"""Docker 20.10 and Podman 3 or newer: one-shot stats (1.41) and every inspect field the
+inventory reads. Each engine is spoken to in its own version, up to what docker-py knows
+(docs/engines.md)."""
 
 
 class EngineClient:
@@ -69,6 +73,18 @@ class EngineClient:
                 f"{self.host}: cannot reach the Docker Engine over ssh ({_reason(exc)})",
                 hint="check ~/.ssh/config, the key and known_hosts (ssh to it once by hand)",
             ) from None
+        spoken = str(self._api.api_version)
+        try:
+            too_old = docker.utils.version_lt(spoken, MINIMUM_API_VERSION)
+        except (TypeError, ValueError):
+            too_old = True  # not a version at all
+        if too_old:
+            self._api.close()
+            raise EngineError(
+                f"{self.host}: the engine speaks Docker API {spoken[:16]}; hullcheck needs "
+                f"{MINIMUM_API_VERSION} or newer (Docker 20.10, Podman 3)",
+                hint="upgrade the engine",
+            )
 
     def inspect_image(self, ref: str) -> dict[str, Any]:
         """The engine's inspect document for an image name, ID or digest."""

@@ -12,7 +12,7 @@ import fcntl
 import os
 import tempfile
 import time
-from typing import IO
+from typing import IO, Any
 
 from hullcheck.engine import EngineClient, connect
 from hullcheck.engine.documents import familiar
@@ -69,11 +69,17 @@ class DaemonSource(ImageSource):
         )
 
     def _created_by(self, count: int) -> list[str | None]:
-        # The engine's history API does not mark empty layers; entries with a size are
-        # layers. When the count does not fit, leave the commands out rather than guess.
+        """The command of each layer, from the engine's history, which (unlike the image
+        config's) does not mark the entries that made no layer. Entries with bytes made one;
+        so did entries without bytes on Docker's classic store, whose layers of deletions
+        only count 0 bytes — unless their command only sets metadata. When neither reading
+        gives one entry per layer, the commands are left out rather than guessed."""
         history = list(reversed(self.client.history(self.reference)))
-        sized = [redact_command(h.get("CreatedBy")) for h in history if (h.get("Size") or 0) > 0]
-        return sized if len(sized) == count else [None] * count
+        for made_layer in (_has_bytes, _made_layer):
+            entries = [h for h in history if made_layer(h)]
+            if len(entries) == count:
+                return [redact_command(h.get("CreatedBy")) or None for h in entries]
+        return [None] * count
 
     def open_layer(self, layer: LayerInfo) -> IO[bytes]:
         if self._archive is None:
@@ -116,6 +122,42 @@ class DaemonSource(ImageSource):
         if self._client is not None and self._own_client:
             self._client.close()
         self._client = None
+
+
+_METADATA_ONLY = frozenset(
+    {
+        "ARG",
+        "CMD",
+        "ENTRYPOINT",
+        "ENV",
+        "EXPOSE",
+        "HEALTHCHECK",
+        "LABEL",
+        "MAINTAINER",
+        "ONBUILD",
+        "SHELL",
+        "STOPSIGNAL",
+        "USER",
+        "VOLUME",
+    }
+)
+"""Dockerfile instructions that never make a layer."""
+
+
+def _has_bytes(entry: dict[str, Any]) -> bool:
+    size = entry.get("Size")
+    return isinstance(size, int) and size > 0
+
+
+def _made_layer(entry: dict[str, Any]) -> bool:
+    """A history entry with bytes, or one whose command could have changed files: the
+    classic builder's and buildah's ``/bin/sh -c #(nop) ENV …`` and BuildKit's ``ENV …`` set
+    metadata only; a ``RUN`` (``/bin/sh -c rm …``, ``RUN …``), ``COPY`` or ``ADD`` did not."""
+    if _has_bytes(entry):
+        return True
+    command = str(entry.get("CreatedBy") or "").removeprefix("/bin/sh -c ").strip()
+    command = command.removeprefix("#(nop)").strip()
+    return bool(command) and command.split(" ", 1)[0].upper() not in _METADATA_ONLY
 
 
 SPOOL_PREFIX = "export-"
