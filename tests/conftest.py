@@ -25,11 +25,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--update-golden", action="store_true", help="Rewrite golden files.")
 
 
+STORE_ON_ONE_ENGINE = (
+    "the store does not depend on the engine: tests that take both run on PostgreSQL with the "
+    "first engine of the matrix and on SQLite with every engine"
+)
+
+
 class EngineMatrix:
     """Leaves out the tests marked ``not_on(kind, reason=…)`` on that engine kind and says so
     at the end of the run (an engine that cannot do something is named, never passed
     silently), with the time spent per engine kind (setup, call and teardown: the engines'
-    own start and stop with them)."""
+    own start and stop with them). A test that takes an engine kind and a store is crossed
+    with PostgreSQL on the first engine kind only."""
 
     def __init__(self) -> None:
         self.kinds: dict[str, str] = {}
@@ -41,13 +48,18 @@ class EngineMatrix:
         self, config: pytest.Config, items: list[pytest.Item]
     ) -> None:
         kept, dropped = [], []
+        first = matrix()[0]
         for item in items:
-            callspec = getattr(item, "callspec", None)
-            kind = callspec.params.get("engine_kind") if callspec is not None else None
-            marks = [m for m in item.iter_markers("not_on") if kind in m.args]
-            if marks:
+            params = item.callspec.params if hasattr(item, "callspec") else {}
+            kind = params.get("engine_kind")
+            reasons = [
+                str(m.kwargs["reason"]) for m in item.iter_markers("not_on") if kind in m.args
+            ]
+            if kind not in (None, first) and params.get("store") == "postgres":
+                reasons.append(STORE_ON_ONE_ENGINE)
+            if reasons:
                 dropped.append(item)
-                key = (str(kind), str(marks[0].kwargs["reason"]))
+                key = (str(kind), reasons[0])
                 self.not_run[key] = self.not_run.get(key, 0) + 1
             else:
                 kept.append(item)
