@@ -16,7 +16,7 @@ import pytest
 from hullcheck import api
 from hullcheck.store import Store
 from tests.conftest import Images
-from tests.infra.engine import PrivateEngine, kill_running, load_archive, run_idle
+from tests.infra.engine import PrivateEngine, load_archive, run_idle
 from tests.infra.fleet import LABEL, add_hosts, engine_name
 
 pytestmark = pytest.mark.docker
@@ -128,10 +128,6 @@ def crowded(images: Images, engine_kind: str) -> Iterator[PrivateEngine]:
         client.close()
         yield engine
     finally:
-        if engine.process is not None:
-            client = engine.client()
-            kill_running(client)
-            client.close()
         engine.stop()
 
 

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from typing import IO, Any
 
 import docker
+import requests
 
 from tests.infra import roots
 from tests.infra.cache import CACHE
@@ -245,15 +246,13 @@ class PrivateEngine:
     def stop(self) -> None:
         if self.process is None:
             return
-        if self.is_podman:
-            # podman's containers outlive its API service (each has its own conmon): stop them
-            # while the service is there to ask
-            try:
-                client = self.client()
-                kill_running(client)
-                client.close()
-            except docker.errors.DockerException:
-                pass
+        # Podman's containers outlive its API service (each has its own conmon), and dockerd
+        # stops its containers one `--shutdown-timeout` after another (sleepers ignore
+        # SIGTERM): killed all at once first, an engine stops in a second or two
+        with contextlib.suppress(docker.errors.DockerException, requests.RequestException):
+            client = self.client()
+            kill_running(client)
+            client.close()
         self.process.send_signal(signal.SIGTERM)
         try:
             self.process.wait(timeout=30)
