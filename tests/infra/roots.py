@@ -3,7 +3,7 @@ host's Debian 12 Docker 20.10.
 
 Built once per machine with ``debootstrap`` into ``CACHE/roots/trixie-RECIPE`` (RECIPE hashes
 the package list, so a changed list builds a new root and an unchanged one is reused; ≈1 min,
-≈700 MB) and mounted for a test session:
+≈500 MB) and mounted for a test session:
 
 * the root onto itself, made ``rprivate`` — runc needs the container's root filesystem to sit
   on a mount point it can remount ("remount /: invalid argument" otherwise), and nothing the
