@@ -259,10 +259,12 @@ class PrivateEngine:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
-        # what the engine started in its own session: containerd, shims, conmon (an exec's
-        # conmon lingers for minutes after the exec ended)
+        # what the engine started in its own session (containerd, shims), and Podman's
+        # conmons, which leave it (an exec's lingers for five minutes after the exec ended)
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self.process.pid, signal.SIGKILL)
+        if self.is_podman:
+            _kill_mentioning(self.data_root)
         os.unlink(os.path.join(self.run_dir, "engine.group"))
         self.process = None
         if self.log is not None:
@@ -277,6 +279,20 @@ def load_archive(client: docker.DockerClient, archive: str) -> Any:
     with open(archive, "rb") as handle:
         (loaded,) = client.images.load(handle.read())
     return loaded
+
+
+def _kill_mentioning(path: str) -> None:
+    """SIGKILL every process whose command line names ``path``."""
+    needle = os.fsencode(path)
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as handle:
+                if needle in handle.read():
+                    os.kill(int(entry), signal.SIGKILL)
+        except (OSError, ProcessLookupError):
+            continue
 
 
 def kill_running(client: docker.DockerClient) -> None:
