@@ -152,7 +152,8 @@ def _has_bytes(entry: dict[str, Any]) -> bool:
 def _made_layer(entry: dict[str, Any]) -> bool:
     """A history entry with bytes, or one whose command could have changed files: the
     classic builder's and buildah's ``/bin/sh -c #(nop) ENV …`` and BuildKit's ``ENV …`` set
-    metadata only; a ``RUN`` (``/bin/sh -c rm …``, ``RUN …``), ``COPY`` or ``ADD`` did not."""
+    metadata only, where a ``RUN`` (``/bin/sh -c rm …``, ``RUN …``), ``COPY`` or ``ADD`` may
+    have changed files without adding bytes."""
     if _has_bytes(entry):
         return True
     command = str(entry.get("CreatedBy") or "").removeprefix("/bin/sh -c ").strip()
