@@ -14,7 +14,7 @@ from hullcheck.audit import merkle
 from hullcheck.audit.log import LogWriter, origin
 from hullcheck.audit.note import SignerKey
 from hullcheck.audit.records import Record, from_event
-from hullcheck.audit.verify import Verdict, open_checkpoints, verify
+from hullcheck.audit.verify import Verdict, read_checkpoints, verify
 
 ENGINE = os.path.join(os.path.dirname(__file__), "..", "data", "engine")
 ORIGIN = origin("hullcheck.test", "prod-1")
@@ -45,10 +45,10 @@ def log(signer: SignerKey) -> tuple[Entries, list[str]]:
     return entries, notes
 
 
-def _verify(entries: Entries, notes: list[str], signer: SignerKey) -> Verdict:
-    checkpoints, problem = open_checkpoints(notes, signer.verifier(), ORIGIN)
+def _verify(entries: Entries, notes: list[str], key: SignerKey) -> Verdict:
+    checkpoints, problem = read_checkpoints(notes, ORIGIN)
     assert problem is None
-    return verify(entries, checkpoints)
+    return verify(((r.seq, r.leaf(), leaf) for r, leaf in entries), checkpoints, key.verifier())
 
 
 def test_an_intact_log_verifies(log: tuple[Entries, list[str]], signer: SignerKey) -> None:
@@ -124,11 +124,28 @@ def test_checkpoints_of_another_key_or_log_are_refused(
     log: tuple[Entries, list[str]], signer: SignerKey
 ) -> None:
     entries, notes = log
+    assert _verify(entries, notes, signer).covered == 49
+    # a rewritten log, checkpointed with another key: its checkpoints match its records
     impostor = SignerKey.generate("hullcheck.test")
+    edited = _edited(entries, 17, rehash=True)
     forged = LogWriter(ORIGIN, impostor, merkle.Frontier())
-    forged.append(record for record, _ in entries)
-    _, problem = open_checkpoints([*notes, forged.checkpoint()], signer.verifier(), ORIGIN)
-    assert problem is not None and problem.message.startswith("checkpoint 11: note: not signed")
+    forged.append(record for record, _ in edited)
+    verdict = _verify(edited, [forged.checkpoint()], signer)
+    assert verdict.problem is not None
+    assert verdict.problem.message.startswith("checkpoint 1: note: not signed by")
+    # the same, the log's own checkpoints beside it: the first that no longer matches
+    verdict = _verify(edited, [*notes, forged.checkpoint()], signer)
+    assert verdict.problem is not None and verdict.problem.seq == 15
     other = LogWriter(origin("hullcheck.test", "prod-2"), signer, merkle.Frontier())
-    _, problem = open_checkpoints([other.checkpoint()], signer.verifier(), ORIGIN)
+    _, problem = read_checkpoints([other.checkpoint()], ORIGIN)
     assert problem is not None and "is of log 'hullcheck.test/prod-2'" in problem.message
+
+
+def test_records_after_the_last_checkpoint_are_said_to_be_uncovered(
+    log: tuple[Entries, list[str]], signer: SignerKey
+) -> None:
+    entries, notes = log
+    verdict = _verify(entries, notes[:-1], signer)  # the last checkpoint not yet written
+    assert verdict.intact and (verdict.records, verdict.covered) == (49, 45)
+    verdict = _verify(entries, [], signer)
+    assert verdict.problem is not None and "no checkpoint vouches" in verdict.problem.message

@@ -52,13 +52,15 @@ class Frontier:
         """Roots of the perfect subtrees, largest (leftmost) first."""
 
     def append(self, leaf: bytes) -> None:
-        self.hashes.append(leaf)
+        hashes = self.hashes
+        hashes.append(leaf)
         self.size += 1
         merged = self.size
-        while merged % 2 == 0:  # each trailing zero bit: two equal subtrees to merge
-            right = self.hashes.pop()
-            self.hashes[-1] = node_hash(self.hashes[-1], right)
-            merged //= 2
+        sha256 = hashlib.sha256
+        while not merged & 1:  # each trailing zero bit: two equal subtrees to merge
+            right = hashes.pop()
+            hashes[-1] = sha256(b"\x01" + hashes[-1] + right).digest()
+            merged >>= 1
 
     def root(self) -> bytes:
         if not self.hashes:

@@ -131,15 +131,24 @@ class SignerKey:
         return f"{text}\n{_DASH}{self.name} {blob}\n"
 
 
-def open_note(note: str, key: VerifierKey) -> str:
-    """The text of ``note`` when ``key`` signed it; other keys' signatures are ignored."""
+def _split(note: str) -> tuple[str, list[str]]:
     if len(note.encode()) > MAX_NOTE_BYTES:
         raise NoteError("note: too large")
     text, separator, signatures = note.rpartition("\n\n")
     if not separator or not signatures.endswith("\n"):
         raise NoteError("note: no signature block")
-    text += "\n"
-    for line in signatures[:-1].split("\n"):
+    return text + "\n", signatures[:-1].split("\n")
+
+
+def note_text(note: str) -> str:
+    """The text of a well-formed note, its signatures not checked (``open_note`` checks)."""
+    return _split(note)[0]
+
+
+def open_note(note: str, key: VerifierKey) -> str:
+    """The text of ``note`` when ``key`` signed it; other keys' signatures are ignored."""
+    text, lines = _split(note)
+    for line in lines:
         if not line.startswith(_DASH):
             raise NoteError("note: a signature line does not start with '\u2014 '")
         name, _, encoded = line[len(_DASH) :].partition(" ")

@@ -14,7 +14,7 @@ every field is covered, and the bytes are the same wherever the record is re-enc
 from __future__ import annotations
 
 import datetime
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import orjson
@@ -61,11 +61,22 @@ class Record:
 
     def leaf(self) -> bytes:
         """The bytes the Merkle tree hashes for this record."""
-        return orjson.dumps(asdict(self), option=orjson.OPT_SORT_KEYS)
+        return canonical(self.as_dict())
+
+    def as_dict(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in _FIELDS}
 
     @classmethod
     def from_leaf(cls, data: bytes) -> Record:
         return cls(**orjson.loads(data))
+
+
+_FIELDS = tuple(f.name for f in fields(Record))
+
+
+def canonical(record: dict[str, Any]) -> bytes:
+    """A record's canonical JSON: sorted keys, no spaces, UTF-8 — what its leaf hashes."""
+    return orjson.dumps(record, option=orjson.OPT_SORT_KEYS)
 
 
 def event_time(event: dict[str, Any]) -> str:

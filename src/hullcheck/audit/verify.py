@@ -17,12 +17,12 @@ What is caught, and how it is named:
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from hullcheck.audit import merkle
-from hullcheck.audit.note import Checkpoint, NoteError, VerifierKey, open_note
-from hullcheck.audit.records import Record
+from hullcheck.audit.note import Checkpoint, NoteError, VerifierKey, note_text, open_note
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +36,10 @@ class Problem:
 class Verdict:
     records: int
     checkpoints: int
-    """Signed checkpoints checked against the records."""
+    """Checkpoints compared with the records."""
+    covered: int = 0
+    """Records the largest signed checkpoint vouches for (those after it are not yet
+    checkpointed)."""
     problem: Problem | None = None
 
     @property
@@ -44,68 +47,104 @@ class Verdict:
         return self.problem is None
 
 
-def open_checkpoints(
-    notes: Iterable[str], key: VerifierKey, origin: str
-) -> tuple[list[Checkpoint], Problem | None]:
-    """The checkpoints of ``origin`` that ``key`` signed, smallest first; the first note that
-    is not one is the problem."""
-    found: list[Checkpoint] = []
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    """A checkpoint as a note claims it. Its signature is checked when the verdict rests on
+    it: the largest checkpoint that matches (it vouches for every record before it), and any
+    that does not match or claims more records than there are, before anything is blamed."""
+
+    checkpoint: Checkpoint
+    note: str
+    number: int
+    """Its place among the notes given, from 1 (for messages)."""
+
+
+def read_checkpoints(notes: Iterable[str], origin: str) -> tuple[list[Claimed], Problem | None]:
+    """The checkpoints the notes claim for the log ``origin``, smallest first; the first note
+    that is not a checkpoint of that log is the problem."""
+    found: list[Claimed] = []
     for index, note in enumerate(notes):
         try:
-            checkpoint = Checkpoint.parse(open_note(note, key))
+            checkpoint = Checkpoint.parse(note_text(note))
         except NoteError as exc:
             return found, Problem(None, f"checkpoint {index + 1}: {exc}")
         if checkpoint.origin != origin:
             return found, Problem(
                 None, f"checkpoint {index + 1} is of log {checkpoint.origin[:80]!r}, not {origin!r}"
             )
-        found.append(checkpoint)
-    return sorted(found, key=lambda c: c.size), None
+        found.append(Claimed(checkpoint, note, index + 1))
+    return sorted(found, key=lambda c: c.checkpoint.size), None
 
 
 def verify(
-    entries: Iterable[tuple[Record, bytes | None]], checkpoints: Sequence[Checkpoint]
+    entries: Iterable[tuple[int, bytes, bytes | None]],
+    checkpoints: Sequence[Claimed],
+    key: VerifierKey,
 ) -> Verdict:
-    """``entries``: each record with the leaf hash stored beside it (``None`` if none was).
+    """``entries``: each record's sequence number, its canonical bytes (``Record.leaf()``,
+    ``records.canonical``) and the leaf hash stored beside it (``None`` if none was).
 
     Reads the records once, in order, holding only the tree's frontier: a million records
     verify in seconds."""
-    pending = sorted(checkpoints, key=lambda c: c.size)
+    pending = list(checkpoints)
     frontier = merkle.Frontier()
-    checked = 0
-    while pending and pending[0].size == 0:  # the empty log's: the empty root
-        if pending.pop(0).root != merkle.EMPTY_ROOT:
-            return Verdict(0, 0, Problem(None, "the checkpoint of 0 records has a root"))
-        checked += 1
-    for position, (record, stored) in enumerate(entries):
-        if record.seq != position:
-            return Verdict(position, checked, _out_of_place(record.seq, position))
-        leaf = merkle.leaf_hash(record.leaf())
+    compared = 0
+    matched: Claimed | None = None
+    sha256 = hashlib.sha256
+    while pending and pending[0].checkpoint.size == 0:  # the empty log's: the empty root
+        claimed = pending.pop(0)
+        if claimed.checkpoint.root != merkle.EMPTY_ROOT:
+            forged = _unsigned(claimed, key)
+            return Verdict(0, compared, 0, forged or Problem(0, "the empty log's root is wrong"))
+        compared += 1
+    for position, (seq, data, stored) in enumerate(entries):
+        if seq != position:
+            return Verdict(position, compared, 0, _out_of_place(seq, position))
+        leaf = sha256(b"\x00" + data).digest()  # merkle.leaf_hash, without the call
         if stored is not None and stored != leaf:
-            return Verdict(
-                position,
-                checked,
-                Problem(position, f"record {position} was edited: it does not hash to its leaf"),
+            problem = Problem(
+                position, f"record {position} was edited: it does not hash to its leaf"
             )
+            return Verdict(position, compared, 0, problem)
         frontier.append(leaf)
-        while pending and pending[0].size == frontier.size:
-            checkpoint = pending.pop(0)
-            if checkpoint.root != frontier.root():
-                return Verdict(position + 1, checked, _diverged(checkpoint, checkpoints))
-            checked += 1
-    size = frontier.size
+        while pending and pending[0].checkpoint.size == frontier.size:
+            claimed = pending.pop(0)
+            compared += 1
+            if claimed.checkpoint.root != frontier.root():
+                problem = _unsigned(claimed, key) or _diverged(claimed.checkpoint, checkpoints)
+                return Verdict(position + 1, compared, 0, problem)
+            matched = claimed
+    return _conclude(frontier.size, compared, pending, matched, key)
+
+
+def _conclude(
+    size: int, compared: int, pending: list[Claimed], matched: Claimed | None, key: VerifierKey
+) -> Verdict:
+    """Every record read: checkpoints beyond the log mean it was cut short; the largest one
+    that matched, if signed, vouches for the records up to it."""
     if pending:
-        largest = pending[-1].size
-        return Verdict(
+        largest = pending[-1]
+        problem = _unsigned(largest, key) or Problem(
             size,
-            checked,
-            Problem(
-                size,
-                f"records {size} to {largest - 1} are missing: a signed checkpoint of "
-                f"{largest} records exists (the log was cut short)",
-            ),
+            f"records {size} to {largest.checkpoint.size - 1} are missing: a signed checkpoint "
+            f"of {largest.checkpoint.size} records exists (the log was cut short)",
         )
-    return Verdict(size, checked)
+        return Verdict(size, compared, 0, problem)
+    if matched is None:
+        if size == 0:
+            return Verdict(0, compared)
+        return Verdict(size, compared, 0, Problem(None, "no checkpoint vouches for the records"))
+    forged = _unsigned(matched, key)
+    return Verdict(size, compared, 0 if forged else matched.checkpoint.size, forged)
+
+
+def _unsigned(claimed: Claimed, key: VerifierKey) -> Problem | None:
+    """``None`` when ``key`` signed the checkpoint, else the problem."""
+    try:
+        open_note(claimed.note, key)
+    except NoteError as exc:
+        return Problem(None, f"checkpoint {claimed.number}: {exc}")
+    return None
 
 
 def _out_of_place(seq: int, position: int) -> Problem:
@@ -118,8 +157,9 @@ def _out_of_place(seq: int, position: int) -> Problem:
     )
 
 
-def _diverged(checkpoint: Checkpoint, checkpoints: Sequence[Checkpoint]) -> Problem:
-    before = max((c.size for c in checkpoints if c.size < checkpoint.size), default=0)
+def _diverged(checkpoint: Checkpoint, checkpoints: Sequence[Claimed]) -> Problem:
+    sizes = (c.checkpoint.size for c in checkpoints)
+    before = max((size for size in sizes if size < checkpoint.size), default=0)
     return Problem(
         before,
         f"records {before} to {checkpoint.size - 1} differ from what the checkpoint of "
