@@ -170,6 +170,7 @@ DEFERRED_ON_PURPOSE = {
         "hullcheck.store.images",
         "hullcheck.store.hosts",
         "hullcheck.store.actions",
+        "hullcheck.store.audit",
         "hullcheck.store.fleet",
         "hullcheck.store.findings",
         "hullcheck.store.samples",

@@ -8,7 +8,8 @@ the records in the same transaction, so a log resumes where it stopped without r
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Protocol
 
 from hullcheck.audit import merkle
 from hullcheck.audit.note import Checkpoint, SignerKey
@@ -17,6 +18,45 @@ from hullcheck.audit.records import Record
 CHECKPOINT_EVERY = 64
 """Records between signed checkpoints: an edit whose hash was recomputed is named within
 this many records (docs/audit.md)."""
+
+
+class AuditBook(Protocol):
+    """Where the logs are kept (the store implements it)."""
+
+    def head(self, host: str) -> merkle.Frontier: ...
+
+    def append(
+        self,
+        host: str,
+        before: int,
+        entries: Sequence[tuple[Record, bytes]],
+        frontier: merkle.Frontier,
+        notes: Sequence[tuple[int, str]],
+    ) -> None: ...
+
+    def entries(self, host: str) -> Iterator[tuple[int, bytes, bytes]]: ...
+
+    def checkpoints(self, host: str) -> list[str]: ...
+
+
+def record(
+    book: AuditBook, log_name: str, host: str, records: Iterable[Record], signer: SignerKey
+) -> int:
+    """Append ``records`` to the host's log, with a checkpoint signed every
+    ``CHECKPOINT_EVERY`` records and one after the last; the log's new size."""
+    frontier = book.head(host)
+    before = frontier.size
+    writer = LogWriter(origin(log_name, host), signer, frontier)
+    entries: list[tuple[Record, bytes]] = []
+    notes: list[tuple[int, str]] = []
+    for item in records:
+        entries += writer.append((item,))
+        if writer.size % CHECKPOINT_EVERY == 0:
+            notes.append((writer.size, writer.checkpoint()))
+    if entries and writer.size % CHECKPOINT_EVERY:
+        notes.append((writer.size, writer.checkpoint()))
+    book.append(host, before, entries, writer.frontier, notes)
+    return writer.size
 
 
 def origin(log_name: str, host: str) -> str:

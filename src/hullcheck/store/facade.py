@@ -19,6 +19,7 @@ from hullcheck.store import embedded
 
 if TYPE_CHECKING:
     from hullcheck.store.actions import ActionRepository
+    from hullcheck.store.audit import AuditRepository
     from hullcheck.store.database import SqlStore
     from hullcheck.store.findings import FindingRepository
     from hullcheck.store.fleet import FleetRepository
@@ -127,6 +128,13 @@ class Store:
         from hullcheck.store.hosts import HostRepository
 
         return HostRepository(self._open_sql().engine)
+
+    @property
+    def audit(self) -> AuditRepository:
+        """Each host's audit log: records, signed checkpoints, the head of its tree."""
+        from hullcheck.store.audit import AuditRepository
+
+        return AuditRepository(self._open_sql().engine)
 
     @property
     def actions(self) -> ActionRepository:

@@ -8,6 +8,7 @@ from typing import overload
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     DateTime,
     Float,
     ForeignKey,
@@ -24,6 +25,9 @@ from hullcheck.store.schema import SCHEMA_REVISION
 __all__ = [
     "SCHEMA_REVISION",
     "ActionRow",
+    "AuditCheckpointRow",
+    "AuditHeadRow",
+    "AuditRecordRow",
     "Base",
     "FindingRow",
     "HostRow",
@@ -315,3 +319,46 @@ class ActionRow(Base):
     reclaim_bytes: Mapped[int | None] = mapped_column(BigInteger)
 
     __table_args__ = (Index("ix_actions_at", "at"),)
+
+
+class AuditRecordRow(Base):
+    """One record of a host's audit log (``audit.records.Record``); ``leaf`` is the Merkle
+    leaf hash of its canonical JSON, written with it."""
+
+    __tablename__ = "audit_records"
+    host: Mapped[str] = mapped_column(String(128), primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    time: Mapped[str] = mapped_column(String(40))
+    kind: Mapped[str] = mapped_column(String(32))
+    action: Mapped[str] = mapped_column(String(64))
+    object_id: Mapped[str] = mapped_column(String(255))
+    name: Mapped[str | None] = mapped_column(Text)
+    actor: Mapped[str | None] = mapped_column(Text)
+    context: Mapped[str] = mapped_column(Text)
+    """The record's context as canonical JSON text (what its leaf hashed)."""
+    reconstructed: Mapped[bool] = mapped_column(Boolean)
+    leaf: Mapped[bytes] = mapped_column(LargeBinary)
+
+    __table_args__ = (
+        Index("ix_audit_records_time", "host", "time"),
+        Index("ix_audit_records_object", "host", "object_id"),
+    )
+
+
+class AuditCheckpointRow(Base):
+    """A signed checkpoint of a host's log (a C2SP signed note)."""
+
+    __tablename__ = "audit_checkpoints"
+    host: Mapped[str] = mapped_column(String(128), primary_key=True)
+    size: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    note: Mapped[str] = mapped_column(Text)
+
+
+class AuditHeadRow(Base):
+    """Where a host's log stands: its size and the frontier of its tree (the perfect
+    subtrees' roots, 32 bytes each, largest first), written with the records."""
+
+    __tablename__ = "audit_heads"
+    host: Mapped[str] = mapped_column(String(128), primary_key=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    frontier: Mapped[bytes] = mapped_column(LargeBinary)

@@ -16,6 +16,34 @@ CREATE TABLE actions (
 	PRIMARY KEY (id)
 );
 CREATE INDEX ix_actions_at ON actions (at);
+CREATE TABLE audit_checkpoints (
+	host VARCHAR(128) NOT NULL, 
+	size BIGINT NOT NULL, 
+	note TEXT NOT NULL, 
+	PRIMARY KEY (host, size)
+);
+CREATE TABLE audit_heads (
+	host VARCHAR(128) NOT NULL, 
+	size BIGINT NOT NULL, 
+	frontier BLOB NOT NULL, 
+	PRIMARY KEY (host)
+);
+CREATE TABLE audit_records (
+	host VARCHAR(128) NOT NULL, 
+	seq BIGINT NOT NULL, 
+	time VARCHAR(40) NOT NULL, 
+	kind VARCHAR(32) NOT NULL, 
+	action VARCHAR(64) NOT NULL, 
+	object_id VARCHAR(255) NOT NULL, 
+	name TEXT, 
+	actor TEXT, 
+	context TEXT NOT NULL, 
+	reconstructed BOOLEAN NOT NULL, 
+	leaf BLOB NOT NULL, 
+	PRIMARY KEY (host, seq)
+);
+CREATE INDEX ix_audit_records_object ON audit_records (host, object_id);
+CREATE INDEX ix_audit_records_time ON audit_records (host, time);
 CREATE TABLE hosts (
 	name VARCHAR(128) NOT NULL, 
 	url TEXT NOT NULL, 
@@ -188,4 +216,4 @@ CREATE TABLE vuln_aliases (
 );
 CREATE INDEX ix_vuln_aliases_alias ON vuln_aliases (alias);
 CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL, CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num));
-INSERT INTO alembic_version (version_num) VALUES ('0006');
+INSERT INTO alembic_version (version_num) VALUES ('0007');

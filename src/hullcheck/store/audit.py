@@ -1,0 +1,152 @@
+"""Each host's audit log: its records with their leaf hashes, its signed checkpoints and the
+head of its tree, all written in one transaction per append."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+import orjson
+from sqlalchemy import Engine, insert, select, update
+
+from hullcheck.audit.merkle import HASH_SIZE, Frontier
+from hullcheck.audit.records import Record
+from hullcheck.errors import StoreError
+from hullcheck.store.chunks import batches
+from hullcheck.store.models import AuditCheckpointRow, AuditHeadRow, AuditRecordRow
+
+READ_BATCH = 10_000
+"""Records read per query when a log is walked in order."""
+
+
+class AuditRepository:
+    """Reader and writer of the audit logs."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def head(self, host: str) -> Frontier:
+        """Where the host's log stands (an empty frontier for a new log)."""
+        with self.engine.connect() as connection:
+            row = connection.execute(
+                select(AuditHeadRow.size, AuditHeadRow.frontier).where(AuditHeadRow.host == host)
+            ).first()
+        if row is None:
+            return Frontier()
+        data = bytes(row[1])
+        return Frontier(row[0], [data[i : i + HASH_SIZE] for i in range(0, len(data), HASH_SIZE)])
+
+    def append(
+        self,
+        host: str,
+        before: int,
+        entries: Sequence[tuple[Record, bytes]],
+        frontier: Frontier,
+        notes: Sequence[tuple[int, str]],
+    ) -> None:
+        """Records numbered from ``before`` on, the head they lead to and the checkpoints
+        signed on the way, at once — or nothing, when another writer appended since the head
+        was read (the log never forks)."""
+        rows = [
+            {
+                "host": host,
+                "seq": record.seq,
+                "time": record.time,
+                "kind": record.kind,
+                "action": record.action,
+                "object_id": record.object_id,
+                "name": record.name,
+                "actor": record.actor,
+                "context": orjson.dumps(record.context, option=orjson.OPT_SORT_KEYS).decode(),
+                "reconstructed": record.reconstructed,
+                "leaf": leaf,
+            }
+            for record, leaf in entries
+        ]
+        head = {"size": frontier.size, "frontier": b"".join(frontier.hashes)}
+        with self.engine.begin() as connection:
+            if before == 0:
+                exists = connection.execute(
+                    select(AuditHeadRow.size).where(AuditHeadRow.host == host)
+                ).first()
+                if exists is not None:
+                    raise StoreError(f"audit log of {host}: another writer appended first")
+                connection.execute(insert(AuditHeadRow), [{"host": host, **head}])
+            else:
+                moved = connection.execute(
+                    update(AuditHeadRow)
+                    .where(AuditHeadRow.host == host, AuditHeadRow.size == before)
+                    .values(**head)
+                )
+                if moved.rowcount != 1:
+                    raise StoreError(f"audit log of {host}: another writer appended first")
+            for batch in batches(rows, 1000):
+                connection.execute(insert(AuditRecordRow), batch)
+            if notes:
+                connection.execute(
+                    insert(AuditCheckpointRow),
+                    [{"host": host, "size": size, "note": note} for size, note in notes],
+                )
+
+    def entries(self, host: str) -> Iterator[tuple[int, bytes, bytes]]:
+        """Every record of the host's log in order: its sequence number, its canonical bytes
+        rebuilt from the row, and the leaf hash stored with it."""
+        for record, leaf in self.records(host):
+            yield record.seq, record.leaf(), leaf
+
+    def records(self, host: str) -> Iterator[tuple[Record, bytes]]:
+        """The host's records in order, with their stored leaf hashes, a batch at a time."""
+        table = AuditRecordRow
+        after = -1
+        while True:
+            query = (
+                select(
+                    table.seq,
+                    table.time,
+                    table.kind,
+                    table.action,
+                    table.object_id,
+                    table.name,
+                    table.actor,
+                    table.context,
+                    table.reconstructed,
+                    table.leaf,
+                )
+                .where(table.host == host, table.seq > after)
+                .order_by(table.seq)
+                .limit(READ_BATCH)
+            )
+            with self.engine.connect() as connection:
+                rows = connection.execute(query).all()
+            for row in rows:
+                record = Record(
+                    row[0],
+                    row[1],
+                    host,
+                    row[2],
+                    row[3],
+                    row[4],
+                    row[5],
+                    row[6],
+                    orjson.loads(row[7]),
+                    bool(row[8]),
+                )
+                yield record, bytes(row[9])
+            if len(rows) < READ_BATCH:
+                return
+            after = rows[-1][0]
+
+    def checkpoints(self, host: str) -> list[str]:
+        """The host's signed checkpoints, smallest first."""
+        query = (
+            select(AuditCheckpointRow.note)
+            .where(AuditCheckpointRow.host == host)
+            .order_by(AuditCheckpointRow.size)
+        )
+        with self.engine.connect() as connection:
+            return [str(row[0]) for row in connection.execute(query)]
+
+    def hosts(self) -> list[str]:
+        """Hosts with a log."""
+        with self.engine.connect() as connection:
+            found = connection.execute(select(AuditHeadRow.host).order_by(AuditHeadRow.host))
+            return [str(row[0]) for row in found]
