@@ -15,6 +15,8 @@ import docker
 import pytest
 
 from hullcheck import api
+from hullcheck.api import audit as audit_api
+from hullcheck.api import fleet as fleet_api
 from hullcheck.engine.documents import familiar
 from hullcheck.errors import UsageError
 from hullcheck.fleet import prune
@@ -131,7 +133,8 @@ def test_prune_plans_applies_and_records_removals(
         # containers go first; nothing outside the label filter is planned
         assert [s.kind for s in steps][:4] == ["container"] * 4
         race.start()
-        outcomes = {(o.step.kind, o.step.name): o for o in prune.apply(store, steps, filters)}
+        applied = fleet_api.prune_apply(store, steps, filters)
+        outcomes = {(o.step.kind, o.step.name): o for o in applied}
         assert {k: o.outcome for k, o in outcomes.items()} == {
             ("container", f"old-{tag}"): "removed",
             ("container", f"race-{tag}"): "refused",
@@ -158,6 +161,13 @@ def test_prune_plans_applies_and_records_removals(
             (f"vol-{tag}", "removed"),
             (f"net-{tag}", "removed"),
         }
+        # and each attempt is a record of host b's audit log, which verifies
+        logged = [r for r, _ in store.audit.records("b")]
+        assert {(r.kind, r.action, r.name, r.context["outcome"]) for r in logged} == {
+            ("hullcheck", f"{o.step.kind}-remove", o.step.name, o.outcome) for o in applied
+        }
+        verdict = audit_api.verify_log(store, "b", audit_api.verifier_key())
+        assert verdict.intact and verdict.covered == len(applied)
         assert all(a.command == "prune" and "@" in a.actor for a in history)
         present = {s.name for _, s, _ in store.fleet.objects("container", host="b")}
         assert f"old-{tag}" not in present and f"race-{tag}" in present

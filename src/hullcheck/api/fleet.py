@@ -7,10 +7,14 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import getpass
+import socket
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
+from hullcheck.api import audit
 from hullcheck.api.sbom import sbom_of_image
+from hullcheck.audit.records import Record, now
 from hullcheck.engine.address import checked_host, without_secret
 from hullcheck.errors import ExistsError, NotFoundError, UsageError
 from hullcheck.fleet import prune, queries
@@ -141,9 +145,32 @@ def prune_plan(store: Store, filters: Filters) -> list[Step]:
 
 def prune_apply(store: Store, steps: Sequence[Step], filters: Filters) -> list[Outcome]:
     """Remove what the plan lists, each object re-checked on its engine first; every attempt
-    recorded."""
+    recorded, and written to each host's audit log."""
     with _hosts_named():
-        return prune.apply(store, steps, filters)
+        outcomes = prune.apply(store, steps, filters)
+    actor = f"{getpass.getuser()}@{socket.gethostname()}"
+    by_host: dict[str, list[Record]] = {}
+    for outcome in outcomes:
+        step = outcome.step
+        context = {"command": "prune", "outcome": outcome.outcome, "reason": step.reason}
+        if outcome.detail:
+            context["detail"] = outcome.detail
+        by_host.setdefault(step.host, []).append(
+            Record(
+                -1,
+                now(),
+                step.host,
+                "hullcheck",
+                f"{step.kind}-remove",
+                step.object_id,
+                step.name,
+                actor,
+                context,
+            )
+        )
+    for host, records in by_host.items():
+        audit.record_events(store, host, records)
+    return outcomes
 
 
 def prune_history(store: Store) -> list[Action]:

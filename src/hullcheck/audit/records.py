@@ -79,6 +79,12 @@ def canonical(record: dict[str, Any]) -> bytes:
     return orjson.dumps(record, option=orjson.OPT_SORT_KEYS)
 
 
+def now() -> str:
+    """This moment as a record's time."""
+    moment = datetime.datetime.now(datetime.UTC)
+    return f"{moment:%Y-%m-%dT%H:%M:%S}.{moment.microsecond * 1000:09d}Z"
+
+
 def event_time(event: dict[str, Any]) -> str:
     """An event's ``timeNano`` (or ``time``) as RFC 3339 UTC with nanoseconds."""
     nanos = event.get("timeNano")

@@ -8,6 +8,7 @@ import typer
 import typer.main
 
 from hullcheck import __version__
+from hullcheck.cli.audit import audit_app
 from hullcheck.cli.daemon import daemon_app
 from hullcheck.cli.db import db_app
 from hullcheck.cli.fleet import fleet_app
@@ -31,6 +32,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(hosts_app, name="hosts")
 app.add_typer(fleet_app, name="fleet")
 app.add_typer(daemon_app, name="daemon")
+app.add_typer(audit_app, name="audit")
 app.command("affected")(affected_command)
 app.command("packages")(packages_command)
 app.command("prune")(prune_command)

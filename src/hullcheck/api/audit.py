@@ -1,0 +1,137 @@
+"""The audit trail through the one door: the log's key, appending, verifying, exporting.
+
+The signing key is an Ed25519 key in Go's signed-note form, kept 0600 in hullcheck's data
+directory (``audit.key``; ``HULLCHECK_AUDIT_KEY`` names another file) and made on first use;
+its public half (``hullcheck audit key``) is what a verifier needs. An export is JSON lines:
+a header naming the log and its key, one line per record with its leaf hash, then the signed
+checkpoints — everything a third party needs besides the public key and a checkpoint
+published off the host.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator, Sequence
+
+import orjson
+
+from hullcheck.audit import log
+from hullcheck.audit.note import NoteError, SignerKey, VerifierKey
+from hullcheck.audit.records import Record, canonical
+from hullcheck.audit.verify import Problem, Verdict, read_checkpoints, verify
+from hullcheck.errors import UsageError
+from hullcheck.files import private_file
+from hullcheck.paths import data_dir
+from hullcheck.store import Store
+
+LOG_NAME = "hullcheck.audit"
+"""The key's name and the prefix of every host log's origin (``hullcheck.audit/HOST``)."""
+MAX_EXPORT_LINE = 1 << 20
+
+
+def key_path() -> str:
+    return os.environ.get("HULLCHECK_AUDIT_KEY") or os.path.join(data_dir(), "audit.key")
+
+
+def signing_key() -> SignerKey:
+    """The log's signing key, made (0600) on first use."""
+    path = key_path()
+    if private_file(path):
+        key = SignerKey.generate(LOG_NAME)
+        fd = os.open(path, os.O_WRONLY | os.O_TRUNC | os.O_NOFOLLOW)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(f"{key}\n")
+        return key
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return SignerKey.parse(handle.read(4096))
+    except (OSError, NoteError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{path}: not an audit signing key ({exc})") from None
+
+
+def verifier_key(path: str | None = None) -> VerifierKey:
+    """The public key in ``path`` (as ``hullcheck audit key`` prints it), or this machine's."""
+    if path is None:
+        return signing_key().verifier()
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return VerifierKey.parse(handle.read(4096))
+    except (OSError, NoteError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{path}: not an audit verifier key ({exc})") from None
+
+
+def record_events(store: Store, host: str, records: Iterable[Record]) -> int:
+    """Append records to the host's log; its new size."""
+    return log.record(store.audit, LOG_NAME, host, records, signing_key())
+
+
+def verify_log(store: Store, host: str, key: VerifierKey, published: Sequence[str] = ()) -> Verdict:
+    """The host's log in the store against its checkpoints and any published ones."""
+    notes = [*store.audit.checkpoints(host), *published]
+    checkpoints, problem = read_checkpoints(notes, log.origin(key.name, host))
+    if problem is not None:
+        return Verdict(0, 0, 0, problem)
+    return verify(store.audit.entries(host), checkpoints, key)
+
+
+def export(store: Store, host: str) -> Iterator[bytes]:
+    """The host's log as JSON lines."""
+    key = signing_key().verifier()
+    yield orjson.dumps({"log": log.origin(key.name, host), "key": str(key)}) + b"\n"
+    for record, leaf in store.audit.records(host):
+        yield orjson.dumps({"leaf": leaf.hex(), "record": record.as_dict()}) + b"\n"
+    for note in store.audit.checkpoints(host):
+        yield orjson.dumps({"checkpoint": note}) + b"\n"
+
+
+def verify_export(path: str, key: VerifierKey, published: Sequence[str] = ()) -> Verdict:
+    """An export read from ``path``, against ``key`` — not the key the export names."""
+    try:
+        with open(path, "rb") as handle:
+            header = _line(handle.readline(), path, 1)
+            origin = header.get("log")
+            if not isinstance(origin, str):
+                raise UsageError(f"{path}: line 1 is not an audit export header")
+            notes = list(published)
+            for number, line in enumerate(handle, start=2):
+                if line.startswith(b'{"checkpoint"'):
+                    note = _line(line, path, number).get("checkpoint")
+                    notes.append(note if isinstance(note, str) else "")
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read ({exc.strerror})") from None
+    if not origin.startswith(f"{key.name}/"):
+        alien = Problem(None, f"the export is of log {origin[:80]!r}, not one of {key.name!r}")
+        return Verdict(0, 0, 0, alien)
+    checkpoints, problem = read_checkpoints(notes, origin)
+    if problem is not None:
+        return Verdict(0, 0, 0, problem)
+    return verify(_exported(path), checkpoints, key)
+
+
+def _exported(path: str) -> Iterator[tuple[int, bytes, bytes | None]]:
+    with open(path, "rb") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.startswith(b'{"leaf"'):
+                continue
+            item = _line(line, path, number)
+            record = item.get("record")
+            seq = record.get("seq") if isinstance(record, dict) else None
+            if not isinstance(seq, int):
+                raise UsageError(f"{path}: line {number} is not an audit record")
+            try:
+                stored = bytes.fromhex(str(item.get("leaf")))
+            except ValueError:
+                stored = None
+            yield seq, canonical(record), stored  # type: ignore[arg-type]
+
+
+def _line(line: bytes, path: str, number: int) -> dict[str, object]:
+    if len(line) > MAX_EXPORT_LINE:
+        raise UsageError(f"{path}: line {number} is too long")
+    try:
+        value = orjson.loads(line)
+    except orjson.JSONDecodeError:
+        raise UsageError(f"{path}: line {number} is not JSON") from None
+    if not isinstance(value, dict):
+        raise UsageError(f"{path}: line {number} is not a JSON object")
+    return value

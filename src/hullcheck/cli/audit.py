@@ -1,0 +1,91 @@
+"""``hullcheck audit``: each host's tamper-evident log — its key, verification, export."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from hullcheck import api
+from hullcheck.api import audit as audit_api
+from hullcheck.cli.options import DB_OPTION
+from hullcheck.errors import UsageError
+from hullcheck.files import write_output
+from hullcheck.report.text import safe
+
+audit_app = typer.Typer(
+    help="The audit trail: one tamper-evident log per host (docs/audit.md).", no_args_is_help=True
+)
+
+
+@audit_app.command("key")
+def key_command() -> None:
+    """Print the log's public key (made on first use): give it to whoever verifies."""
+    typer.echo(str(audit_api.verifier_key()))
+
+
+@audit_app.command("verify")
+def verify_command(
+    hosts: list[str] = typer.Option([], "--host", help="A host's log (repeat; default: all)."),
+    key: str | None = typer.Option(
+        None, "--key", help="The public key to verify with (default: this machine's)."
+    ),
+    checkpoints: list[str] = typer.Option(
+        [], "--checkpoint", help="A checkpoint published off the host (a file; repeat)."
+    ),
+    export: str | None = typer.Option(
+        None, "--export", help="Verify an export file instead of the store."
+    ),
+    db: str | None = DB_OPTION,
+) -> None:
+    """Prove each log intact, or name its first bad record (exit 1)."""
+    verifier = audit_api.verifier_key(key)
+    published = [_read_note(path) for path in checkpoints]
+    if export is not None:
+        verdicts = {export: audit_api.verify_export(export, verifier, published)}
+    else:
+        with api.open_store(db) as store:
+            names = hosts or store.audit.hosts()
+            verdicts = {h: audit_api.verify_log(store, h, verifier, published) for h in names}
+    failed = False
+    for name, verdict in verdicts.items():
+        if verdict.problem is None:
+            tail = verdict.records - verdict.covered
+            after = f"; {tail} since, not yet checkpointed" if tail else ""
+            typer.echo(
+                safe(
+                    f"{name}: intact: {verdict.records} records, {verdict.covered} vouched for "
+                    f"by a signed checkpoint{after}"
+                )
+            )
+        else:
+            failed = True
+            typer.echo(safe(f"{name}: NOT INTACT: {verdict.problem.message}"))
+    if failed:
+        raise typer.Exit(1)
+
+
+@audit_app.command("export")
+def export_command(
+    host: str = typer.Option(..., "--host", help="The host whose log to export."),
+    output: str | None = typer.Option(None, "--output", "-o", help="Write to a file."),
+    db: str | None = DB_OPTION,
+) -> None:
+    """The host's log as JSON lines, with the checkpoints a verifier needs."""
+    with api.open_store(db) as store:
+        if host not in store.audit.hosts():
+            raise UsageError(f"{host}: no audit log")
+        lines = audit_api.export(store, host)
+        if output is None or output == "-":
+            for line in lines:
+                sys.stdout.buffer.write(line)
+            return
+        write_output(output, b"".join(lines).decode())
+
+
+def _read_note(path: str) -> str:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return handle.read(1 << 20)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{path}: cannot read the checkpoint ({exc})") from None

@@ -1,0 +1,77 @@
+"""``hullcheck audit key / export / verify``: a third party holding only the public key, an
+export and a checkpoint published off the host can tell an intact log from a doctored one."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+from hullcheck import api
+from hullcheck.api import audit as audit_api
+from hullcheck.audit.records import from_event
+from tests.infra.cli import hullcheck
+
+ENGINE = os.path.join(os.path.dirname(__file__), "..", "data", "engine")
+
+
+def _lines(path: str) -> list[dict[str, Any]]:
+    with open(path, encoding="utf-8") as handle:
+        return [json.loads(line) for line in handle]
+
+
+def _write(path: str, lines: list[dict[str, Any]]) -> None:
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.writelines(json.dumps(line) + "\n" for line in lines)
+
+
+def test_a_doctored_export_is_caught_by_someone_with_only_the_public_key(tmp_path: Any) -> None:
+    db = f"sqlite:///{tmp_path / 'hc.db'}"
+    with open(os.path.join(ENGINE, "docker26", "events.jsonl"), encoding="utf-8") as handle:
+        records = [from_event("prod-1", json.loads(line)) for line in handle]
+    with api.open_store(db) as store:
+        audit_api.record_events(store, "prod-1", records[:20])
+        audit_api.record_events(store, "prod-1", records[20:])
+        published = store.audit.checkpoints("prod-1")[-1]  # copied off the host, at 26
+    key = tmp_path / "audit.pub"
+    printed = hullcheck("audit", "key")
+    assert printed.returncode == 0 and printed.stdout.startswith("hullcheck.audit+")
+    key.write_text(printed.stdout)
+    (tmp_path / "published.note").write_text(published)
+
+    verified = hullcheck("audit", "verify", "--db", db)
+    assert verified.returncode == 0, verified.stderr
+    assert verified.stdout == "prod-1: intact: 26 records, 26 vouched for by a signed checkpoint\n"
+    export = str(tmp_path / "prod-1.jsonl")
+    assert (
+        hullcheck("audit", "export", "--host", "prod-1", "-o", export, "--db", db).returncode == 0
+    )
+    lines = _lines(export)
+    assert lines[0] == {"log": "hullcheck.audit/prod-1", "key": printed.stdout.strip()}
+    check = ("audit", "verify", "--key", str(key), "--checkpoint", str(tmp_path / "published.note"))
+    assert hullcheck(*check, "--export", export).returncode == 0
+
+    # the exec's exit code changed, its leaf hash recomputed to match
+    doctored = json.loads(json.dumps(lines))
+    exec_die = next(line for line in doctored if line.get("record", {}).get("action") == "exec_die")
+    exec_die["record"]["context"]["exitCode"] = "0"
+    seq = exec_die["record"]["seq"]
+    _write(export, doctored)
+    caught = hullcheck(*check, "--export", export)
+    assert caught.returncode == 1
+    assert caught.stdout.startswith(f"{export}: NOT INTACT: record {seq} was edited")
+
+    # the newest records and every checkpoint after 20 cut off: the published one remembers
+    cut = [line for line in lines if line.get("record", {"seq": 0})["seq"] < 20]
+    cut = [line for line in cut if "checkpoint" not in line or "\n20\n" in line["checkpoint"]]
+    _write(export, cut)
+    assert hullcheck("audit", "verify", "--key", str(key), "--export", export).returncode == 0
+    caught = hullcheck(*check, "--export", export)
+    assert caught.returncode == 1 and "records 20 to 25 are missing" in caught.stdout
+
+    # another key: nothing it signed vouches for this log
+    other = tmp_path / "other-home"
+    foreign = hullcheck("audit", "key", env={"HULLCHECK_HOME": str(other)})
+    key.write_text(foreign.stdout)
+    refused = hullcheck("audit", "verify", "--key", str(key), "--export", export)
+    assert refused.returncode == 1 and "not signed by" in refused.stdout
