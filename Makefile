@@ -36,6 +36,7 @@ bench: setup  ## SBOM side by side with Syft, the vulnerability database, fleet 
 	$(PY) -m bench.fleet_queries
 	$(PY) -m bench.scale
 	$(PY) -m bench.render
+	$(PY) -m bench.audit
 
 clean:
 	rm -rf $(VENV) build dist .mypy_cache .ruff_cache .pytest_cache
