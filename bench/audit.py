@@ -152,7 +152,10 @@ def main() -> int:
             rows.append((count, appended, notes, size, seconds, records, checked))
     now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
     print(f"\nAudit log benchmark · {now} · {machine()}\n")
-    print("| records | append s (records/s) | checkpoints signed | export MB | verify s | target |")
+    print(
+        "| records | append s (records/s) | checkpoints compared of signed | export MB "
+        "| verify s | target |"
+    )
     print("|---|---|---|---|---|---|")
     for count, appended, notes, size, seconds, records, checked in rows:
         target = "under 10 s" if count == 1_000_000 else ""
