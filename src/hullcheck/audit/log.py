@@ -7,7 +7,6 @@ the records in the same transaction, so a log resumes where it stopped without r
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Protocol
 
@@ -80,7 +79,7 @@ class LogWriter:
         """``records`` numbered from the log's size on, each with its leaf hash."""
         appended = []
         for record in records:
-            numbered = dataclasses.replace(record, seq=self.frontier.size)
+            numbered = record.numbered(self.frontier.size)
             leaf = merkle.leaf_hash(numbered.leaf())
             self.frontier.append(leaf)
             appended.append((numbered, leaf))

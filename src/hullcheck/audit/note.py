@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 from dataclasses import dataclass
 
@@ -118,16 +119,23 @@ class SignerKey:
         encoded = base64.b64encode(bytes([ED25519]) + self.seed).decode()
         return f"PRIVATE+KEY+{self.name}+{self.verifier().key_hash.hex()}+{encoded}"
 
+    @functools.cached_property
+    def _private(self) -> Ed25519PrivateKey:
+        return Ed25519PrivateKey.from_private_bytes(self.seed)
+
+    @functools.cached_property
+    def _key_hash(self) -> bytes:
+        return self.verifier().key_hash
+
     def verifier(self) -> VerifierKey:
-        private = Ed25519PrivateKey.from_private_bytes(self.seed)
-        return VerifierKey(self.name, private.public_key().public_bytes_raw())
+        return VerifierKey(self.name, self._private.public_key().public_bytes_raw())
 
     def sign(self, text: str) -> str:
         """The note of ``text`` (which must end in a newline) signed with this key."""
         if not text.endswith("\n") or "\n\n" in text:
             raise NoteError("a note's text ends in one newline and has no blank line")
-        signature = Ed25519PrivateKey.from_private_bytes(self.seed).sign(text.encode())
-        blob = base64.b64encode(self.verifier().key_hash + signature).decode()
+        signature = self._private.sign(text.encode())
+        blob = base64.b64encode(self._key_hash + signature).decode()
         return f"{text}\n{_DASH}{self.name} {blob}\n"
 
 

@@ -59,6 +59,21 @@ class Record:
     reconstructed: bool = False
     """Not seen as an event: inferred by re-listing the engine after a gap."""
 
+    def numbered(self, seq: int) -> Record:
+        """This record at ``seq`` (``dataclasses.replace``, a third of the time)."""
+        return Record(
+            seq,
+            self.time,
+            self.host,
+            self.kind,
+            self.action,
+            self.object_id,
+            self.name,
+            self.actor,
+            self.context,
+            self.reconstructed,
+        )
+
     def leaf(self) -> bytes:
         """The bytes the Merkle tree hashes for this record."""
         return canonical(self.as_dict())

@@ -16,6 +16,19 @@ from hullcheck.store.models import AuditCheckpointRow, AuditHeadRow, AuditRecord
 
 READ_BATCH = 10_000
 """Records read per query when a log is walked in order."""
+_COLUMNS = (
+    "host",
+    "seq",
+    "time",
+    "kind",
+    "action",
+    "object_id",
+    "name",
+    "actor",
+    "context",
+    "reconstructed",
+    "leaf",
+)
 
 
 class AuditRepository:
@@ -46,21 +59,22 @@ class AuditRepository:
         """Records numbered from ``before`` on, the head they lead to and the checkpoints
         signed on the way, at once — or nothing, when another writer appended since the head
         was read (the log never forks)."""
+        dumps, sort = orjson.dumps, orjson.OPT_SORT_KEYS
         rows = [
-            {
-                "host": host,
-                "seq": record.seq,
-                "time": record.time,
-                "kind": record.kind,
-                "action": record.action,
-                "object_id": record.object_id,
-                "name": record.name,
-                "actor": record.actor,
-                "context": orjson.dumps(record.context, option=orjson.OPT_SORT_KEYS).decode(),
-                "reconstructed": record.reconstructed,
-                "leaf": leaf,
-            }
-            for record, leaf in entries
+            (
+                host,
+                r.seq,
+                r.time,
+                r.kind,
+                r.action,
+                r.object_id,
+                r.name,
+                r.actor,
+                dumps(r.context, option=sort).decode(),
+                r.reconstructed,
+                leaf,
+            )
+            for r, leaf in entries
         ]
         head = {"size": frontier.size, "frontier": b"".join(frontier.hashes)}
         with self.engine.begin() as connection:
@@ -79,8 +93,14 @@ class AuditRepository:
                 )
                 if moved.rowcount != 1:
                     raise StoreError(f"audit log of {host}: another writer appended first")
+            # driver-level: rows already in column form, no per-row processing (findings too)
+            marker = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+            statement = (
+                f"INSERT INTO audit_records ({', '.join(_COLUMNS)}) "
+                f"VALUES ({', '.join(marker for _ in _COLUMNS)})"
+            )
             for batch in batches(rows, 1000):
-                connection.execute(insert(AuditRecordRow), batch)
+                connection.exec_driver_sql(statement, batch)
             if notes:
                 connection.execute(
                     insert(AuditCheckpointRow),
