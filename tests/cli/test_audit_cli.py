@@ -75,3 +75,10 @@ def test_a_doctored_export_is_caught_by_someone_with_only_the_public_key(tmp_pat
     key.write_text(foreign.stdout)
     refused = hullcheck("audit", "verify", "--key", str(key), "--export", export)
     assert refused.returncode == 1 and "not signed by" in refused.stdout
+
+
+def test_verifying_without_a_key_is_refused_not_invented(tmp_path: Any) -> None:
+    fresh = hullcheck("audit", "verify", env={"HULLCHECK_HOME": str(tmp_path / "fresh")})
+    assert fresh.returncode == 2
+    assert "no audit key on this machine" in fresh.stderr
+    assert not (tmp_path / "fresh" / "data" / "audit.key").exists()

@@ -50,8 +50,14 @@ def signing_key() -> SignerKey:
 
 
 def verifier_key(path: str | None = None) -> VerifierKey:
-    """The public key in ``path`` (as ``hullcheck audit key`` prints it), or this machine's."""
+    """The public key in ``path`` (as ``hullcheck audit key`` prints it), or this machine's
+    (never made here: verifying with a new key would prove nothing)."""
     if path is None:
+        if not os.path.exists(key_path()):
+            raise UsageError(
+                f"{key_path()}: no audit key on this machine",
+                hint="give the log's public key with --key (hullcheck audit key prints it)",
+            )
         return signing_key().verifier()
     try:
         with open(path, encoding="utf-8") as handle:

@@ -21,7 +21,7 @@ audit_app = typer.Typer(
 @audit_app.command("key")
 def key_command() -> None:
     """Print the log's public key (made on first use): give it to whoever verifies."""
-    typer.echo(str(audit_api.verifier_key()))
+    typer.echo(str(audit_api.signing_key().verifier()))
 
 
 @audit_app.command("verify")
