@@ -82,3 +82,36 @@ def test_verifying_without_a_key_is_refused_not_invented(tmp_path: Any) -> None:
     assert fresh.returncode == 2
     assert "no audit key on this machine" in fresh.stderr
     assert not (tmp_path / "fresh" / "data" / "audit.key").exists()
+
+
+def test_search_and_timeline_read_every_engines_records_alike(tmp_path: Any) -> None:
+    db = f"sqlite:///{tmp_path / 'hc.db'}"
+    with api.open_store(db) as store:
+        for host, kind in (("prod-1", "docker26"), ("prod-2", "podman5")):
+            path = os.path.join(ENGINE, kind, "events.jsonl")
+            with open(path, encoding="utf-8") as handle:
+                events = [json.loads(line) for line in handle]
+            podman = kind == "podman5"
+            audit_api.record_events(
+                store, host, [from_event(host, e, podman=podman) for e in events]
+            )
+        records = store.audit.search(hosts=["prod-1"])
+        since = records[10].time
+        assert [r.seq for r in store.audit.search(hosts=["prod-1"], since=since)] == list(
+            range(10, 26)
+        )
+    found = hullcheck("audit", "search", "--action", "exec_die", "-f", "json", "--db", db)
+    assert found.returncode == 0, found.stderr
+    execs = json.loads(found.stdout)
+    assert [(r["host"], r["name"], r["context"]["exitCode"]) for r in execs] == [
+        ("prod-1", "recorded", "3"),
+        ("prod-2", "recorded", "3"),
+    ]
+    life = hullcheck("audit", "timeline", "recorded", "--host", "prod-2", "-f", "json", "--db", db)
+    actions = [r["action"] for r in json.loads(life.stdout)]
+    assert actions[:3] == ["create", "init", "start"] and actions[-1] == "destroy"
+    table = hullcheck("audit", "timeline", "recorded", "--db", db)
+    assert table.returncode == 0 and "exitCode=3" in table.stdout and "prod-2" in table.stdout
+    assert hullcheck("audit", "timeline", "nobody", "--db", db).returncode == 2
+    bad = hullcheck("audit", "search", "--since", "a week", "--db", db)
+    assert bad.returncode == 2 and "'a week' is not a duration" in bad.stderr

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import datetime
+import json
 import sys
+from typing import Any
 
 import typer
 
 from hullcheck import api
 from hullcheck.api import audit as audit_api
-from hullcheck.cli.options import DB_OPTION
+from hullcheck.cli.options import DB_OPTION, emit, parse_duration
+from hullcheck.cli.tables import print_table
 from hullcheck.errors import UsageError
 from hullcheck.files import write_output
 from hullcheck.report.text import safe
@@ -63,6 +67,79 @@ def verify_command(
             typer.echo(safe(f"{name}: NOT INTACT: {verdict.problem.message}"))
     if failed:
         raise typer.Exit(1)
+
+
+@audit_app.command("search")
+def search_command(
+    hosts: list[str] = typer.Option([], "--host", help="Only this host (repeat)."),
+    actions: list[str] = typer.Option(
+        [], "--action", help="Only this action: create, start, exec_start, exec_die, … (repeat)."
+    ),
+    kinds: list[str] = typer.Option(
+        [], "--kind", help="container, image, volume, network, daemon, hullcheck (repeat)."
+    ),
+    objects: list[str] = typer.Option([], "--object", help="A name or ID (repeat)."),
+    since: str | None = typer.Option(None, "--since", help="Only the last 24h, 7d, …"),
+    limit: int = typer.Option(1000, "--limit", help="At most this many records."),
+    fmt: str = typer.Option("table", "--format", "-f", help="table or json."),
+    output: str | None = typer.Option(None, "--output", "-o", help="Write to a file."),
+    db: str | None = DB_OPTION,
+) -> None:
+    """Recorded records, oldest first, matching every filter given."""
+    if fmt not in ("table", "json"):
+        raise UsageError(f"--format {fmt!r}: use table or json")
+    moment = None
+    if since is not None:
+        start = datetime.datetime.now(datetime.UTC) - parse_duration(since)
+        moment = f"{start:%Y-%m-%dT%H:%M:%S}.{start.microsecond * 1000:09d}Z"
+    with api.open_store(db) as store:
+        found = store.audit.search(
+            hosts=hosts, actions=actions, kinds=kinds, objects=objects, since=moment, limit=limit
+        )
+    _show(found, fmt, output)
+
+
+@audit_app.command("timeline")
+def timeline_command(
+    name: str = typer.Argument(..., help="A container's (or any object's) name or ID."),
+    hosts: list[str] = typer.Option([], "--host", help="Only this host (repeat)."),
+    fmt: str = typer.Option("table", "--format", "-f", help="table or json."),
+    db: str | None = DB_OPTION,
+) -> None:
+    """An object's life as recorded, oldest first."""
+    if fmt not in ("table", "json"):
+        raise UsageError(f"--format {fmt!r}: use table or json")
+    with api.open_store(db) as store:
+        found = store.audit.search(hosts=hosts, objects=[name])
+    if not found:
+        raise UsageError(f"{name}: nothing recorded")
+    _show(found, fmt, None)
+
+
+def _show(records: list[Any], fmt: str, output: str | None) -> None:
+    if fmt == "json":
+        emit(json.dumps([r.as_dict() for r in records], indent=1) + "\n", output)
+        return
+    rows = [
+        (
+            r.time[:19].replace("T", " "),
+            r.host,
+            r.kind,
+            r.action + (" (reconstructed)" if r.reconstructed else ""),
+            r.name or r.object_id[:12],
+            r.actor or "",
+            _detail(r.context),
+        )
+        for r in records
+    ]
+    print_table(("TIME (UTC)", "HOST", "KIND", "ACTION", "OBJECT", "ACTOR", "DETAIL"), rows)
+
+
+def _detail(context: dict[str, Any]) -> str:
+    shown = [
+        f"{k}={context[k]}" for k in ("command", "exitCode", "status", "outcome") if k in context
+    ]
+    return " ".join(shown)
 
 
 @audit_app.command("export")

@@ -155,6 +155,51 @@ class AuditRepository:
                 return
             after = rows[-1][0]
 
+    def search(
+        self,
+        *,
+        hosts: Sequence[str] = (),
+        actions: Sequence[str] = (),
+        kinds: Sequence[str] = (),
+        objects: Sequence[str] = (),
+        since: str | None = None,
+        limit: int | None = None,
+    ) -> list[Record]:
+        """Records matching every filter given (``objects``: names or IDs), oldest first
+        (by time, then host and position)."""
+        table = AuditRecordRow
+        query = select(
+            table.seq,
+            table.time,
+            table.host,
+            table.kind,
+            table.action,
+            table.object_id,
+            table.name,
+            table.actor,
+            table.context,
+            table.reconstructed,
+        )
+        if hosts:
+            query = query.where(table.host.in_(hosts))
+        if actions:
+            query = query.where(table.action.in_(actions))
+        if kinds:
+            query = query.where(table.kind.in_(kinds))
+        if objects:
+            query = query.where(table.name.in_(objects) | table.object_id.in_(objects))
+        if since is not None:
+            query = query.where(table.time >= since)
+        query = query.order_by(table.time, table.host, table.seq)
+        if limit is not None:
+            query = query.limit(limit)
+        with self.engine.connect() as connection:
+            rows = connection.execute(query).all()
+        return [
+            Record(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], orjson.loads(r[8]), bool(r[9]))
+            for r in rows
+        ]
+
     def checkpoints(self, host: str) -> list[str]:
         """The host's signed checkpoints, smallest first."""
         query = (
