@@ -12,15 +12,19 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 import orjson
 
 from hullcheck.audit import log
+from hullcheck.audit.collector import collect
 from hullcheck.audit.note import NoteError, SignerKey, VerifierKey
 from hullcheck.audit.records import Record, canonical
 from hullcheck.audit.verify import Problem, Verdict, read_checkpoints, verify
-from hullcheck.errors import UsageError
+from hullcheck.engine import connect_host
+from hullcheck.errors import HullcheckError, UsageError
 from hullcheck.files import private_file
+from hullcheck.model import Host
 from hullcheck.paths import data_dir
 from hullcheck.store import Store
 
@@ -69,6 +73,32 @@ def verifier_key(path: str | None = None) -> VerifierKey:
 def record_events(store: Store, host: str, records: Iterable[Record]) -> int:
     """Append records to the host's log; its new size."""
     return log.record(store.audit, LOG_NAME, host, records, signing_key())
+
+
+def watch(
+    store: Store, names: Sequence[str] = (), *, until: str | None = None
+) -> dict[str, int | str]:
+    """Each named host's events (every host's by default) into its log, from where the log
+    stopped until ``until`` (``SECONDS[.NANOS]``), or for ever; per host the number recorded,
+    or the error that stopped it (the other hosts go on)."""
+    signer = signing_key()
+    hosts = store.hosts.named(names)
+
+    def one(host: Host) -> int | str:
+        try:
+            client = connect_host(host)
+            try:
+                podman = client.is_podman()
+                return collect(
+                    client, store.audit, LOG_NAME, host.name, signer, until=until, podman=podman
+                )
+            finally:
+                client.close()
+        except HullcheckError as exc:
+            return str(exc)
+
+    with ThreadPoolExecutor(max_workers=max(1, min(16, len(hosts)))) as pool:
+        return dict(zip([h.name for h in hosts], pool.map(one, hosts), strict=True))
 
 
 def verify_log(store: Store, host: str, key: VerifierKey, published: Sequence[str] = ()) -> Verdict:

@@ -31,7 +31,10 @@ class AuditBook(Protocol):
         entries: Sequence[tuple[Record, bytes]],
         frontier: merkle.Frontier,
         notes: Sequence[tuple[int, str]],
+        cursor: int | None = None,
     ) -> None: ...
+
+    def cursor(self, host: str) -> int | None: ...
 
     def entries(self, host: str) -> Iterator[tuple[int, bytes, bytes]]: ...
 
@@ -39,7 +42,12 @@ class AuditBook(Protocol):
 
 
 def record(
-    book: AuditBook, log_name: str, host: str, records: Iterable[Record], signer: SignerKey
+    book: AuditBook,
+    log_name: str,
+    host: str,
+    records: Iterable[Record],
+    signer: SignerKey,
+    cursor: int | None = None,
 ) -> int:
     """Append ``records`` to the host's log, with a checkpoint signed every
     ``CHECKPOINT_EVERY`` records and one after the last; the log's new size."""
@@ -54,7 +62,7 @@ def record(
             notes.append((writer.size, writer.checkpoint()))
     if entries and writer.size % CHECKPOINT_EVERY:
         notes.append((writer.size, writer.checkpoint()))
-    book.append(host, before, entries, writer.frontier, notes)
+    book.append(host, before, entries, writer.frontier, notes, cursor)
     return writer.size
 
 

@@ -69,6 +69,32 @@ def verify_command(
         raise typer.Exit(1)
 
 
+@audit_app.command("watch")
+def watch_command(
+    hosts: list[str] = typer.Option([], "--host", help="Only this host (repeat; default: all)."),
+    until: str | None = typer.Option(
+        None, "--until", help="Stop at this moment (`now`, or seconds since the epoch)."
+    ),
+    db: str | None = DB_OPTION,
+) -> None:
+    """Record every host's engine events into its log, from where it stopped (foreground;
+    with --until, what happened up to then, and exit)."""
+    moment = until
+    if until == "now":
+        moment = f"{datetime.datetime.now(datetime.UTC).timestamp():.9f}"
+    with api.open_store(db) as store:
+        results = audit_api.watch(store, hosts, until=moment)
+    failed = False
+    for host, result in results.items():
+        if isinstance(result, str):
+            failed = True
+            print(safe(f"hullcheck: error: {host}: {result}"), file=sys.stderr)
+        else:
+            typer.echo(safe(f"{host}: {result} events recorded"))
+    if failed:
+        raise typer.Exit(2)
+
+
 @audit_app.command("search")
 def search_command(
     hosts: list[str] = typer.Option([], "--host", help="Only this host (repeat)."),

@@ -224,6 +224,32 @@ class EngineClient:
             return str(refused)
         return None
 
+    def events(self, since: str, until: str | None = None) -> Iterator[dict[str, Any]]:
+        """The engine's events from ``since`` (``SECONDS[.NANOS]``; what it still holds),
+        until ``until`` or for ever; decoded, one at a time."""
+        import docker
+        import requests
+
+        try:
+            yield from self._api.events(since=since, until=until, decode=True)
+        except (docker.errors.DockerException, requests.RequestException, *self._ssh_errors) as exc:
+            raise EngineError(f"{self.host}: the event stream failed ({_reason(exc)})") from None
+
+    def is_podman(self) -> bool:
+        """Whether the engine is Podman's Docker API (its events differ: docs/engines.md)."""
+        answer = self._call("asking the version", self._api.version) or {}
+        return any(
+            isinstance(c, dict) and str(c.get("Name", "")).startswith("Podman")
+            for c in answer.get("Components") or []
+        )
+
+    def exec_inspect(self, exec_id: str) -> dict[str, Any] | None:
+        """An exec's inspect document while the engine keeps it; ``None`` once it is gone."""
+        found: dict[str, Any] | None = self._call(
+            f"inspecting exec {exec_id[:12]}", self._api.exec_inspect, exec_id
+        )
+        return found
+
     def close(self) -> None:
         self._api.close()
 

@@ -55,6 +55,7 @@ class AuditRepository:
         entries: Sequence[tuple[Record, bytes]],
         frontier: Frontier,
         notes: Sequence[tuple[int, str]],
+        cursor: int | None = None,
     ) -> None:
         """Records numbered from ``before`` on, the head they lead to and the checkpoints
         signed on the way, at once — or nothing, when another writer appended since the head
@@ -76,7 +77,9 @@ class AuditRepository:
             )
             for r, leaf in entries
         ]
-        head = {"size": frontier.size, "frontier": b"".join(frontier.hashes)}
+        head: dict[str, object] = {"size": frontier.size, "frontier": b"".join(frontier.hashes)}
+        if cursor is not None:
+            head["cursor"] = cursor
         with self.engine.begin() as connection:
             if before == 0:
                 exists = connection.execute(
@@ -106,6 +109,14 @@ class AuditRepository:
                     insert(AuditCheckpointRow),
                     [{"host": host, "size": size, "note": note} for size, note in notes],
                 )
+
+    def cursor(self, host: str) -> int | None:
+        """``timeNano`` of the last engine event the host's log holds."""
+        with self.engine.connect() as connection:
+            row = connection.execute(
+                select(AuditHeadRow.cursor).where(AuditHeadRow.host == host)
+            ).first()
+        return None if row is None or row[0] is None else int(row[0])
 
     def entries(self, host: str) -> Iterator[tuple[int, bytes, bytes]]:
         """Every record of the host's log in order: its sequence number, its canonical bytes

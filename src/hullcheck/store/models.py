@@ -362,3 +362,5 @@ class AuditHeadRow(Base):
     host: Mapped[str] = mapped_column(String(128), primary_key=True)
     size: Mapped[int] = mapped_column(BigInteger)
     frontier: Mapped[bytes] = mapped_column(LargeBinary)
+    cursor: Mapped[int | None] = mapped_column(BigInteger)
+    """``timeNano`` of the last engine event recorded: a collector resumes after it."""

@@ -26,6 +26,7 @@ CREATE TABLE audit_heads (
 	host VARCHAR(128) NOT NULL, 
 	size BIGINT NOT NULL, 
 	frontier BLOB NOT NULL, 
+	cursor BIGINT, 
 	PRIMARY KEY (host)
 );
 CREATE TABLE audit_records (

@@ -40,6 +40,7 @@ def upgrade() -> None:
         sa.Column("host", sa.String(128), primary_key=True),
         sa.Column("size", sa.BigInteger(), nullable=False),
         sa.Column("frontier", sa.LargeBinary(), nullable=False),
+        sa.Column("cursor", sa.BigInteger()),
     )
 
 
