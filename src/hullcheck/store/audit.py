@@ -4,6 +4,7 @@ head of its tree, all written in one transaction per append."""
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from typing import Any
 
 import orjson
 from sqlalchemy import Engine, insert, select, update
@@ -130,18 +131,7 @@ class AuditRepository:
         after = -1
         while True:
             query = (
-                select(
-                    table.seq,
-                    table.time,
-                    table.kind,
-                    table.action,
-                    table.object_id,
-                    table.name,
-                    table.actor,
-                    table.context,
-                    table.reconstructed,
-                    table.leaf,
-                )
+                select(*_record_columns(), table.leaf)
                 .where(table.host == host, table.seq > after)
                 .order_by(table.seq)
                 .limit(READ_BATCH)
@@ -149,19 +139,7 @@ class AuditRepository:
             with self.engine.connect() as connection:
                 rows = connection.execute(query).all()
             for row in rows:
-                record = Record(
-                    row[0],
-                    row[1],
-                    host,
-                    row[2],
-                    row[3],
-                    row[4],
-                    row[5],
-                    row[6],
-                    orjson.loads(row[7]),
-                    bool(row[8]),
-                )
-                yield record, bytes(row[9])
+                yield _record(row), bytes(row[10])
             if len(rows) < READ_BATCH:
                 return
             after = rows[-1][0]
@@ -179,18 +157,7 @@ class AuditRepository:
         """Records matching every filter given (``objects``: names or IDs), oldest first
         (by time, then host and position)."""
         table = AuditRecordRow
-        query = select(
-            table.seq,
-            table.time,
-            table.host,
-            table.kind,
-            table.action,
-            table.object_id,
-            table.name,
-            table.actor,
-            table.context,
-            table.reconstructed,
-        )
+        query = select(*_record_columns())
         if hosts:
             query = query.where(table.host.in_(hosts))
         if actions:
@@ -205,11 +172,7 @@ class AuditRepository:
         if limit is not None:
             query = query.limit(limit)
         with self.engine.connect() as connection:
-            rows = connection.execute(query).all()
-        return [
-            Record(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], orjson.loads(r[8]), bool(r[9]))
-            for r in rows
-        ]
+            return [_record(row) for row in connection.execute(query).all()]
 
     def checkpoints(self, host: str) -> list[str]:
         """The host's signed checkpoints, smallest first."""
@@ -226,3 +189,36 @@ class AuditRepository:
         with self.engine.connect() as connection:
             found = connection.execute(select(AuditHeadRow.host).order_by(AuditHeadRow.host))
             return [str(row[0]) for row in found]
+
+
+def _record_columns() -> tuple[Any, ...]:
+    """A record's columns in ``Record``'s field order."""
+    table = AuditRecordRow
+    return (
+        table.seq,
+        table.time,
+        table.host,
+        table.kind,
+        table.action,
+        table.object_id,
+        table.name,
+        table.actor,
+        table.context,
+        table.reconstructed,
+    )
+
+
+def _record(row: Any) -> Record:
+    seq, time, host, kind, action, object_id, name, actor, context, reconstructed = row[:10]
+    return Record(
+        seq,
+        time,
+        host,
+        kind,
+        action,
+        object_id,
+        name,
+        actor,
+        orjson.loads(context),
+        bool(reconstructed),
+    )
