@@ -4,8 +4,8 @@ nothing and repeating nothing."""
 
 from __future__ import annotations
 
-import datetime
 import os
+import time
 import uuid
 
 import pytest
@@ -18,9 +18,9 @@ from tests.infra.engine import PrivateEngine, run_idle
 pytestmark = pytest.mark.docker
 
 
-def _now() -> str:
+def _now() -> int:
     """An ``until`` a moment ahead: the engine stamps events with its own clock."""
-    return f"{datetime.datetime.now(datetime.UTC).timestamp() + 1:.9f}"
+    return time.time_ns() + 1_000_000_000
 
 
 def test_a_container_life_is_recorded_and_a_restarted_collector_misses_nothing(

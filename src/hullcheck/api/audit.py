@@ -11,6 +11,7 @@ published off the host.
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
@@ -20,6 +21,7 @@ from hullcheck.audit import log
 from hullcheck.audit.collector import collect
 from hullcheck.audit.note import NoteError, SignerKey, VerifierKey
 from hullcheck.audit.records import Record, canonical
+from hullcheck.audit.spool import Spool
 from hullcheck.audit.verify import Problem, Verdict, read_checkpoints, verify
 from hullcheck.engine import connect_host
 from hullcheck.errors import HullcheckError, UsageError
@@ -76,13 +78,20 @@ def record_events(store: Store, host: str, records: Iterable[Record]) -> int:
 
 
 def watch(
-    store: Store, names: Sequence[str] = (), *, until: str | None = None
+    store: Store,
+    names: Sequence[str] = (),
+    *,
+    until: int | None = None,
+    stop: threading.Event | None = None,
 ) -> dict[str, int | str]:
     """Each named host's events (every host's by default) into its log, from where the log
-    stopped until ``until`` (``SECONDS[.NANOS]``), or for ever; per host the number recorded,
-    or the error that stopped it (the other hosts go on)."""
+    stopped until ``until`` (nanoseconds since the epoch), or for ever (until ``stop`` is set
+    and each stream has one more event or breaks); per host the number recorded, or the
+    error that stopped it (the other hosts go on). Records the store cannot take wait in
+    the spool (``audit-spool`` in the data directory)."""
     signer = signing_key()
     hosts = store.hosts.named(names)
+    spools = os.path.join(data_dir(), "audit-spool")
 
     def one(host: Host) -> int | str:
         try:
@@ -90,7 +99,15 @@ def watch(
             try:
                 podman = client.is_podman()
                 return collect(
-                    client, store.audit, LOG_NAME, host.name, signer, until=until, podman=podman
+                    client,
+                    store.audit,
+                    LOG_NAME,
+                    host.name,
+                    signer,
+                    until=until,
+                    podman=podman,
+                    spool=Spool(spools, host.name),
+                    stop=stop,
                 )
             finally:
                 client.close()

@@ -5,22 +5,40 @@ values) and, on Docker, an exec's command, user and privileges.
 A collector resumes after the last event its log holds (the log keeps the event's
 ``timeNano`` as its cursor), so one that was stopped or killed misses nothing the engine
 still has: Docker keeps its recent events in memory (lost when dockerd restarts), Podman in
-its events file. Gaps the engine cannot cover are not yet reconstructed (docs/audit.md).
+its events file. At every (re)connection it reconciles the engine's listing with the log
+(:mod:`hullcheck.audit.reconcile`), so a gap the engine cannot replay is recorded as such.
+A stream that breaks is reconnected with backoff; records the store cannot take wait in an
+on-disk spool (:mod:`hullcheck.audit.spool`). Health-check execs are counted per container,
+not recorded one by one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import dataclasses
+import logging
+import threading
+import time
 from typing import Any
 
+from hullcheck.audit import reconcile
 from hullcheck.audit.log import AuditBook, record
 from hullcheck.audit.note import SignerKey
-from hullcheck.audit.records import Record, from_event
+from hullcheck.audit.records import Record, event_nanos, from_event, nanos_time
+from hullcheck.audit.spool import Spool
 from hullcheck.engine import EngineClient
+from hullcheck.errors import EngineError, StoreError
 from hullcheck.redaction import redact_command
 
+log = logging.getLogger("hullcheck.audit")
+
 BATCH = 256
-"""Events per append when the stream has them waiting (``until`` given)."""
+"""Events per append when the stream has them waiting (a replay)."""
+HEALTH_EVERY = 100
+"""Health-check execs of one container counted before their count is written anyway."""
+RETRY = 2.0
+"""Seconds between attempts to write to a store that is away (records wait in the spool)."""
+BACKOFF = (1.0, 60.0)
+"""First and longest wait before reconnecting to an engine whose stream broke."""
 
 
 def _since(cursor: int | None) -> str:
@@ -28,15 +46,6 @@ def _since(cursor: int | None) -> str:
         return "0"  # a first run takes everything the engine still holds
     seconds, nanos = divmod(cursor, 1_000_000_000)
     return f"{seconds}.{nanos:09d}"
-
-
-def _nanos(event: dict[str, Any]) -> int:
-    nanos = event.get("timeNano")
-    if isinstance(nanos, int) and not isinstance(nanos, bool):
-        return nanos
-    seconds = event.get("time")
-    valid = isinstance(seconds, int) and not isinstance(seconds, bool)
-    return seconds * 1_000_000_000 if valid else 0  # type: ignore[operator]
 
 
 def container_config(document: dict[str, Any]) -> dict[str, Any]:
@@ -63,6 +72,7 @@ def container_config(document: dict[str, Any]) -> dict[str, Any]:
         "mounts": mounts,
         "ports": ports,
         "env_names": env,
+        "health": health_command(document),
     }
 
 
@@ -79,10 +89,18 @@ def _exec_detail(document: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _image_detail(document: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "image_id": document.get("Id"),
+        "tags": list(document.get("RepoTags") or []),
+        "digests": list(document.get("RepoDigests") or []),
+    }
+
+
 def enrich(client: EngineClient, item: Record) -> Record:
     """The record with what the engine can still tell about it, asked at once."""
     context = dict(item.context)
-    if item.kind == "container" and item.action == "create":
+    if item.kind == "container" and item.action in ("create", "present"):
         found = client.inspect("container", item.object_id)
         if found is not None:
             context["config"] = container_config(found)
@@ -90,20 +108,325 @@ def enrich(client: EngineClient, item: Record) -> Record:
         found = client.exec_inspect(str(context["execID"]))
         if found is not None:
             context.update(_exec_detail(found))
+    elif item.kind == "image" and item.action in _IMAGE_ARRIVALS:
+        found = client.inspect("image", item.name or item.object_id)
+        if found is None and item.name:
+            found = client.inspect("image", item.object_id)
+        if found is not None:
+            context.update(_image_detail(found))
     else:
         return item
-    return Record(
-        item.seq,
-        item.time,
-        item.host,
-        item.kind,
-        item.action,
-        item.object_id,
-        item.name,
-        item.actor,
-        context,
-        item.reconstructed,
-    )
+    return dataclasses.replace(item, context=context)
+
+
+_IMAGE_ARRIVALS = {"pull", "push", "tag", "load", "import"}
+"""Image events whose image is inspected for its ID, tags and digests (an image that
+appeared in a gap has them from the listing)."""
+
+
+def health_command(document: dict[str, Any]) -> str | None:
+    """The command an exec runs for the container's health check, as the exec event says
+    it (``CMD-SHELL x`` is ``/bin/sh -c x``); ``None`` without a health check."""
+    test = ((document.get("Config") or {}).get("Healthcheck") or {}).get("Test") or []
+    if not test or test[0] == "NONE":
+        return None
+    if test[0] == "CMD-SHELL":
+        return redact_command(" ".join(["/bin/sh", "-c", *map(str, test[1:])]))
+    return redact_command(" ".join(map(str, test[1:] if test[0] == "CMD" else test)))
+
+
+@dataclasses.dataclass
+class _Health:
+    name: str | None
+    command: str
+    checks: int = 0
+    failed: int = 0
+    first: str = ""
+    last: str = ""
+
+
+class Collector:
+    """One host's events into its log."""
+
+    def __init__(
+        self,
+        client: EngineClient,
+        book: AuditBook,
+        log_name: str,
+        host: str,
+        signer: SignerKey,
+        *,
+        podman: bool = False,
+        spool: Spool | None = None,
+    ) -> None:
+        self.client, self.book, self.log_name, self.host = client, book, log_name, host
+        self.signer, self.podman, self.spool = signer, podman, spool
+        self.pending: list[Record] = []
+        self.recorded = 0
+        self.cursor: int | None = None
+        self.health: dict[str, _Health] = {}
+        self._health_commands: dict[str, str | None] = {}
+        self._health_execs: set[str] = set()
+        self._lock = threading.RLock()
+        self._away: float | None = None
+
+    # -- the run ----------------------------------------------------------------------------
+    def run(self, until: int | None = None, stop: threading.Event | None = None) -> int:
+        """Record until ``until`` (nanoseconds since the epoch) and return, or for ever
+        (until ``stop`` is set), reconnecting with backoff; the number recorded."""
+        if until is not None:
+            self.connect(until)
+            self.close()
+            return self.recorded
+        stop = stop or threading.Event()
+        done = threading.Event()
+        drainer = threading.Thread(target=self._drain, args=(done,), daemon=True)
+        drainer.start()
+        wait = BACKOFF[0]
+        try:
+            while not stop.is_set():
+                try:
+                    if wait > BACKOFF[0]:  # reconnecting: only to an engine that listens
+                        self.client.reset()
+                    self.connect(None)
+                    wait = BACKOFF[0]
+                    for event in self.client.events(self._since(), None):
+                        with self._lock:
+                            self.take(event)
+                            self.flush()
+                        if stop.is_set():
+                            break
+                    else:
+                        raise EngineError(f"{self.client.host}: the event stream ended")
+                except EngineError as exc:
+                    if stop.is_set():
+                        break
+                    log.warning("%s: %s; reconnecting in %.0f s", self.host, exc, wait)
+                    stop.wait(wait)
+                    wait = min(wait * 2, BACKOFF[1])
+        finally:
+            done.set()
+            drainer.join()
+            self.close()
+        return self.recorded
+
+    def _drain(self, stop: threading.Event) -> None:
+        """While the store is away, try it again every ``RETRY`` seconds, events or not."""
+        while not stop.wait(RETRY):
+            if self.away:
+                self.flush()
+
+    def connect(self, until: int | None) -> None:
+        """Replay what the engine holds since the log's cursor, then reconcile its listing
+        with the log; with ``until`` the replay goes on to that moment."""
+        self.cursor = self._resume()
+        started = self.cursor
+        began = self.client.clock()
+        state = reconcile.listing(
+            self.client.list_containers(),
+            self.client.image_listing(),
+            self.client.networks(),
+            self.client.volumes(),
+        )
+        ended = self.client.clock()
+        end = ended if until is None else max(until, ended)
+        for event in self.client.events(self._since(), f"{end / 1e9:.9f}"):
+            self.take(event)
+            if len(self.pending) >= BATCH:
+                self.flush()
+        self.flush()
+        if self.away:
+            log.warning("%s: the store is away: reconciling at the next connection", self.host)
+            return
+        try:
+            self.reconcile(state, began, ended, started)
+        except StoreError as exc:  # the baseline stays: the next reconciliation covers this
+            log.warning("%s: %s: reconciling at the next connection", self.host, exc)
+
+    def reconcile(
+        self, state: reconcile.State, began: int, ended: int, started: int | None
+    ) -> None:
+        stored = self.book.state(self.host)
+        if stored is None:
+            seq, taken, baseline, gap_from = 0, "", reconcile.empty(), None
+        else:
+            seq, taken, baseline = stored
+            gap_from = max(taken, nanos_time(started)) if started is not None else taken
+        expected = reconcile.Expected(baseline)
+        for item, _ in self.book.records(self.host, seq):
+            expected.apply(item, nanos_time(began))
+        found = reconcile.differences(expected, state, self.host, nanos_time(ended), gap_from)
+        size = self.book.head(self.host).size
+        if found:
+            if gap_from is not None:
+                log.warning(
+                    "%s: %d changes the engine did not report between %s and %s: recorded "
+                    "as reconstructed",
+                    self.host,
+                    len(found),
+                    gap_from,
+                    nanos_time(ended),
+                )
+            size = record(
+                self.book,
+                self.log_name,
+                self.host,
+                [enrich(self.client, item) for item in found],
+                self.signer,
+            )
+            self.recorded += len(found)
+        self.book.save_state(
+            self.host, size, nanos_time(ended), reconcile.baseline(expected, state)
+        )
+
+    def close(self) -> None:
+        """Write the health-check counts held and whatever waits."""
+        for container in list(self.health):
+            self._health_record(container)
+        self.flush()
+
+    # -- events -----------------------------------------------------------------------------
+    def take(self, event: object) -> None:
+        if not isinstance(event, dict):
+            return
+        nanos = event_nanos(event)
+        if self.cursor is not None and nanos <= self.cursor:
+            return  # already in the log: the engine replays from the second
+        self.cursor = nanos
+        item = from_event(self.host, event, podman=self.podman)
+        if item.kind == "container":
+            if self._is_health_check(item):
+                return
+            if item.object_id in self.health and item.action not in ("exec_create", "top"):
+                self._health_record(item.object_id)
+            if item.action == "destroy":
+                self._health_commands.pop(item.object_id, None)
+        item = enrich(self.client, item)
+        if "config" in item.context:  # the health command, known before the container goes
+            self._health_commands[item.object_id] = item.context["config"].get("health")
+        self.pending.append(item)
+
+    def _is_health_check(self, item: Record) -> bool:
+        """Count a health-check exec instead of recording it (Docker names the exec: its
+        create and start carry the health command, its death the exec ID)."""
+        exec_id = item.context.get("execID")
+        if item.action in ("exec_create", "exec_start") and exec_id:
+            command = item.context.get("command")
+            if command is None or command != self._health_command(item.object_id):
+                return False
+            self._health_execs.add(exec_id)
+            return True
+        if item.action != "exec_die" or exec_id not in self._health_execs:
+            return False
+        self._health_execs.discard(exec_id)
+        count = self.health.setdefault(
+            item.object_id, _Health(item.name, self._health_command(item.object_id) or "")
+        )
+        count.checks += 1
+        count.failed += item.context.get("exitCode", "0") != "0"
+        count.first = count.first or item.time
+        count.last = item.time
+        if count.checks >= HEALTH_EVERY:
+            self._health_record(item.object_id)
+        return True
+
+    def _health_command(self, container: str) -> str | None:
+        """The container's health command: from its configuration as the engine or, once it
+        is gone, as the log recorded it."""
+        if container not in self._health_commands:
+            found = self.client.inspect("container", container)
+            if found is not None:
+                self._health_commands[container] = health_command(found)
+            else:
+                created = self.book.search(
+                    hosts=[self.host], objects=[container], actions=["create", "present"]
+                )
+                configs = [r.context["config"] for r in created if "config" in r.context]
+                self._health_commands[container] = configs[-1].get("health") if configs else None
+        return self._health_commands[container]
+
+    def _health_record(self, container: str) -> None:
+        count = self.health.pop(container)
+        context = {
+            "checks": count.checks,
+            "failed": count.failed,
+            "first": count.first,
+            "command": count.command,
+        }
+        self.pending.append(
+            Record(
+                -1,
+                count.last,
+                self.host,
+                "container",
+                "health_checks",
+                container,
+                count.name,
+                context=context,
+            )
+        )
+
+    # -- writing ----------------------------------------------------------------------------
+    def _resume(self) -> int | None:
+        """Where to read from: the log's cursor, the spool's, or this run's, the latest."""
+        found = [self.cursor, self.book.cursor(self.host)]
+        if self.spool is not None:
+            found.append(self.spool.waiting()[1])
+        known = [cursor for cursor in found if cursor is not None]
+        return max(known) if known else None
+
+    def _since(self) -> str:
+        if self.cursor is None:
+            return "0"  # a first run takes everything the engine still holds
+        seconds, nanos = divmod(self.cursor, 1_000_000_000)
+        return f"{seconds}.{nanos:09d}"
+
+    def flush(self) -> None:
+        """Append what is pending to the log, after what waits in the spool; when the store
+        cannot take it, into the spool (tried again every ``RETRY`` seconds)."""
+        with self._lock:
+            if not self.pending and self._away is None:
+                return
+            if self._away is not None and time.monotonic() - self._away < RETRY:
+                self._to_spool()
+                return
+            waiting = self.spool.waiting()[0] if self.spool is not None else []
+            try:
+                record(
+                    self.book,
+                    self.log_name,
+                    self.host,
+                    [*waiting, *self.pending],
+                    self.signer,
+                    self.cursor,
+                )
+            except StoreError as exc:
+                if self.spool is None:
+                    raise
+                if self._away is None:
+                    log.warning("%s: %s; spooling to %s", self.host, exc, self.spool.path)
+                self._away = time.monotonic()
+                self._to_spool()
+                return
+            if waiting and self.spool is not None:
+                self.spool.clear()
+                log.warning(
+                    "%s: the store is back; %d spooled records written", self.host, len(waiting)
+                )
+            self.recorded += len(waiting) + len(self.pending)
+            self.pending.clear()
+            self._away = None
+
+    def _to_spool(self) -> None:
+        assert self.spool is not None
+        if self.pending:
+            self.spool.add(self.pending, self.cursor)
+            self.pending.clear()
+
+    @property
+    def away(self) -> bool:
+        """Whether records wait in the spool for the store."""
+        return self._away is not None
 
 
 def collect(
@@ -113,42 +436,12 @@ def collect(
     host: str,
     signer: SignerKey,
     *,
-    until: str | None = None,
+    until: int | None = None,
     podman: bool = False,
-    on_record: Callable[[int], None] | None = None,
+    spool: Spool | None = None,
+    stop: threading.Event | None = None,
 ) -> int:
-    """Record the host's events from where its log stopped until ``until`` (or for ever);
-    the number recorded. Without ``until`` each event is written as it arrives."""
-    cursor = book.cursor(host)
-    pending: list[Record] = []
-    last = cursor
-    recorded = 0
-    batch = BATCH if until is not None else 1
-
-    def flush() -> None:
-        nonlocal recorded
-        if pending:
-            size = record(book, log_name, host, pending, signer, cursor=last)
-            recorded += len(pending)
-            pending.clear()
-            if on_record is not None:
-                on_record(size)
-
-    for event in _events(client, cursor, until):
-        nanos = _nanos(event)
-        if cursor is not None and nanos <= cursor:
-            continue  # already in the log: the engine replays from the second
-        pending.append(enrich(client, from_event(host, event, podman=podman)))
-        last = nanos if last is None else max(last, nanos)
-        if len(pending) >= batch:
-            flush()
-    flush()
-    return recorded
-
-
-def _events(
-    client: EngineClient, cursor: int | None, until: str | None
-) -> Iterable[dict[str, Any]]:
-    for event in client.events(_since(cursor), until):
-        if isinstance(event, dict):
-            yield event
+    """Record the host's events from where its log stopped until ``until`` (nanoseconds
+    since the epoch) or for ever; the number recorded."""
+    collector = Collector(client, book, log_name, host, signer, podman=podman, spool=spool)
+    return collector.run(until, stop)

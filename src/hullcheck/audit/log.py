@@ -8,7 +8,7 @@ the records in the same transaction, so a log resumes where it stopped without r
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 from hullcheck.audit import merkle
 from hullcheck.audit.note import Checkpoint, SignerKey
@@ -37,6 +37,23 @@ class AuditBook(Protocol):
     def cursor(self, host: str) -> int | None: ...
 
     def entries(self, host: str) -> Iterator[tuple[int, bytes, bytes]]: ...
+
+    def records(self, host: str, start: int = 0) -> Iterator[tuple[Record, bytes]]: ...
+
+    def search(
+        self,
+        *,
+        hosts: Sequence[str] = (),
+        actions: Sequence[str] = (),
+        kinds: Sequence[str] = (),
+        objects: Sequence[str] = (),
+        since: str | None = None,
+        limit: int | None = None,
+    ) -> list[Record]: ...
+
+    def state(self, host: str) -> tuple[int, str, dict[str, Any]] | None: ...
+
+    def save_state(self, host: str, seq: int, taken: str, state: dict[str, Any]) -> None: ...
 
     def checkpoints(self, host: str) -> list[str]: ...
 

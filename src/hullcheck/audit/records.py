@@ -96,20 +96,34 @@ def canonical(record: dict[str, Any]) -> bytes:
 
 def now() -> str:
     """This moment as a record's time."""
-    moment = datetime.datetime.now(datetime.UTC)
+    return stamp(datetime.datetime.now(datetime.UTC))
+
+
+def stamp(moment: datetime.datetime) -> str:
+    """A UTC moment as a record's time: RFC 3339 with nanoseconds."""
     return f"{moment:%Y-%m-%dT%H:%M:%S}.{moment.microsecond * 1000:09d}Z"
+
+
+def event_nanos(event: dict[str, Any]) -> int:
+    """An event's ``timeNano``, or its ``time`` in nanoseconds; 0 when it has neither."""
+    nanos = event.get("timeNano")
+    if isinstance(nanos, int) and not isinstance(nanos, bool):
+        return nanos
+    seconds = event.get("time")
+    valid = isinstance(seconds, int) and not isinstance(seconds, bool)
+    return seconds * 1_000_000_000 if valid else 0  # type: ignore[operator]
+
+
+def nanos_time(nanos: int) -> str:
+    """Nanoseconds since the epoch as a record's time."""
+    seconds, fraction = divmod(nanos, 1_000_000_000)
+    moment = datetime.datetime.fromtimestamp(seconds, datetime.UTC)
+    return f"{moment:%Y-%m-%dT%H:%M:%S}.{fraction:09d}Z"
 
 
 def event_time(event: dict[str, Any]) -> str:
     """An event's ``timeNano`` (or ``time``) as RFC 3339 UTC with nanoseconds."""
-    nanos = event.get("timeNano")
-    if not isinstance(nanos, int) or isinstance(nanos, bool):
-        seconds = event.get("time")
-        valid = isinstance(seconds, int) and not isinstance(seconds, bool)
-        nanos = seconds * 1_000_000_000 if valid else 0  # type: ignore[operator]
-    seconds, fraction = divmod(nanos, 1_000_000_000)
-    moment = datetime.datetime.fromtimestamp(seconds, datetime.UTC)
-    return f"{moment:%Y-%m-%dT%H:%M:%S}.{fraction:09d}Z"
+    return nanos_time(event_nanos(event))
 
 
 def from_event(host: str, event: dict[str, Any], *, podman: bool = False) -> Record:
@@ -131,7 +145,7 @@ def from_event(host: str, event: dict[str, Any], *, podman: bool = False) -> Rec
     word, _, detail = action.partition(": ")
     if word in _DETAIL_ACTIONS and detail:
         key = "status" if word == "health_status" else "command"
-        context[key] = redact_command(detail) if key == "command" else detail
+        context[key] = redact_command(detail.strip()) if key == "command" else detail
     if podman:
         normal = "delete" if (kind, word) == ("image", "remove") else PODMAN_ACTIONS.get(word)
         if normal is not None:
@@ -142,6 +156,8 @@ def from_event(host: str, event: dict[str, Any], *, podman: bool = False) -> Rec
     name = attributes.get("name")
     if not name and kind == "network":
         name = attributes.get("network")  # Podman's network events: an empty name, and this
+    if not name and kind == "volume":
+        name = object_id  # a volume's ID is its name
     return Record(
         -1,
         event_time(event),

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import datetime
 import json
+import logging
 import sys
+import time
 from typing import Any
 
 import typer
 
 from hullcheck import api
 from hullcheck.api import audit as audit_api
+from hullcheck.audit.records import stamp
 from hullcheck.cli.options import DB_OPTION, emit, parse_duration
 from hullcheck.cli.tables import print_table
 from hullcheck.errors import UsageError
@@ -79,9 +82,15 @@ def watch_command(
 ) -> None:
     """Record every host's engine events into its log, from where it stopped (foreground;
     with --until, what happened up to then, and exit)."""
-    moment = until
+    moment = None
     if until == "now":
-        moment = f"{datetime.datetime.now(datetime.UTC).timestamp():.9f}"
+        moment = time.time_ns()
+    elif until is not None:
+        try:
+            moment = int(float(until) * 1e9)
+        except ValueError:
+            raise UsageError(f"--until {until!r}: use `now` or seconds since the epoch") from None
+    _say_warnings()
     with api.open_store(db) as store:
         results = audit_api.watch(store, hosts, until=moment)
     failed = False
@@ -93,6 +102,21 @@ def watch_command(
             typer.echo(safe(f"{host}: {result} events recorded"))
     if failed:
         raise typer.Exit(2)
+
+
+class _Plain(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return safe(f"hullcheck: warning: {record.getMessage()}")
+
+
+def _say_warnings() -> None:
+    """The collector's warnings (a stream reconnecting, records spooled, a gap found) on
+    standard error, escaped: they quote engines and stores."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_Plain())
+    audit_log = logging.getLogger("hullcheck.audit")
+    audit_log.addHandler(handler)
+    audit_log.setLevel(logging.WARNING)
 
 
 @audit_app.command("search")
@@ -117,7 +141,7 @@ def search_command(
     moment = None
     if since is not None:
         start = datetime.datetime.now(datetime.UTC) - parse_duration(since)
-        moment = f"{start:%Y-%m-%dT%H:%M:%S}.{start.microsecond * 1000:09d}Z"
+        moment = stamp(start)
     with api.open_store(db) as store:
         found = store.audit.search(
             hosts=hosts, actions=actions, kinds=kinds, objects=objects, since=moment, limit=limit

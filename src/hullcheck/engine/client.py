@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
+import re
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -49,6 +51,7 @@ class EngineClient:
 
         self.host = host or os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
         self._ssh_errors = _ssh_errors(self.host)
+        self._timeout = timeout
         _preflight(self.host, timeout)
         try:
             tls_config = None
@@ -187,6 +190,19 @@ class EngineClient:
                 found = list(pool.map(lambda i: self._call(what, function, i), ids))
         return [item for item in found if item is not None]
 
+    def image_listing(self) -> list[dict[str, Any]]:
+        """The short listing of the images (``Id``, ``RepoTags``, …), without inspecting."""
+        return list(self._call("listing images", self._api.images) or [])
+
+    def clock(self) -> int:
+        """The engine's time now, in nanoseconds since the epoch (its ``SystemTime``: events
+        are stamped by its clock); this machine's when the engine does not say."""
+        import time
+
+        info = self._call("asking the engine's time", self._api.info) or {}
+        found = _rfc3339_nanos(str(info.get("SystemTime") or ""))
+        return time.time_ns() if found is None else found
+
     def volumes(self) -> list[dict[str, Any]]:
         result = self._call("listing volumes", self._api.volumes) or {}
         return list(result.get("Volumes") or [])
@@ -231,7 +247,18 @@ class EngineClient:
         import requests
 
         try:
-            yield from self._api.events(since=since, until=until, decode=True)
+            stream = self._api.events(since=since, until=until, decode=True)
+            # the stream's socket, held now: once the stream breaks, the response no longer
+            # reaches it and docker-py's close() cannot close it
+            held = getattr(getattr(stream._response.raw, "_fp", None), "fp", None)
+            sock = getattr(getattr(held, "raw", None), "_sock", None)
+            try:
+                yield from stream
+            finally:
+                with contextlib.suppress(Exception):
+                    stream.close()
+                if sock is not None:
+                    sock.close()
         except (docker.errors.DockerException, requests.RequestException, *self._ssh_errors) as exc:
             raise EngineError(f"{self.host}: the event stream failed ({_reason(exc)})") from None
 
@@ -253,8 +280,28 @@ class EngineClient:
     def close(self) -> None:
         self._api.close()
 
+    def reset(self) -> None:
+        """Drop every kept connection (after the engine restarted, they are dead) and check
+        that the engine accepts a new one (an :class:`EngineError` when it does not)."""
+        self._api.close()
+        _preflight(self.host, self._timeout)
+
 
 _API_CLASS: Any = None
+_RFC3339 = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?(Z|[+-]\d\d:\d\d)")
+
+
+def _rfc3339_nanos(text: str) -> int | None:
+    """``2026-12-01T10:05:08.123456789Z`` (or with an offset) in nanoseconds; ``None`` when
+    it is not such a time."""
+    import datetime
+
+    found = _RFC3339.fullmatch(text.strip())
+    if found is None:
+        return None
+    whole, fraction, zone = found.groups()
+    moment = datetime.datetime.fromisoformat(whole + ("+00:00" if zone == "Z" else zone))
+    return int(moment.timestamp()) * 1_000_000_000 + int((fraction or "0").ljust(9, "0"))
 
 
 @functools.cache

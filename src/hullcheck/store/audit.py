@@ -3,17 +3,24 @@ head of its tree, all written in one transaction per append."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator, Sequence
 from typing import Any
 
 import orjson
 from sqlalchemy import Engine, insert, select, update
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from hullcheck.audit.merkle import HASH_SIZE, Frontier
 from hullcheck.audit.records import Record
 from hullcheck.errors import StoreError
 from hullcheck.store.chunks import batches
-from hullcheck.store.models import AuditCheckpointRow, AuditHeadRow, AuditRecordRow
+from hullcheck.store.models import (
+    AuditCheckpointRow,
+    AuditHeadRow,
+    AuditRecordRow,
+    AuditStateRow,
+)
 
 READ_BATCH = 10_000
 """Records read per query when a log is walked in order."""
@@ -32,12 +39,28 @@ _COLUMNS = (
 )
 
 
+def _unavailable(function: Any) -> Any:
+    """A store that cannot be reached or is locked is a :class:`StoreError` saying so (the
+    collector spools on it)."""
+
+    @functools.wraps(function)
+    def call(self: AuditRepository, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return function(self, *args, **kwargs)
+        except (OperationalError, InterfaceError) as exc:
+            detail = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+            raise StoreError(f"the store is unavailable ({detail[:200]})") from None
+
+    return call
+
+
 class AuditRepository:
     """Reader and writer of the audit logs."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
+    @_unavailable
     def head(self, host: str) -> Frontier:
         """Where the host's log stands (an empty frontier for a new log)."""
         with self.engine.connect() as connection:
@@ -49,6 +72,7 @@ class AuditRepository:
         data = bytes(row[1])
         return Frontier(row[0], [data[i : i + HASH_SIZE] for i in range(0, len(data), HASH_SIZE)])
 
+    @_unavailable
     def append(
         self,
         host: str,
@@ -111,6 +135,7 @@ class AuditRepository:
                     [{"host": host, "size": size, "note": note} for size, note in notes],
                 )
 
+    @_unavailable
     def cursor(self, host: str) -> int | None:
         """``timeNano`` of the last engine event the host's log holds."""
         with self.engine.connect() as connection:
@@ -125,10 +150,11 @@ class AuditRepository:
         for record, leaf in self.records(host):
             yield record.seq, record.leaf(), leaf
 
-    def records(self, host: str) -> Iterator[tuple[Record, bytes]]:
-        """The host's records in order, with their stored leaf hashes, a batch at a time."""
+    def records(self, host: str, start: int = 0) -> Iterator[tuple[Record, bytes]]:
+        """The host's records in order from ``start``, with their stored leaf hashes, a
+        batch at a time."""
         table = AuditRecordRow
-        after = -1
+        after = start - 1
         while True:
             query = (
                 select(*_record_columns(), table.leaf)
@@ -136,13 +162,17 @@ class AuditRepository:
                 .order_by(table.seq)
                 .limit(READ_BATCH)
             )
-            with self.engine.connect() as connection:
-                rows = connection.execute(query).all()
+            rows = self._rows(query)
             for row in rows:
                 yield _record(row), bytes(row[10])
             if len(rows) < READ_BATCH:
                 return
             after = rows[-1][0]
+
+    @_unavailable
+    def _rows(self, query: Any) -> list[Any]:
+        with self.engine.connect() as connection:
+            return list(connection.execute(query).all())
 
     def search(
         self,
@@ -183,6 +213,30 @@ class AuditRepository:
         )
         with self.engine.connect() as connection:
             return [str(row[0]) for row in connection.execute(query)]
+
+    @_unavailable
+    def state(self, host: str) -> tuple[int, str, dict[str, Any]] | None:
+        """What the host held when its collector last reconciled: the log's size then, the
+        moment (a record's time) and the listing."""
+        table = AuditStateRow
+        with self.engine.connect() as connection:
+            row = connection.execute(
+                select(table.seq, table.taken, table.state).where(table.host == host)
+            ).first()
+        if row is None:
+            return None
+        return int(row[0]), str(row[1]), orjson.loads(row[2])
+
+    @_unavailable
+    def save_state(self, host: str, seq: int, taken: str, state: dict[str, Any]) -> None:
+        """Keep the host's listing as of the log's size ``seq``, replacing the one before."""
+        values = {"seq": seq, "taken": taken, "state": orjson.dumps(state).decode()}
+        with self.engine.begin() as connection:
+            moved = connection.execute(
+                update(AuditStateRow).where(AuditStateRow.host == host).values(**values)
+            )
+            if moved.rowcount == 0:
+                connection.execute(insert(AuditStateRow), [{"host": host, **values}])
 
     def hosts(self) -> list[str]:
         """Hosts with a log."""

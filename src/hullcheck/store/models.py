@@ -27,6 +27,7 @@ __all__ = [
     "ActionRow",
     "AuditCheckpointRow",
     "AuditHeadRow",
+    "AuditStateRow",
     "AuditRecordRow",
     "Base",
     "FindingRow",
@@ -364,3 +365,14 @@ class AuditHeadRow(Base):
     frontier: Mapped[bytes] = mapped_column(LargeBinary)
     cursor: Mapped[int | None] = mapped_column(BigInteger)
     """``timeNano`` of the last engine event recorded: a collector resumes after it."""
+
+
+class AuditStateRow(Base):
+    """What a host held when its collector last reconciled: the log's size then, the moment
+    and the listing (JSON), the baseline the next reconciliation compares against."""
+
+    __tablename__ = "audit_states"
+    host: Mapped[str] = mapped_column(String(128), primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    taken: Mapped[str] = mapped_column(String(40))
+    state: Mapped[str] = mapped_column(Text)

@@ -45,6 +45,13 @@ CREATE TABLE audit_records (
 );
 CREATE INDEX ix_audit_records_object ON audit_records (host, object_id);
 CREATE INDEX ix_audit_records_time ON audit_records (host, time);
+CREATE TABLE audit_states (
+	host VARCHAR(128) NOT NULL, 
+	seq BIGINT NOT NULL, 
+	taken VARCHAR(40) NOT NULL, 
+	state TEXT NOT NULL, 
+	PRIMARY KEY (host)
+);
 CREATE TABLE hosts (
 	name VARCHAR(128) NOT NULL, 
 	url TEXT NOT NULL, 
@@ -217,4 +224,4 @@ CREATE TABLE vuln_aliases (
 );
 CREATE INDEX ix_vuln_aliases_alias ON vuln_aliases (alias);
 CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL, CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num));
-INSERT INTO alembic_version (version_num) VALUES ('0007');
+INSERT INTO alembic_version (version_num) VALUES ('0008');
