@@ -18,12 +18,13 @@ import dataclasses
 import logging
 import threading
 import time
+from collections.abc import Sequence
 from typing import Any
 
-from hullcheck.audit import reconcile
+from hullcheck.audit import drift, reconcile
 from hullcheck.audit.log import AuditBook, record
 from hullcheck.audit.note import SignerKey
-from hullcheck.audit.records import Record, event_nanos, from_event, nanos_time
+from hullcheck.audit.records import Record, event_nanos, from_event, nanos_time, now
 from hullcheck.audit.spool import Spool
 from hullcheck.engine import EngineClient
 from hullcheck.errors import EngineError, StoreError
@@ -35,6 +36,14 @@ BATCH = 256
 """Events per append when the stream has them waiting (a replay)."""
 HEALTH_EVERY = 100
 """Health-check execs of one container counted before their count is written anyway."""
+DRIFT_EVERY = 300.0
+"""Seconds between drift checks of every running container (a continuous collector)."""
+DRIFT_AFTER = {"exec_die", "extract-to-dir", "copy"}
+"""Container events after which that container's drift is checked at once (``copy``:
+Podman's word for ``docker cp``)."""
+PODMAN_READ = 2_000_000_000
+"""Nanoseconds Podman is given to read its events file: it stops a stream whose ``until``
+has passed on its clock, whether or not it has read the events before that moment."""
 RETRY = 2.0
 """Seconds between attempts to write to a store that is away (records wait in the spool)."""
 BACKOFF = (1.0, 60.0)
@@ -158,9 +167,14 @@ class Collector:
         *,
         podman: bool = False,
         spool: Spool | None = None,
+        sensitive: Sequence[str] = drift.SENSITIVE,
+        drift_every: float = DRIFT_EVERY,
     ) -> None:
         self.client, self.book, self.log_name, self.host = client, book, log_name, host
         self.signer, self.podman, self.spool = signer, podman, spool
+        self.sensitive, self.drift_every = tuple(sensitive), drift_every
+        self._files: dict[str, set[str]] = {}
+        self._processes: dict[str, set[str]] = {}
         self.pending: list[Record] = []
         self.recorded = 0
         self.cursor: int | None = None
@@ -211,9 +225,17 @@ class Collector:
         return self.recorded
 
     def _drain(self, stop: threading.Event) -> None:
-        """While the store is away, try it again every ``RETRY`` seconds, events or not."""
+        """While the store is away, try it again every ``RETRY`` seconds, events or not;
+        every ``drift_every`` seconds, check every running container's drift."""
+        checked = time.monotonic()
         while not stop.wait(RETRY):
-            if self.away:
+            if time.monotonic() - checked >= self.drift_every:
+                checked = time.monotonic()
+                try:
+                    self.check_all_drift("schedule")
+                except EngineError as exc:
+                    log.warning("%s: %s; drift checked at the next connection", self.host, exc)
+            if self.away or self.pending:
                 self.flush()
 
     def connect(self, until: int | None) -> None:
@@ -230,6 +252,8 @@ class Collector:
         )
         ended = self.client.clock()
         end = ended if until is None else max(until, ended)
+        if self.podman:  # Podman's `until` is a deadline on its wall clock, not a filter
+            end += PODMAN_READ
         for event in self.client.events(self._since(), f"{end / 1e9:.9f}"):
             self.take(event)
             if len(self.pending) >= BATCH:
@@ -242,6 +266,8 @@ class Collector:
             self.reconcile(state, began, ended, started)
         except StoreError as exc:  # the baseline stays: the next reconciliation covers this
             log.warning("%s: %s: reconciling at the next connection", self.host, exc)
+        self.check_all_drift("connect")
+        self.flush()
 
     def reconcile(
         self, state: reconcile.State, began: int, ended: int, started: int | None
@@ -294,10 +320,12 @@ class Collector:
             return  # already in the log: the engine replays from the second
         self.cursor = nanos
         item = from_event(self.host, event, podman=self.podman)
+        if item.kind == "container" and item.action == "top":
+            return  # the drift checks' own: an engine does not say who listed processes
         if item.kind == "container":
             if self._is_health_check(item):
                 return
-            if item.object_id in self.health and item.action not in ("exec_create", "top"):
+            if item.object_id in self.health and item.action != "exec_create":
                 self._health_record(item.object_id)
             if item.action == "destroy":
                 self._health_commands.pop(item.object_id, None)
@@ -305,6 +333,52 @@ class Collector:
         if "config" in item.context:  # the health command, known before the container goes
             self._health_commands[item.object_id] = item.context["config"].get("health")
         self.pending.append(item)
+        if item.kind == "container" and item.action in DRIFT_AFTER:
+            self.check_drift(item.object_id, item.name, item.action)
+        elif item.kind == "container" and item.action == "destroy":
+            self._files.pop(item.object_id, None)
+            self._processes.pop(item.object_id, None)
+
+    # -- drift ------------------------------------------------------------------------------
+    def check_drift(self, container: str, name: str | None, trigger: str) -> None:
+        """Record what changed in the container's files and processes since the last check
+        (:mod:`hullcheck.audit.drift`)."""
+        try:
+            changes = self.client.changes(container)
+        except EngineError as exc:  # Podman, for a container going away: "layer not known"
+            log.info("%s: no drift check of %s: %s", self.host, container[:12], exc)
+            return
+        if changes is None:
+            return  # gone
+        after = drift.file_set(changes)
+        before = self._files.get(container)
+        if before is None:
+            last = self.book.search(
+                hosts=[self.host], objects=[container], actions=["drift"], newest=1
+            )
+            known = last[0].context.get("digest") if last else None
+            before = after if known == drift.digest(after) or not after else set()
+        self._files[container] = after
+        # Podman lists processes by running `ps` in the container: an exec of our own
+        running = set() if self.podman else drift.processes(self.client.top(container))
+        seen = self._processes.get(container)
+        self._processes[container] = running
+        started = running - seen if seen is not None else set()
+        found = drift.context(before, after, started, self.sensitive)
+        if found is not None:
+            found["trigger"] = trigger
+            self.pending.append(
+                Record(-1, now(), self.host, "container", "drift", container, name, context=found)
+            )
+
+    def check_all_drift(self, trigger: str) -> None:
+        """A drift check of every running container."""
+        for item in self.client.list_containers():
+            if item.get("State") == "running":
+                names = item.get("Names") or []
+                name = str(names[0]).lstrip("/") if names else None
+                with self._lock:
+                    self.check_drift(str(item.get("Id")), name, trigger)
 
     def _is_health_check(self, item: Record) -> bool:
         """Count a health-check exec instead of recording it (Docker names the exec: its
@@ -440,8 +514,11 @@ def collect(
     podman: bool = False,
     spool: Spool | None = None,
     stop: threading.Event | None = None,
+    sensitive: Sequence[str] = drift.SENSITIVE,
 ) -> int:
     """Record the host's events from where its log stopped until ``until`` (nanoseconds
     since the epoch) or for ever; the number recorded."""
-    collector = Collector(client, book, log_name, host, signer, podman=podman, spool=spool)
+    collector = Collector(
+        client, book, log_name, host, signer, podman=podman, spool=spool, sensitive=sensitive
+    )
     return collector.run(until, stop)

@@ -49,6 +49,7 @@ class AuditBook(Protocol):
         objects: Sequence[str] = (),
         since: str | None = None,
         limit: int | None = None,
+        newest: int | None = None,
     ) -> list[Record]: ...
 
     def state(self, host: str) -> tuple[int, str, dict[str, Any]] | None: ...

@@ -154,6 +154,10 @@ def from_event(host: str, event: dict[str, Any], *, podman: bool = False) -> Rec
         if word == "exec_die" and "containerExitCode" in context:
             context["exitCode"] = context.pop("containerExitCode")
     name = attributes.get("name")
+    if podman and kind == "network" and word in ("connect", "disconnect") and "network" in context:
+        # Podman names the container as the actor and the network as an attribute
+        context["container"], context["container_name"] = object_id, str(name or "")
+        object_id = name = context.pop("network")
     if not name and kind == "network":
         name = attributes.get("network")  # Podman's network events: an empty name, and this
     if not name and kind == "volume":

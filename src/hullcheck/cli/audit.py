@@ -189,6 +189,14 @@ def _detail(context: dict[str, Any]) -> str:
     shown = [
         f"{k}={context[k]}" for k in ("command", "exitCode", "status", "outcome") if k in context
     ]
+    if "sensitive" in context:
+        shown.append("SENSITIVE " + ",".join(context["sensitive"][:5]))
+    counted = ("added", "changed", "deleted", "processes_started")
+    shown.extend(f"{kind}={len(context[kind])}" for kind in counted if kind in context)
+    if "checks" in context:
+        shown.append(f"checks={context['checks']} failed={context.get('failed', 0)}")
+    if "gap_from" in context:
+        shown.append(f"gap {context['gap_from'][:19]}..{context['gap_to'][:19]}")
     return " ".join(shown)
 
 

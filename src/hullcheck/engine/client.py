@@ -190,6 +190,25 @@ class EngineClient:
                 found = list(pool.map(lambda i: self._call(what, function, i), ids))
         return [item for item in found if item is not None]
 
+    def changes(self, container_id: str) -> list[dict[str, Any]] | None:
+        """The container's file changes against its image (``Path``, ``Kind``: 0 changed,
+        1 added, 2 deleted); ``None`` when it is gone."""
+        found = self._call(
+            f"reading the changes of {container_id[:12]}", self._api.diff, container_id
+        )
+        return None if found is None else list(found)
+
+    def top(self, container_id: str) -> dict[str, Any] | None:
+        """The processes of a running container (``Titles``, ``Processes``); ``None`` when it
+        is gone or stopped."""
+        try:
+            found: dict[str, Any] | None = self._call(
+                f"listing the processes of {container_id[:12]}", self._api.top, container_id
+            )
+        except EngineError:
+            return None  # not running (the engine answers 409)
+        return found
+
     def image_listing(self) -> list[dict[str, Any]]:
         """The short listing of the images (``Id``, ``RepoTags``, …), without inspecting."""
         return list(self._call("listing images", self._api.images) or [])

@@ -183,9 +183,10 @@ class AuditRepository:
         objects: Sequence[str] = (),
         since: str | None = None,
         limit: int | None = None,
+        newest: int | None = None,
     ) -> list[Record]:
         """Records matching every filter given (``objects``: names or IDs), oldest first
-        (by time, then host and position)."""
+        (by time, then host and position); with ``newest``, only that many of the last."""
         table = AuditRecordRow
         query = select(*_record_columns())
         if hosts:
@@ -198,11 +199,16 @@ class AuditRepository:
             query = query.where(table.name.in_(objects) | table.object_id.in_(objects))
         if since is not None:
             query = query.where(table.time >= since)
-        query = query.order_by(table.time, table.host, table.seq)
-        if limit is not None:
-            query = query.limit(limit)
+        if newest is not None:
+            query = query.order_by(table.time.desc(), table.host.desc(), table.seq.desc())
+            query = query.limit(newest)
+        else:
+            query = query.order_by(table.time, table.host, table.seq)
+            if limit is not None:
+                query = query.limit(limit)
         with self.engine.connect() as connection:
-            return [_record(row) for row in connection.execute(query).all()]
+            found = [_record(row) for row in connection.execute(query).all()]
+        return found[::-1] if newest is not None else found
 
     def checkpoints(self, host: str) -> list[str]:
         """The host's signed checkpoints, smallest first."""
