@@ -12,15 +12,19 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 import orjson
 
-from hullcheck.audit import log
+from hullcheck.audit import drift, log
+from hullcheck.audit import rules as rules_module
+from hullcheck.audit.alerts import Alerter
 from hullcheck.audit.collector import collect
 from hullcheck.audit.note import NoteError, SignerKey, VerifierKey
 from hullcheck.audit.records import Record, canonical
+from hullcheck.audit.rules import Findings, Rule, Rules
 from hullcheck.audit.spool import Spool
 from hullcheck.audit.verify import Problem, Verdict, read_checkpoints, verify
 from hullcheck.engine import connect_host
@@ -83,6 +87,8 @@ def watch(
     *,
     until: int | None = None,
     stop: threading.Event | None = None,
+    rules: Rules | None = None,
+    sensitive: Sequence[str] = drift.SENSITIVE,
 ) -> dict[str, int | str]:
     """Each named host's events (every host's by default) into its log, from where the log
     stopped until ``until`` (nanoseconds since the epoch), or for ever (until ``stop`` is set
@@ -92,6 +98,7 @@ def watch(
     signer = signing_key()
     hosts = store.hosts.named(names)
     spools = os.path.join(data_dir(), "audit-spool")
+    alerter = None if rules is None else Alerter(rules, findings_of(store))
 
     def one(host: Host) -> int | str:
         try:
@@ -108,14 +115,51 @@ def watch(
                     podman=podman,
                     spool=Spool(spools, host.name),
                     stop=stop,
+                    sensitive=sensitive,
+                    alerter=alerter,
                 )
             finally:
                 client.close()
         except HullcheckError as exc:
             return str(exc)
 
-    with ThreadPoolExecutor(max_workers=max(1, min(16, len(hosts)))) as pool:
-        return dict(zip([h.name for h in hosts], pool.map(one, hosts), strict=True))
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, min(16, len(hosts)))) as pool:
+            return dict(zip([h.name for h in hosts], pool.map(one, hosts), strict=True))
+    finally:
+        if alerter is not None:
+            alerter.close()
+
+
+def findings_of(store: Store, every: float = 60.0) -> Findings:
+    """An image's stored findings by severity, read again at most every ``every`` seconds."""
+    held: dict[str, dict[str, int]] = {}
+    read = [-every]
+    lock = threading.Lock()
+
+    def counts(image: str) -> dict[str, int]:
+        with lock:
+            if time.monotonic() - read[0] >= every:
+                held.clear()
+                held.update(store.findings.counts())
+                read[0] = time.monotonic()
+            return held.get(image, {})
+
+    return counts
+
+
+def load_rules(path: str) -> Rules:
+    return rules_module.load(path)
+
+
+def test_rules(
+    store: Store, rules: Rules, hosts: Sequence[str] = (), since: str | None = None
+) -> list[tuple[Rule, Record]]:
+    """What the rules match in the stored log (a dry run: nothing is sent)."""
+    found = store.audit.search(hosts=hosts, since=since)
+    images = rules_module.ContainerImages()
+    shown = [images.shown(item) for item in found]
+    return rules_module.check(rules, shown, findings_of(store))
 
 
 def verify_log(store: Store, host: str, key: VerifierKey, published: Sequence[str] = ()) -> Verdict:

@@ -22,9 +22,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from hullcheck.audit import drift, reconcile
+from hullcheck.audit.alerts import Alerter
 from hullcheck.audit.log import AuditBook, record
 from hullcheck.audit.note import SignerKey
 from hullcheck.audit.records import Record, event_nanos, from_event, nanos_time, now
+from hullcheck.audit.rules import ContainerImages
 from hullcheck.audit.spool import Spool
 from hullcheck.engine import EngineClient
 from hullcheck.errors import EngineError, StoreError
@@ -169,10 +171,13 @@ class Collector:
         spool: Spool | None = None,
         sensitive: Sequence[str] = drift.SENSITIVE,
         drift_every: float = DRIFT_EVERY,
+        alerter: Alerter | None = None,
     ) -> None:
         self.client, self.book, self.log_name, self.host = client, book, log_name, host
         self.signer, self.podman, self.spool = signer, podman, spool
         self.sensitive, self.drift_every = tuple(sensitive), drift_every
+        self.alerter = alerter
+        self._images = ContainerImages()
         self._files: dict[str, set[str]] = {}
         self._processes: dict[str, set[str]] = {}
         self.pending: list[Record] = []
@@ -488,6 +493,8 @@ class Collector:
                     "%s: the store is back; %d spooled records written", self.host, len(waiting)
                 )
             self.recorded += len(waiting) + len(self.pending)
+            if self.alerter is not None:
+                self.alerter.consider(map(self._images.shown, [*waiting, *self.pending]))
             self.pending.clear()
             self._away = None
 
@@ -515,10 +522,19 @@ def collect(
     spool: Spool | None = None,
     stop: threading.Event | None = None,
     sensitive: Sequence[str] = drift.SENSITIVE,
+    alerter: Alerter | None = None,
 ) -> int:
     """Record the host's events from where its log stopped until ``until`` (nanoseconds
     since the epoch) or for ever; the number recorded."""
     collector = Collector(
-        client, book, log_name, host, signer, podman=podman, spool=spool, sensitive=sensitive
+        client,
+        book,
+        log_name,
+        host,
+        signer,
+        podman=podman,
+        spool=spool,
+        sensitive=sensitive,
+        alerter=alerter,
     )
     return collector.run(until, stop)

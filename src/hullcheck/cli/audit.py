@@ -13,6 +13,7 @@ import typer
 
 from hullcheck import api
 from hullcheck.api import audit as audit_api
+from hullcheck.audit import drift
 from hullcheck.audit.records import stamp
 from hullcheck.cli.options import DB_OPTION, emit, parse_duration
 from hullcheck.cli.tables import print_table
@@ -78,6 +79,12 @@ def watch_command(
     until: str | None = typer.Option(
         None, "--until", help="Stop at this moment (`now`, or seconds since the epoch)."
     ),
+    rules: str | None = typer.Option(
+        None, "--rules", help="Alert rules (YAML): matches are logged, posted or sent to syslog."
+    ),
+    sensitive: list[str] = typer.Option(
+        [], "--sensitive", help="A path whose changes drift flags (repeat; replaces the defaults)."
+    ),
     db: str | None = DB_OPTION,
 ) -> None:
     """Record every host's engine events into its log, from where it stopped (foreground;
@@ -90,9 +97,12 @@ def watch_command(
             moment = int(float(until) * 1e9)
         except ValueError:
             raise UsageError(f"--until {until!r}: use `now` or seconds since the epoch") from None
+    loaded = audit_api.load_rules(rules) if rules is not None else None
     _say_warnings()
     with api.open_store(db) as store:
-        results = audit_api.watch(store, hosts, until=moment)
+        results = audit_api.watch(
+            store, hosts, until=moment, rules=loaded, sensitive=sensitive or drift.SENSITIVE
+        )
     failed = False
     for host, result in results.items():
         if isinstance(result, str):
@@ -117,6 +127,40 @@ def _say_warnings() -> None:
     audit_log = logging.getLogger("hullcheck.audit")
     audit_log.addHandler(handler)
     audit_log.setLevel(logging.WARNING)
+
+
+rules_app = typer.Typer(help="Alert rules on the audit records.", no_args_is_help=True)
+audit_app.add_typer(rules_app, name="rules")
+
+
+@rules_app.command("test")
+def rules_test_command(
+    path: str = typer.Argument(..., help="The rules file (YAML)."),
+    hosts: list[str] = typer.Option([], "--host", help="Only this host (repeat)."),
+    since: str | None = typer.Option(None, "--since", help="Only the last 24h, 7d, …"),
+    fmt: str = typer.Option("table", "--format", "-f", help="table or json."),
+    db: str | None = DB_OPTION,
+) -> None:
+    """Dry run: what the rules match in the stored log (nothing is sent)."""
+    if fmt not in ("table", "json"):
+        raise UsageError(f"--format {fmt!r}: use table or json")
+    loaded = audit_api.load_rules(path)
+    moment = None
+    if since is not None:
+        moment = stamp(datetime.datetime.now(datetime.UTC) - parse_duration(since))
+    with api.open_store(db) as store:
+        matched = audit_api.test_rules(store, loaded, hosts, moment)
+    if fmt == "json":
+        items = [{"rule": rule.name, "do": list(rule.do), **r.as_dict()} for rule, r in matched]
+        emit(json.dumps(items, indent=1) + "\n", None)
+        return
+    rows = [
+        (rule.name, r.time[:19].replace("T", " "), r.host, r.action, r.name or r.object_id[:12],
+         ",".join(rule.do))
+        for rule, r in matched
+    ]  # fmt: skip
+    print_table(("RULE", "TIME (UTC)", "HOST", "ACTION", "OBJECT", "DO"), rows)
+    typer.echo(f"{len(matched)} matches of {len(loaded.rules)} rules")
 
 
 @audit_app.command("search")
