@@ -10,6 +10,7 @@ translated where they enter. Messages start with the input that failed.
     ├── LayerError                 a layer is hostile or broken (traversal, bomb, not a tar)
     ├── SbomFormatError            an SBOM file given as input cannot be read
     ├── StoreError                 the database cannot be opened or migrated
+    │   └── AppendConflict         another writer appended to an audit log first
     ├── VulnDbError                the vulnerability database cannot be updated or read
     │   └── FeedError              a feed cannot be downloaded or is not a feed (corrupt zip)
     └── DaemonError                the daemon cannot listen there, or no daemon answers
@@ -56,6 +57,10 @@ class SbomFormatError(HullcheckError):
 
 class StoreError(HullcheckError):
     """The store cannot be opened, migrated or written."""
+
+
+class AppendConflict(StoreError):
+    """Another writer appended to an audit log between reading its head and appending."""
 
 
 class NotFoundError(StoreError):

@@ -126,6 +126,8 @@ class PrivateEngine:
         os.makedirs(self.run_dir, exist_ok=True)
         os.makedirs(self.data_root, exist_ok=True)
         self._kill_stale()
+        with contextlib.suppress(FileNotFoundError):  # left by an engine killed before it ended
+            os.unlink(self._pidfile)
         prefix: list[str] = []
         if spec.chrooted:
             prefix = ["chroot", roots.ROOT.acquire()]

@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import orjson
 
-from hullcheck.audit import drift, log
+from hullcheck.audit import authz, drift, log
 from hullcheck.audit import rules as rules_module
 from hullcheck.audit.alerts import Alerter
 from hullcheck.audit.collector import collect
@@ -91,8 +91,8 @@ def watch(
     sensitive: Sequence[str] = drift.SENSITIVE,
 ) -> dict[str, int | str]:
     """Each named host's events (every host's by default) into its log, from where the log
-    stopped until ``until`` (nanoseconds since the epoch), or for ever (until ``stop`` is set
-    and each stream has one more event or breaks); per host the number recorded, or the
+    stopped until ``until`` (nanoseconds since the epoch), or for ever (until ``stop`` is
+    set); per host the number recorded, or the
     error that stopped it (the other hosts go on). Records the store cannot take wait in
     the spool (``audit-spool`` in the data directory)."""
     signer = signing_key()
@@ -129,6 +129,19 @@ def watch(
     finally:
         if alerter is not None:
             alerter.close()
+
+
+def authz_plugin(
+    store: Store, socket_name: str, host: str, directory: str = authz.PLUGINS_DIR
+) -> authz.Plugin:
+    """The authorization plugin recording every API request to ``host``'s engine into
+    that host's log (started by the caller: ``serve_forever`` or ``start``)."""
+    signer = signing_key()
+
+    def write(item: Record) -> None:
+        log.record(store.audit, LOG_NAME, host, [item], signer)
+
+    return authz.Plugin(socket_name, host, write, directory)
 
 
 def findings_of(store: Store, every: float = 60.0) -> Findings:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import queue
 import threading
 import time
 from collections.abc import Sequence
@@ -43,9 +44,15 @@ DRIFT_EVERY = 300.0
 DRIFT_AFTER = {"exec_die", "extract-to-dir", "copy"}
 """Container events after which that container's drift is checked at once (``copy``:
 Podman's word for ``docker cp``)."""
+JOIN_WINDOW = 10_000_000_000
+"""Nanoseconds before an event in which the API request that caused it is looked for."""
+JOIN_RECHECK = 30.0
+"""Seconds between looks for an authorization plugin's records in a log without them."""
 PODMAN_READ = 2_000_000_000
 """Nanoseconds Podman is given to read its events file: it stops a stream whose ``until``
 has passed on its clock, whether or not it has read the events before that moment."""
+FLUSH_EVERY = 0.25
+"""Seconds at most between an event's arrival and its record's writing (continuous mode)."""
 RETRY = 2.0
 """Seconds between attempts to write to a store that is away (records wait in the spool)."""
 BACKOFF = (1.0, 60.0)
@@ -177,6 +184,8 @@ class Collector:
         self.signer, self.podman, self.spool = signer, podman, spool
         self.sensitive, self.drift_every = tuple(sensitive), drift_every
         self.alerter = alerter
+        self._requests = False
+        self._requests_checked = -JOIN_RECHECK
         self._images = ContainerImages()
         self._files: dict[str, set[str]] = {}
         self._processes: dict[str, set[str]] = {}
@@ -209,14 +218,7 @@ class Collector:
                         self.client.reset()
                     self.connect(None)
                     wait = BACKOFF[0]
-                    for event in self.client.events(self._since(), None):
-                        with self._lock:
-                            self.take(event)
-                            self.flush()
-                        if stop.is_set():
-                            break
-                    else:
-                        raise EngineError(f"{self.client.host}: the event stream ended")
+                    self._follow(stop)
                 except EngineError as exc:
                     if stop.is_set():
                         break
@@ -229,11 +231,50 @@ class Collector:
             self.close()
         return self.recorded
 
+    def _follow(self, stop: threading.Event) -> None:
+        """Take the stream's events until ``stop``. A thread of its own only reads them into
+        a queue: dockerd drops the events of a subscriber that does not read within 100 ms
+        once 1,024 wait, and taking an event (an exec's inspect, a drift check) can take
+        longer than that under a storm."""
+        arrived: queue.Queue[object] = queue.Queue()
+        ended = object()
+
+        def read() -> None:
+            try:
+                for event in self.client.events(self._since(), None):
+                    arrived.put(event)
+                arrived.put(EngineError(f"{self.client.host}: the event stream ended"))
+            except EngineError as exc:
+                arrived.put(exc)
+            finally:
+                arrived.put(ended)
+
+        reader = threading.Thread(target=read, daemon=True)
+        reader.start()
+        try:
+            while not stop.is_set():
+                try:
+                    event = arrived.get(timeout=FLUSH_EVERY)
+                except queue.Empty:
+                    continue
+                if isinstance(event, EngineError):
+                    raise event
+                if event is ended:
+                    return
+                with self._lock:
+                    self.take(event)
+                    if len(self.pending) >= BATCH:
+                        self.flush()
+        finally:
+            self.client.interrupt()
+            reader.join(timeout=30)
+
     def _drain(self, stop: threading.Event) -> None:
-        """While the store is away, try it again every ``RETRY`` seconds, events or not;
-        every ``drift_every`` seconds, check every running container's drift."""
+        """Write what arrived every ``FLUSH_EVERY`` seconds (a storm is written a batch at a
+        time, a lone event within that delay); while the store is away, try it again every
+        ``RETRY`` seconds; every ``drift_every`` seconds, check every running container."""
         checked = time.monotonic()
-        while not stop.wait(RETRY):
+        while not stop.wait(FLUSH_EVERY):
             if time.monotonic() - checked >= self.drift_every:
                 checked = time.monotonic()
                 try:
@@ -334,7 +375,7 @@ class Collector:
                 self._health_record(item.object_id)
             if item.action == "destroy":
                 self._health_commands.pop(item.object_id, None)
-        item = enrich(self.client, item)
+        item = self._join(enrich(self.client, item))
         if "config" in item.context:  # the health command, known before the container goes
             self._health_commands[item.object_id] = item.context["config"].get("health")
         self.pending.append(item)
@@ -343,6 +384,32 @@ class Collector:
         elif item.kind == "container" and item.action == "destroy":
             self._files.pop(item.object_id, None)
             self._processes.pop(item.object_id, None)
+
+    # -- callers ------------------------------------------------------------------------------
+    def _join(self, item: Record) -> Record:
+        """The record with the caller of the API request that caused it, where the
+        authorization plugin recorded one (:mod:`hullcheck.audit.authz`)."""
+        if item.actor is not None or item.kind not in ("container", "image", "volume", "network"):
+            return item
+        if time.monotonic() - self._requests_checked > JOIN_RECHECK:
+            self._requests_checked = time.monotonic()
+            self._requests = bool(self.book.search(hosts=[self.host], kinds=["api"], newest=1))
+        if not self._requests:
+            return item
+        since = nanos_time(max(0, (self.cursor or 0) - JOIN_WINDOW))
+        # a request names its object by ID, 12-character prefix or name (other prefixes are
+        # not joined); an exec's start by the exec's ID
+        keys = [item.object_id, item.object_id[:12], *([item.name] if item.name else [])]
+        if item.action == "exec_start" and item.context.get("execID"):
+            keys = [str(item.context["execID"])]
+        recent = self.book.search(
+            hosts=[self.host], kinds=["api"], objects=keys, since=since, newest=20
+        )
+        for request in reversed(recent):
+            if request.time <= item.time and _caused(request, item):
+                context = {**item.context, "request_seq": request.seq}
+                return dataclasses.replace(item, actor=request.actor, context=context)
+        return item
 
     # -- drift ------------------------------------------------------------------------------
     def check_drift(self, container: str, name: str | None, trigger: str) -> None:
@@ -508,6 +575,21 @@ class Collector:
     def away(self) -> bool:
         """Whether records wait in the spool for the store."""
         return self._away is not None
+
+
+def _caused(request: Record, item: Record) -> bool:
+    """Whether the API request (an ``api`` record) is the one behind the event's record."""
+    path = str(request.context.get("path", ""))
+    if item.action == "exec_start":
+        return request.object_id == item.context.get("execID") and path.endswith("/start")
+    if item.kind == "container" and item.action == "create":
+        return path.endswith("/containers/create") and bool(item.name) and request.name == item.name
+    if request.context.get("object_kind") != item.kind or not request.object_id:
+        return False
+    if item.action == "exec_create" and not path.endswith("/exec"):
+        return False
+    named = request.object_id
+    return named == item.name or (len(named) >= 4 and item.object_id.startswith(named))
 
 
 def collect(

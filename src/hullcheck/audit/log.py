@@ -13,7 +13,10 @@ from typing import Any, Protocol
 from hullcheck.audit import merkle
 from hullcheck.audit.note import Checkpoint, SignerKey
 from hullcheck.audit.records import Record
+from hullcheck.errors import AppendConflict
 
+CONFLICTS = 50
+"""Attempts at appending while other writers keep appending first."""
 CHECKPOINT_EVERY = 64
 """Records between signed checkpoints: an edit whose hash was recomputed is named within
 this many records (docs/audit.md)."""
@@ -68,7 +71,26 @@ def record(
     cursor: int | None = None,
 ) -> int:
     """Append ``records`` to the host's log, with a checkpoint signed every
-    ``CHECKPOINT_EVERY`` records and one after the last; the log's new size."""
+    ``CHECKPOINT_EVERY`` records and one after the last; the log's new size. Another writer
+    of the same log (the authorization plugin beside the collector) appending first makes
+    this one number its records again after it."""
+    records = list(records)
+    for _ in range(CONFLICTS - 1):
+        try:
+            return _append(book, log_name, host, records, signer, cursor)
+        except AppendConflict:
+            continue
+    return _append(book, log_name, host, records, signer, cursor)
+
+
+def _append(
+    book: AuditBook,
+    log_name: str,
+    host: str,
+    records: list[Record],
+    signer: SignerKey,
+    cursor: int | None,
+) -> int:
     frontier = book.head(host)
     before = frontier.size
     writer = LogWriter(origin(log_name, host), signer, frontier)

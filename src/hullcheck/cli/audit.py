@@ -129,6 +129,32 @@ def _say_warnings() -> None:
     audit_log.setLevel(logging.WARNING)
 
 
+@audit_app.command("authz")
+def authz_command(
+    host: str = typer.Option(..., "--host", help="The configured host this engine is."),
+    socket_name: str = typer.Option(
+        "hullcheck", "--socket-name", help="dockerd's --authorization-plugin=NAME."
+    ),
+    directory: str = typer.Option(
+        "/run/docker/plugins", "--plugins-dir", help="Where dockerd looks for plugin sockets."
+    ),
+    db: str | None = DB_OPTION,
+) -> None:
+    """Serve Docker's authorization plugin protocol: every API request to this engine is
+    allowed and recorded with its caller (foreground; dockerd fails closed while it is down)."""
+    _say_warnings()
+    with api.open_store(db) as store:
+        plugin = audit_api.authz_plugin(store, socket_name, host, directory)
+        typer.echo(safe(f"listening on {plugin.path}; start dockerd with "
+                        f"--authorization-plugin={socket_name}"))  # fmt: skip
+        try:
+            plugin.serve_forever()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            plugin.close()
+
+
 rules_app = typer.Typer(help="Alert rules on the audit records.", no_args_is_help=True)
 audit_app.add_typer(rules_app, name="rules")
 

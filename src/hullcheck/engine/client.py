@@ -52,6 +52,7 @@ class EngineClient:
         self.host = host or os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
         self._ssh_errors = _ssh_errors(self.host)
         self._timeout = timeout
+        self._streams: set[Any] = set()
         _preflight(self.host, timeout)
         try:
             tls_config = None
@@ -271,12 +272,15 @@ class EngineClient:
             # reaches it and docker-py's close() cannot close it
             held = getattr(getattr(stream._response.raw, "_fp", None), "fp", None)
             sock = getattr(getattr(held, "raw", None), "_sock", None)
+            if sock is not None:
+                self._streams.add(sock)
             try:
                 yield from stream
             finally:
                 with contextlib.suppress(Exception):
                     stream.close()
                 if sock is not None:
+                    self._streams.discard(sock)
                     sock.close()
         except (docker.errors.DockerException, requests.RequestException, *self._ssh_errors) as exc:
             raise EngineError(f"{self.host}: the event stream failed ({_reason(exc)})") from None
@@ -298,6 +302,15 @@ class EngineClient:
 
     def close(self) -> None:
         self._api.close()
+
+    def interrupt(self) -> None:
+        """End every event stream being read (from another thread): its reader sees the
+        stream fail."""
+        import socket
+
+        for sock in list(self._streams):
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
 
     def reset(self) -> None:
         """Drop every kept connection (after the engine restarted, they are dead) and check

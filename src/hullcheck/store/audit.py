@@ -13,7 +13,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 
 from hullcheck.audit.merkle import HASH_SIZE, Frontier
 from hullcheck.audit.records import Record
-from hullcheck.errors import StoreError
+from hullcheck.errors import AppendConflict, StoreError
 from hullcheck.store.chunks import batches
 from hullcheck.store.models import (
     AuditCheckpointRow,
@@ -111,7 +111,7 @@ class AuditRepository:
                     select(AuditHeadRow.size).where(AuditHeadRow.host == host)
                 ).first()
                 if exists is not None:
-                    raise StoreError(f"audit log of {host}: another writer appended first")
+                    raise AppendConflict(f"audit log of {host}: another writer appended first")
                 connection.execute(insert(AuditHeadRow), [{"host": host, **head}])
             else:
                 moved = connection.execute(
@@ -120,7 +120,7 @@ class AuditRepository:
                     .values(**head)
                 )
                 if moved.rowcount != 1:
-                    raise StoreError(f"audit log of {host}: another writer appended first")
+                    raise AppendConflict(f"audit log of {host}: another writer appended first")
             # driver-level: rows already in column form, no per-row processing (findings too)
             marker = "?" if connection.dialect.paramstyle == "qmark" else "%s"
             statement = (

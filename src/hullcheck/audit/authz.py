@@ -1,0 +1,223 @@
+"""A Docker authorization plugin that records who called the Engine API.
+
+dockerd started with ``--authorization-plugin=NAME`` asks the plugin listening on
+``/run/docker/plugins/NAME.sock`` about every API request before serving it (``AuthZReq``)
+and again with the response (``AuthZRes``); the request carries the authenticated user —
+the subject of a TLS client certificate — or none for the local socket. This plugin allows
+every request (the review gate adds policy) and records each one in the host's audit log:
+who, method, path, the object the path names, and a summary of the body with secret values
+left out (environment variable names only, commands redacted). The collector joins these
+records to the events they caused (``actor`` of an ``exec_start``, say).
+
+While the plugin is down dockerd refuses every request the plugin would have been asked
+about ("authorization plugin … connection refused"): the engine fails closed. Run the plugin
+under a supervisor that restarts it (docs/audit.md).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import contextlib
+import http.server
+import logging
+import os
+import re
+import socketserver
+import threading
+import urllib.parse
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+
+from hullcheck.audit.records import Record, now
+from hullcheck.redaction import redact_command
+
+log = logging.getLogger("hullcheck.audit")
+
+PLUGINS_DIR = "/run/docker/plugins"
+"""Where dockerd looks for plugin sockets."""
+CONTENT_TYPE = "application/vnd.docker.plugins.v1.2+json"
+MAX_BODY = 4 << 20
+"""Bytes of a plugin request read at most (dockerd sends bodies under 1 MiB)."""
+_OBJECT = re.compile(r"^(?:/v[\d.]+)?/(containers|images|volumes|networks|exec)/([^/?]+)")
+LOCAL = "local socket"
+
+
+def caller(request: dict[str, Any]) -> str:
+    """Who made the request: the client certificate's subject, dockerd's user name, or the
+    local socket (no authentication at all)."""
+    for encoded in request.get("RequestPeerCertificates") or []:
+        subject = _subject(encoded)
+        if subject:
+            return subject
+    user = request.get("User")
+    return str(user) if user else LOCAL
+
+
+def _subject(encoded: object) -> str | None:
+    from cryptography import x509
+
+    try:
+        data = base64.b64decode(str(encoded), validate=True)
+        # dockerd sends each certificate PEM-encoded, then base64 as JSON does []byte
+        if data.startswith(b"-----BEGIN"):
+            return x509.load_pem_x509_certificate(data).subject.rfc4514_string()
+        return x509.load_der_x509_certificate(data).subject.rfc4514_string()
+    except (ValueError, binascii.Error):
+        return None
+
+
+def summary(body: object) -> dict[str, Any]:
+    """What a request asked for, without secret values."""
+    if not isinstance(body, dict):
+        return {}
+    found: dict[str, Any] = {}
+    for key in ("Image", "User", "Privileged", "Tty", "WorkingDir"):
+        if key in body:
+            found[key.lower()] = body[key]
+    for key in ("Cmd", "Entrypoint"):
+        value = body.get(key)
+        if isinstance(value, list):
+            found[key.lower()] = redact_command(" ".join(map(str, value)))
+        elif isinstance(value, str):
+            found[key.lower()] = redact_command(value)
+    if isinstance(body.get("Env"), list):
+        found["env_names"] = [str(item).split("=", 1)[0] for item in body["Env"]]
+    found.update(_host_summary(body.get("HostConfig")))
+    found["keys"] = sorted(str(k) for k in body)[:50]
+    return found
+
+
+def _host_summary(host: object) -> dict[str, Any]:
+    if not isinstance(host, dict):
+        return {}
+    found = {
+        key.lower(): host[key] for key in ("Privileged", "NetworkMode", "PidMode") if host.get(key)
+    }
+    if host.get("CapAdd"):
+        found["cap_add"] = list(host["CapAdd"])
+    if host.get("Binds"):
+        found["binds"] = [":".join(str(bind).split(":")[:2]) for bind in host["Binds"]]
+    return found
+
+
+def request_record(host: str, request: dict[str, Any]) -> Record:
+    """The audit record of one API request as dockerd described it to the plugin."""
+    method = str(request.get("RequestMethod") or "")
+    uri = str(request.get("RequestUri") or "")  # (Go's field RequestURI, as JSON names it)
+    parsed = urllib.parse.urlsplit(uri)
+    kind, object_id = "api", ""
+    found = _OBJECT.match(parsed.path)
+    if found is not None:
+        kind, object_id = found.group(1).rstrip("s"), urllib.parse.unquote(found.group(2))
+    body = None
+    raw = request.get("RequestBody")
+    if raw:
+        with contextlib.suppress(ValueError, binascii.Error, orjson.JSONDecodeError):
+            body = orjson.loads(base64.b64decode(str(raw)))
+    context: dict[str, Any] = {
+        "method": method,
+        "path": parsed.path,
+        "query": sorted(urllib.parse.parse_qs(parsed.query)),
+        "authn": str(request.get("UserAuthNMethod") or "none"),
+        "object_kind": kind,
+        **summary(body),
+    }
+    named = urllib.parse.parse_qs(parsed.query).get("name")
+    name = named[0] if named else None  # the name a create gives its object
+    return Record(-1, now(), host, "api", "request", object_id, name, caller(request), context)
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    server: _Server
+
+    def do_POST(self) -> None:  # noqa: N802 - http.server's name
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > MAX_BODY:
+            self._answer({"Allow": False, "Err": "request too large for the audit plugin"})
+            return
+        try:
+            request = orjson.loads(self.rfile.read(length) or b"{}")
+        except orjson.JSONDecodeError:
+            request = {}
+        if self.path == "/Plugin.Activate":
+            self._answer({"Implements": ["authz"]})
+        elif self.path == "/AuthZPlugin.AuthZReq":
+            try:
+                self.server.record(request_record(self.server.host, request))
+            except Exception as exc:  # noqa: BLE001 - recorded or not, dockerd gets an answer
+                log.warning("authz: a request could not be recorded: %s", exc)
+            self._answer({"Allow": True})
+        elif self.path == "/AuthZPlugin.AuthZRes":
+            self._answer({"Allow": True})
+        else:
+            self.send_error(404)
+
+    def _answer(self, document: dict[str, Any]) -> None:
+        body = orjson.dumps(document)
+        self.send_response(200)
+        self.send_header("Content-Type", CONTENT_TYPE)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def address_string(self) -> str:
+        return "dockerd"
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+class _Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
+    daemon_threads = True
+    host: str
+    record: Callable[[Record], None]
+
+
+class Plugin:
+    """The plugin's server on ``PLUGINS_DIR/NAME.sock`` (0600: only dockerd, as root)."""
+
+    def __init__(
+        self, name: str, host: str, record: Callable[[Record], None], directory: str = PLUGINS_DIR
+    ) -> None:
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,100}", name):
+            from hullcheck.errors import UsageError
+
+            raise UsageError(f"--socket-name {name!r}: letters, digits, `.`, `_` and `-` only")
+        os.makedirs(directory, mode=0o755, exist_ok=True)
+        self.path = os.path.join(directory, f"{name}.sock")
+        with contextlib.suppress(FileNotFoundError):
+            if not _is_socket(self.path):
+                from hullcheck.errors import UsageError
+
+                raise UsageError(f"{self.path}: exists and is not a socket; refusing to replace it")
+            os.unlink(self.path)
+        old = os.umask(0o177)
+        try:
+            self.server = _Server(self.path, _Handler)
+        finally:
+            os.umask(old)
+        self.server.host = host
+        self.server.record = record
+        self._thread: threading.Thread | None = None
+
+    def serve_forever(self) -> None:
+        self.server.serve_forever()
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.path)
+
+
+def _is_socket(path: str) -> bool:
+    import stat
+
+    return stat.S_ISSOCK(os.lstat(path).st_mode)

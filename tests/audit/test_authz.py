@@ -1,0 +1,98 @@
+"""The authorization plugin: a private dockerd started with it and a TLS listener; an exec
+made with a client certificate is recorded with that certificate's subject as its actor,
+one made on the local socket as the local socket's."""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from hullcheck import api
+from hullcheck.api import audit as audit_api
+from hullcheck.audit.authz import LOCAL
+from hullcheck.engine.client import EngineClient
+from tests.conftest import Images
+from tests.infra.engine import PrivateEngine, load_archive
+from tests.infra.tlscerts import make_pki
+
+pytestmark = pytest.mark.docker
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def guarded(tmp_path: Any, builder: PrivateEngine) -> Iterator[dict[str, Any]]:
+    """A Docker 20.10 engine asking hullcheck's plugin about every request (the builder is
+    started first: this engine's dockerd binary and the images come from there)."""
+    pki = make_pki(os.fspath(tmp_path / "pki"), "authz")
+    store = api.open_store(f"sqlite:///{tmp_path / 'hc.db'}")
+    name = f"hc-authz-{uuid.uuid4().hex[:8]}"
+    plugin = audit_api.authz_plugin(store, name, "h1")
+    plugin.start()
+    port = _free_port()
+    engine = PrivateEngine(
+        "authz",
+        extra_args=(
+            "--authorization-plugin", name,
+            "-H", f"tcp://127.0.0.1:{port}",
+            "--tlsverify", "--tlscacert", pki.ca,
+            "--tlscert", pki.server_cert, "--tlskey", pki.server_key,
+        ),
+    )  # fmt: skip
+    engine.start()
+    # (hullcheck's client: the engine's CA wins over a REQUESTS_CA_BUNDLE in the environment)
+    remote = EngineClient(
+        f"tcp://127.0.0.1:{port}", 120, tls=(pki.ca, pki.client_cert, pki.client_key)
+    )
+    try:
+        api.add_host(store, api.Host("h1", engine.host, timeout=30))
+        yield {"store": store, "engine": engine, "remote": remote, "plugin": plugin}
+    finally:
+        remote.close()
+        engine.stop()
+        plugin.close()
+        store.close()
+
+
+def test_an_exec_is_attributed_to_the_client_certificate_that_made_it(
+    guarded: dict[str, Any], images: Images
+) -> None:
+    store, engine, remote = guarded["store"], guarded["engine"], guarded["remote"]._api
+    local = engine.client()
+    image = load_archive(local, images.archive("python")).id
+    name = f"target-{uuid.uuid4().hex[:8]}"
+    target = remote.create_container(image, ["sleep", "infinity"], name=name)["Id"]
+    remote.start(target)
+    remote.exec_start(remote.exec_create(target, ["sh", "-c", "id -u"])["Id"])
+    try:
+        local.api.exec_start(local.api.exec_create(target, ["true"])["Id"])
+    finally:
+        local.close()
+    audit_api.watch(store, until=time.time_ns() + 1_000_000_000)
+
+    by_command = {
+        r.context.get("command"): r
+        for r in store.audit.search(hosts=["h1"], actions=["exec_start"], objects=[name])
+    }
+    assert by_command["sh -c id -u"].actor == "CN=authz-client"
+    assert by_command["true"].actor == LOCAL
+    requests = store.audit.search(hosts=["h1"], kinds=["api"])
+    made = [r for r in requests if r.context["path"].endswith("/exec")]
+    assert [r.actor for r in made] == ["CN=authz-client", LOCAL]
+    assert made[0].context["cmd"] == "sh -c id -u" and made[0].context["method"] == "POST"
+    created = [r for r in requests if r.context["path"].endswith("/containers/create")]
+    assert created[-1].name == name and created[-1].context["authn"] == "TLS"
+    (born,) = store.audit.search(hosts=["h1"], actions=["create"], objects=[name])
+    assert born.actor == "CN=authz-client"
+    assert audit_api.verify_log(store, "h1", audit_api.verifier_key()).intact
+    remote.remove_container(target, force=True)
