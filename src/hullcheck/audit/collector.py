@@ -14,6 +14,7 @@ not recorded one by one.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import queue
@@ -48,11 +49,16 @@ JOIN_WINDOW = 10_000_000_000
 """Nanoseconds before an event in which the API request that caused it is looked for."""
 JOIN_RECHECK = 30.0
 """Seconds between looks for an authorization plugin's records in a log without them."""
+REPLAY_BEFORE = 2_000_000_000
+"""Nanoseconds before its cursor a collector replays from: events sent out of time order
+(seen on Podman, and on Docker under concurrent execs) are not lost at a reconnection."""
 PODMAN_READ = 2_000_000_000
 """Nanoseconds Podman is given to read its events file: it stops a stream whose ``until``
 has passed on its clock, whether or not it has read the events before that moment."""
 FLUSH_EVERY = 0.25
 """Seconds at most between an event's arrival and its record's writing (continuous mode)."""
+DRIFT_SETTLE = 1.0
+"""Seconds after an exec or a copy before the container's drift is checked (continuous)."""
 RETRY = 2.0
 """Seconds between attempts to write to a store that is away (records wait in the spool)."""
 BACKOFF = (1.0, 60.0)
@@ -188,6 +194,7 @@ class Collector:
         self._requests_checked = -JOIN_RECHECK
         self._images = ContainerImages()
         self._files: dict[str, set[str]] = {}
+        self._drift_wanted: dict[str, tuple[str | None, str, float]] = {}
         self._processes: dict[str, set[str]] = {}
         self.pending: list[Record] = []
         self.recorded = 0
@@ -196,6 +203,7 @@ class Collector:
         self._health_commands: dict[str, str | None] = {}
         self._health_execs: set[str] = set()
         self._lock = threading.RLock()
+        self._seen: set[tuple[str, str, str, str]] = set()
         self._away: float | None = None
 
     # -- the run ----------------------------------------------------------------------------
@@ -219,7 +227,7 @@ class Collector:
                     self.connect(None)
                     wait = BACKOFF[0]
                     self._follow(stop)
-                except EngineError as exc:
+                except (EngineError, StoreError) as exc:  # the store: at the connection
                     if stop.is_set():
                         break
                     log.warning("%s: %s; reconnecting in %.0f s", self.host, exc, wait)
@@ -275,12 +283,14 @@ class Collector:
         ``RETRY`` seconds; every ``drift_every`` seconds, check every running container."""
         checked = time.monotonic()
         while not stop.wait(FLUSH_EVERY):
-            if time.monotonic() - checked >= self.drift_every:
-                checked = time.monotonic()
-                try:
+            try:
+                if time.monotonic() - checked >= self.drift_every:
+                    checked = time.monotonic()
                     self.check_all_drift("schedule")
-                except EngineError as exc:
-                    log.warning("%s: %s; drift checked at the next connection", self.host, exc)
+                else:
+                    self.check_wanted_drift()
+            except EngineError as exc:
+                log.warning("%s: %s; drift checked at the next connection", self.host, exc)
             if self.away or self.pending:
                 self.flush()
 
@@ -289,6 +299,7 @@ class Collector:
         with the log; with ``until`` the replay goes on to that moment."""
         self.cursor = self._resume()
         started = self.cursor
+        self._remember()
         began = self.client.clock()
         state = reconcile.listing(
             self.client.list_containers(),
@@ -352,7 +363,10 @@ class Collector:
         )
 
     def close(self) -> None:
-        """Write the health-check counts held and whatever waits."""
+        """Write the drift checks asked for, the health-check counts held and whatever
+        waits."""
+        with contextlib.suppress(EngineError):
+            self.check_wanted_drift(0)
         for container in list(self.health):
             self._health_record(container)
         self.flush()
@@ -362,10 +376,10 @@ class Collector:
         if not isinstance(event, dict):
             return
         nanos = event_nanos(event)
-        if self.cursor is not None and nanos <= self.cursor:
-            return  # already in the log: the engine replays from the second
-        self.cursor = nanos
         item = from_event(self.host, event, podman=self.podman)
+        if _identity(item) in self._seen:
+            return  # already in the log: a replay starts a little before the cursor
+        self.cursor = nanos if self.cursor is None else max(self.cursor, nanos)
         if item.kind == "container" and item.action == "top":
             return  # the drift checks' own: an engine does not say who listed processes
         if item.kind == "container":
@@ -380,10 +394,13 @@ class Collector:
             self._health_commands[item.object_id] = item.context["config"].get("health")
         self.pending.append(item)
         if item.kind == "container" and item.action in DRIFT_AFTER:
-            self.check_drift(item.object_id, item.name, item.action)
+            self._drift_wanted.setdefault(
+                item.object_id, (item.name, item.action, time.monotonic())
+            )
         elif item.kind == "container" and item.action == "destroy":
             self._files.pop(item.object_id, None)
             self._processes.pop(item.object_id, None)
+            self._drift_wanted.pop(item.object_id, None)
 
     # -- callers ------------------------------------------------------------------------------
     def _join(self, item: Record) -> Record:
@@ -393,7 +410,8 @@ class Collector:
             return item
         if time.monotonic() - self._requests_checked > JOIN_RECHECK:
             self._requests_checked = time.monotonic()
-            self._requests = bool(self.book.search(hosts=[self.host], kinds=["api"], newest=1))
+            with contextlib.suppress(StoreError):
+                self._requests = bool(self.book.search(hosts=[self.host], kinds=["api"], newest=1))
         if not self._requests:
             return item
         since = nanos_time(max(0, (self.cursor or 0) - JOIN_WINDOW))
@@ -402,9 +420,12 @@ class Collector:
         keys = [item.object_id, item.object_id[:12], *([item.name] if item.name else [])]
         if item.action == "exec_start" and item.context.get("execID"):
             keys = [str(item.context["execID"])]
-        recent = self.book.search(
-            hosts=[self.host], kinds=["api"], objects=keys, since=since, newest=20
-        )
+        try:
+            recent = self.book.search(
+                hosts=[self.host], kinds=["api"], objects=keys, since=since, newest=20
+            )
+        except StoreError:
+            return item  # the store is away: the record is written without its caller
         for request in reversed(recent):
             if request.time <= item.time and _caused(request, item):
                 context = {**item.context, "request_seq": request.seq}
@@ -424,12 +445,17 @@ class Collector:
             return  # gone
         after = drift.file_set(changes)
         before = self._files.get(container)
-        if before is None:
-            last = self.book.search(
-                hosts=[self.host], objects=[container], actions=["drift"], newest=1
-            )
+        if before is None and not after:
+            before = after
+        elif before is None:
+            try:
+                last = self.book.search(
+                    hosts=[self.host], objects=[container], actions=["drift"], newest=1
+                )
+            except StoreError:
+                last = []  # the store is away: every change is drift, as at a first check
             known = last[0].context.get("digest") if last else None
-            before = after if known == drift.digest(after) or not after else set()
+            before = after if known == drift.digest(after) else set()
         self._files[container] = after
         # Podman lists processes by running `ps` in the container: an exec of our own
         running = set() if self.podman else drift.processes(self.client.top(container))
@@ -443,10 +469,25 @@ class Collector:
                 Record(-1, now(), self.host, "container", "drift", container, name, context=found)
             )
 
+    def check_wanted_drift(self, settled: float = DRIFT_SETTLE) -> set[str]:
+        """Check the containers an exec or a copy changed ``settled`` seconds ago or more:
+        under an exec storm a container is checked once a second, not once an exec. The
+        containers checked."""
+        checked = set()
+        with self._lock:
+            for container, (name, trigger, at) in list(self._drift_wanted.items()):
+                if time.monotonic() - at >= settled:
+                    del self._drift_wanted[container]
+                    self.check_drift(container, name, trigger)
+                    checked.add(container)
+        return checked
+
     def check_all_drift(self, trigger: str) -> None:
-        """A drift check of every running container."""
+        """A drift check of every running container (those an event asked for first, with
+        their event as the trigger)."""
+        checked = self.check_wanted_drift(0)
         for item in self.client.list_containers():
-            if item.get("State") == "running":
+            if item.get("State") == "running" and item.get("Id") not in checked:
                 names = item.get("Names") or []
                 name = str(names[0]).lstrip("/") if names else None
                 with self._lock:
@@ -484,9 +525,12 @@ class Collector:
             if found is not None:
                 self._health_commands[container] = health_command(found)
             else:
-                created = self.book.search(
-                    hosts=[self.host], objects=[container], actions=["create", "present"]
-                )
+                try:
+                    created = self.book.search(
+                        hosts=[self.host], objects=[container], actions=["create", "present"]
+                    )
+                except StoreError:
+                    return None  # not cached: asked again at its next exec
                 configs = [r.context["config"] for r in created if "config" in r.context]
                 self._health_commands[container] = configs[-1].get("health") if configs else None
         return self._health_commands[container]
@@ -522,10 +566,24 @@ class Collector:
         return max(known) if known else None
 
     def _since(self) -> str:
+        """Where a replay starts: ``REPLAY_BEFORE`` ahead of the cursor, since an engine
+        does not always send its events in time order (records already in the log are
+        recognised and skipped)."""
         if self.cursor is None:
             return "0"  # a first run takes everything the engine still holds
-        seconds, nanos = divmod(self.cursor, 1_000_000_000)
+        seconds, nanos = divmod(max(0, self.cursor - REPLAY_BEFORE), 1_000_000_000)
         return f"{seconds}.{nanos:09d}"
+
+    def _remember(self) -> None:
+        """The identities of the records a replay from ``_since`` may send again."""
+        self._seen = set()
+        if self.cursor is None:
+            return
+        since = nanos_time(max(0, self.cursor - REPLAY_BEFORE))
+        found = self.book.search(hosts=[self.host], since=since)
+        if self.spool is not None:
+            found += self.spool.waiting()[0]
+        self._seen = {_identity(item) for item in found if item.kind != "api"}
 
     def flush(self) -> None:
         """Append what is pending to the log, after what waits in the spool; when the store
@@ -575,6 +633,12 @@ class Collector:
     def away(self) -> bool:
         """Whether records wait in the spool for the store."""
         return self._away is not None
+
+
+def _identity(item: Record) -> tuple[str, str, str, str]:
+    """What tells one event's record from another's: its time (nanoseconds), kind, action
+    and object."""
+    return item.time, item.kind, item.action, item.object_id
 
 
 def _caused(request: Record, item: Record) -> bool:

@@ -171,11 +171,8 @@ def rules_test_command(
     if fmt not in ("table", "json"):
         raise UsageError(f"--format {fmt!r}: use table or json")
     loaded = audit_api.load_rules(path)
-    moment = None
-    if since is not None:
-        moment = stamp(datetime.datetime.now(datetime.UTC) - parse_duration(since))
     with api.open_store(db) as store:
-        matched = audit_api.test_rules(store, loaded, hosts, moment)
+        matched = audit_api.test_rules(store, loaded, hosts, _since(since))
     if fmt == "json":
         items = [{"rule": rule.name, "do": list(rule.do), **r.as_dict()} for rule, r in matched]
         emit(json.dumps(items, indent=1) + "\n", None)
@@ -208,10 +205,7 @@ def search_command(
     """Recorded records, oldest first, matching every filter given."""
     if fmt not in ("table", "json"):
         raise UsageError(f"--format {fmt!r}: use table or json")
-    moment = None
-    if since is not None:
-        start = datetime.datetime.now(datetime.UTC) - parse_duration(since)
-        moment = stamp(start)
+    moment = _since(since)
     with api.open_store(db) as store:
         found = store.audit.search(
             hosts=hosts, actions=actions, kinds=kinds, objects=objects, since=moment, limit=limit
@@ -234,6 +228,13 @@ def timeline_command(
     if not found:
         raise UsageError(f"{name}: nothing recorded")
     _show(found, fmt, None)
+
+
+def _since(since: str | None) -> str | None:
+    """``--since 24h`` as the earliest record time it lets through."""
+    if since is None:
+        return None
+    return stamp(datetime.datetime.now(datetime.UTC) - parse_duration(since))
 
 
 def _show(records: list[Any], fmt: str, output: str | None) -> None:

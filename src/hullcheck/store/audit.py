@@ -174,6 +174,7 @@ class AuditRepository:
         with self.engine.connect() as connection:
             return list(connection.execute(query).all())
 
+    @_unavailable
     def search(
         self,
         *,
