@@ -43,8 +43,8 @@ HEALTH_EVERY = 100
 DRIFT_EVERY = 300.0
 """Seconds between drift checks of every running container (a continuous collector)."""
 DRIFT_AFTER = {"exec_die", "extract-to-dir", "copy"}
-"""Container events after which that container's drift is checked at once (``copy``:
-Podman's word for ``docker cp``)."""
+"""Container events after which that container's drift is checked, ``DRIFT_SETTLE`` later
+(``copy``: Podman's word for ``docker cp``)."""
 JOIN_WINDOW = 10_000_000_000
 """Nanoseconds before an event in which the API request that caused it is looked for."""
 JOIN_RECHECK = 30.0
@@ -63,13 +63,6 @@ RETRY = 2.0
 """Seconds between attempts to write to a store that is away (records wait in the spool)."""
 BACKOFF = (1.0, 60.0)
 """First and longest wait before reconnecting to an engine whose stream broke."""
-
-
-def _since(cursor: int | None) -> str:
-    if cursor is None:
-        return "0"  # a first run takes everything the engine still holds
-    seconds, nanos = divmod(cursor, 1_000_000_000)
-    return f"{seconds}.{nanos:09d}"
 
 
 def container_config(document: dict[str, Any]) -> dict[str, Any]:
