@@ -24,6 +24,7 @@ import logging
 import os
 import re
 import socketserver
+import stat
 import threading
 import urllib.parse
 from collections.abc import Callable
@@ -32,6 +33,7 @@ from typing import Any
 import orjson
 
 from hullcheck.audit.records import Record, now
+from hullcheck.errors import UsageError
 from hullcheck.redaction import redact_command
 
 log = logging.getLogger("hullcheck.audit")
@@ -183,15 +185,11 @@ class Plugin:
         self, name: str, host: str, record: Callable[[Record], None], directory: str = PLUGINS_DIR
     ) -> None:
         if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,100}", name):
-            from hullcheck.errors import UsageError
-
             raise UsageError(f"--socket-name {name!r}: letters, digits, `.`, `_` and `-` only")
         os.makedirs(directory, mode=0o755, exist_ok=True)
         self.path = os.path.join(directory, f"{name}.sock")
         with contextlib.suppress(FileNotFoundError):
             if not _is_socket(self.path):
-                from hullcheck.errors import UsageError
-
                 raise UsageError(f"{self.path}: exists and is not a socket; refusing to replace it")
             os.unlink(self.path)
         old = os.umask(0o177)
@@ -218,6 +216,4 @@ class Plugin:
 
 
 def _is_socket(path: str) -> bool:
-    import stat
-
     return stat.S_ISSOCK(os.lstat(path).st_mode)
