@@ -364,17 +364,62 @@ def _stats_budget() -> int:
 
 
 def _api_class() -> Any:
-    """docker-py's ``APIClient``, except that a host's own CA beats ``REQUESTS_CA_BUNDLE``.
+    """docker-py's ``APIClient``, except that a host's own CA beats ``REQUESTS_CA_BUNDLE``
+    and that a refused connection to a Unix socket closes its socket.
 
     requests lets ``REQUESTS_CA_BUNDLE``/``CURL_CA_BUNDLE`` override a session's ``verify``
     (psf/requests#3829), so on a machine with either set — most corporate ones — every engine
     behind a private CA would fail verification. The CA docker-py put on the session wins.
+
+    docker-py's Unix connection leaves the socket of a failed ``connect`` to the garbage
+    collector: a collector that asks an engine being restarted for a drift check would leak
+    one descriptor per attempt.
     """
     global _API_CLASS
     if _API_CLASS is None:
+        import socket
+
         import docker
+        from docker.transport import unixconn
+
+        class UnixConnection(unixconn.UnixHTTPConnection):  # type: ignore[misc]
+            def connect(self) -> None:
+                sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                try:
+                    sock.settimeout(self.timeout)
+                    sock.connect(self.unix_socket)
+                except BaseException:
+                    sock.close()
+                    raise
+                self.sock = sock
+
+        class UnixPool(unixconn.UnixHTTPConnectionPool):  # type: ignore[misc]
+            def _new_conn(self) -> UnixConnection:
+                return UnixConnection(self.base_url, self.socket_path, self.timeout)
+
+        class UnixAdapter(unixconn.UnixHTTPAdapter):  # type: ignore[misc]
+            def get_connection(self, url: str, proxies: Any = None) -> UnixPool:
+                with self.pools.lock:
+                    pool: UnixPool | None = self.pools.get(url)
+                    if pool is None:
+                        pool = UnixPool(url, self.socket_path, self.timeout, self.max_pool_size)
+                        self.pools[url] = pool
+                    return pool
 
         class APIClient(docker.APIClient):  # type: ignore[misc]  # docker-py is untyped
+            def __init__(self, *args: Any, **kwargs: Any) -> None:
+                super().__init__(*args, **kwargs)
+                found: Any = getattr(self, "_custom_adapter", None)
+                if isinstance(found, unixconn.UnixHTTPAdapter):
+                    self._custom_adapter = UnixAdapter(
+                        "http+unix://" + found.socket_path,
+                        found.timeout,
+                        pool_connections=found.pools._maxsize,
+                        max_pool_size=found.max_pool_size,
+                    )
+                    self.mount("http+docker://", self._custom_adapter)
+                    found.close()
+
             def merge_environment_settings(self, *args: Any, **kwargs: Any) -> Any:
                 settings = super().merge_environment_settings(*args, **kwargs)
                 if isinstance(self.verify, str):
@@ -406,7 +451,7 @@ def _raise_refusals(function: Any) -> Any:
 def _preflight(host: str, timeout: float) -> None:
     """Refuse an engine that does not even accept a connection, with the socket's own words.
 
-    (docker-py would find out too, but leaves its half-opened socket to the garbage collector.)
+    (docker-py would find out too, but later and in words of its own.)
     """
     import socket
     import urllib.parse
