@@ -79,6 +79,20 @@ def test_every_proof_of_a_larger_tree_verifies() -> None:
             assert merkle.verify_consistency(old, size, proof, merkle.root(leaves[:old]), root)
 
 
+def test_a_consistency_proof_from_the_old_frontier_and_the_new_leaves_is_the_rfcs() -> None:
+    """What a publisher sends with each checkpoint: made without the old leaves."""
+    leaves = [merkle.leaf_hash(str(i).encode()) for i in range(70)]
+    for size in range(1, 70):
+        for old in range(1, size + 1):
+            frontier = merkle.Frontier()
+            for leaf in leaves[:old]:
+                frontier.append(leaf)
+            proof = merkle.consistency_proof_from(frontier, leaves[old:size])
+            assert proof == merkle.consistency_proof(old, leaves[:size])
+    with pytest.raises(ValueError):
+        merkle.consistency_proof_from(merkle.Frontier(), leaves)
+
+
 GO = _load("go-note.json")
 
 

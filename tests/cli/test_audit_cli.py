@@ -115,3 +115,22 @@ def test_search_and_timeline_read_every_engines_records_alike(tmp_path: Any) -> 
     assert hullcheck("audit", "timeline", "nobody", "--db", db).returncode == 2
     bad = hullcheck("audit", "search", "--since", "a week", "--db", db)
     assert bad.returncode == 2 and "'a week' is not a duration" in bad.stderr
+
+
+def test_retention_says_what_went_and_verify_what_vouches_for_it(tmp_path: Any) -> None:
+    db = f"sqlite:///{tmp_path / 'hc.db'}"
+    with open(os.path.join(ENGINE, "docker26", "events.jsonl"), encoding="utf-8") as handle:
+        events = [json.loads(line) for line in handle]
+    with api.open_store(db) as store:
+        audit_api.record_events(store, "prod-1", [from_event("prod-1", e) for e in events])
+    bad = hullcheck("audit", "retain", "--older-than", "soon", "--db", db)
+    assert bad.returncode == 2 and "'soon' is not a duration" in bad.stderr
+    removed = hullcheck("audit", "retain", "--older-than", "1s", "--db", db)
+    assert removed.returncode == 0, removed.stderr
+    assert removed.stdout == "prod-1: 26 records removed; the log starts at record 26\n"
+    verified = hullcheck("audit", "verify", "--db", db)
+    assert verified.returncode == 0, verified.stderr
+    assert verified.stdout == (
+        "prod-1: intact: 27 records (26 removed by retention, vouched for by its anchor), "
+        "27 vouched for by a signed checkpoint\n"
+    )

@@ -15,18 +15,19 @@ import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
 import orjson
 
-from hullcheck.audit import authz, drift, log
+from hullcheck.audit import authz, drift, log, merkle
 from hullcheck.audit import rules as rules_module
 from hullcheck.audit.alerts import Alerter
 from hullcheck.audit.collector import collect
 from hullcheck.audit.note import NoteError, SignerKey, VerifierKey
-from hullcheck.audit.records import Record, canonical
+from hullcheck.audit.records import Record, canonical, nanos_time, now
 from hullcheck.audit.rules import Findings, Rule, Rules
 from hullcheck.audit.spool import Spool
-from hullcheck.audit.verify import Problem, Verdict, read_checkpoints, verify
+from hullcheck.audit.verify import Anchor, Problem, Verdict, read_checkpoints, verify
 from hullcheck.engine import connect_host
 from hullcheck.errors import HullcheckError, UsageError
 from hullcheck.files import private_file
@@ -181,13 +182,77 @@ def verify_log(store: Store, host: str, key: VerifierKey, published: Sequence[st
     checkpoints, problem = read_checkpoints(notes, log.origin(key.name, host))
     if problem is not None:
         return Verdict(0, 0, 0, problem)
-    return verify(store.audit.entries(host), checkpoints, key)
+    try:
+        anchor = store.audit.anchor(host)
+    except ValueError as exc:  # a frontier whose hashes do not fit its size
+        return Verdict(0, 0, 0, Problem(None, f"the retention anchor is damaged ({exc})"))
+    return verify(store.audit.entries(host), checkpoints, key, anchor)
+
+
+@dataclass(frozen=True, slots=True)
+class Retained:
+    host: str
+    removed: int
+    """Records removed now."""
+    kept_from: int
+    """The log's first record kept (0: nothing was ever removed)."""
+    error: str | None = None
+
+
+def retain(
+    store: Store, older_than: float, hosts: Sequence[str] = (), actor: str | None = None
+) -> list[Retained]:
+    """Remove each log's records older than ``older_than`` seconds, keeping in their place
+    the signed checkpoint and the tree frontier that the records kept still verify against.
+
+    A log is cut only at one of its signed checkpoints, never after what its collector
+    last reconciled, and only once it verifies (removing records of a log that does not
+    would destroy the evidence). The removal is itself a record of the log."""
+    signer = signing_key()
+    key = signer.verifier()
+    cutoff = nanos_time(time.time_ns() - int(older_than * 1e9))
+    results = []
+    for host in hosts or store.audit.hosts():
+        anchor = store.audit.anchor(host)
+        start = 0 if anchor is None else anchor.frontier.size
+        verdict = verify_log(store, host, key)
+        if verdict.problem is not None:
+            error = f"the log does not verify ({verdict.problem.message}): nothing removed"
+            results.append(Retained(host, 0, start, error))
+            continue
+        limit = store.audit.first_at(host, cutoff)
+        if limit is None:
+            limit = verdict.records
+        reconciled = store.audit.state(host)
+        if reconciled is not None:
+            limit = min(limit, reconciled[0])
+        found = store.audit.checkpoint_at_most(host, limit)
+        if found is None or found[0] <= start:
+            results.append(Retained(host, 0, start))
+            continue
+        size, note = found
+        frontier = merkle.Frontier() if anchor is None else anchor.frontier
+        for record, leaf in store.audit.records(host, start):
+            if record.seq >= size:
+                break
+            frontier.append(leaf)
+        removed = store.audit.retain(host, Anchor(frontier, note))
+        context = {"removed": removed, "kept_from": size, "older_than": cutoff}
+        item = Record(-1, now(), host, "hullcheck", "audit-retain", host, None, actor, context)
+        log.record(store.audit, LOG_NAME, host, [item], signer)
+        results.append(Retained(host, removed, size))
+    return results
 
 
 def export(store: Store, host: str) -> Iterator[bytes]:
     """The host's log as JSON lines."""
     key = signing_key().verifier()
     yield orjson.dumps({"log": log.origin(key.name, host), "key": str(key)}) + b"\n"
+    anchor = store.audit.anchor(host)
+    if anchor is not None:
+        hashes = [h.hex() for h in anchor.frontier.hashes]
+        kept = {"size": anchor.frontier.size, "frontier": hashes, "checkpoint": anchor.note}
+        yield orjson.dumps({"anchor": kept}) + b"\n"
     for record, leaf in store.audit.records(host):
         yield orjson.dumps({"leaf": leaf.hex(), "record": record.as_dict()}) + b"\n"
     for note in store.audit.checkpoints(host):
@@ -203,10 +268,13 @@ def verify_export(path: str, key: VerifierKey, published: Sequence[str] = ()) ->
             if not isinstance(origin, str):
                 raise UsageError(f"{path}: line 1 is not an audit export header")
             notes = list(published)
+            anchor = None
             for number, line in enumerate(handle, start=2):
                 if line.startswith(b'{"checkpoint"'):
                     note = _line(line, path, number).get("checkpoint")
                     notes.append(note if isinstance(note, str) else "")
+                elif line.startswith(b'{"anchor"'):
+                    anchor = _anchor(_line(line, path, number).get("anchor"), path, number)
     except OSError as exc:
         raise UsageError(f"{path}: cannot read ({exc.strerror})") from None
     if not origin.startswith(f"{key.name}/"):
@@ -215,7 +283,19 @@ def verify_export(path: str, key: VerifierKey, published: Sequence[str] = ()) ->
     checkpoints, problem = read_checkpoints(notes, origin)
     if problem is not None:
         return Verdict(0, 0, 0, problem)
-    return verify(_exported(path), checkpoints, key)
+    return verify(_exported(path), checkpoints, key, anchor)
+
+
+def _anchor(value: object, path: str, number: int) -> Anchor:
+    """An export's retention anchor (``{"size", "frontier": [hex], "checkpoint"}``)."""
+    found = value if isinstance(value, dict) else {}
+    size, hashes, note = found.get("size"), found.get("frontier"), found.get("checkpoint")
+    if isinstance(size, int) and isinstance(note, str) and isinstance(hashes, list):
+        try:
+            return Anchor(merkle.Frontier(size, [bytes.fromhex(str(h)) for h in hashes]), note)
+        except ValueError:
+            pass
+    raise UsageError(f"{path}: line {number} is not a retention anchor")
 
 
 def _exported(path: str) -> Iterator[tuple[int, bytes, bytes | None]]:

@@ -161,3 +161,39 @@ def verify_consistency(
         fn >>= 1
         sn >>= 1
     return sn == 0 and fr == old_root and sr == new_root
+
+
+def consistency_proof_from(old: Frontier, leaves: Sequence[bytes]) -> list[bytes]:
+    """PROOF(old.size, D[0:old.size + len(leaves)]) from the old tree's frontier and only
+    the leaves appended since: every node the proof takes from the old tree is one of its
+    frontier's perfect subtrees (RFC 9162 §2.1.4.1 splits at powers of two), so a publisher
+    proves a log grew without re-reading it from the start."""
+    m = old.size
+    if m == 0:
+        raise ValueError("no consistency proof from an empty tree")
+    held: dict[tuple[int, int], bytes] = {}
+    start = 0
+    for bit, node in zip(_bits(m), old.hashes, strict=True):
+        held[(start, start + bit)] = node
+        start += bit
+
+    def hashed(begin: int, end: int) -> bytes:
+        if end <= m:
+            return held[(begin, end)]
+        return root(leaves[begin - m : end - m])
+
+    def subproof(begin: int, end: int, size: int, complete: bool) -> list[bytes]:
+        n = end - begin
+        if size == n:
+            return [] if complete else [hashed(begin, end)]
+        k = _split(n)
+        if size <= k:
+            return [*subproof(begin, begin + k, size, complete), hashed(begin + k, end)]
+        return [*subproof(begin + k, end, size - k, False), hashed(begin, begin + k)]
+
+    return subproof(0, m + len(leaves), m, True)
+
+
+def _bits(size: int) -> list[int]:
+    """The sizes of the perfect subtrees a tree of ``size`` leaves ends with, largest first."""
+    return [1 << b for b in range(size.bit_length() - 1, -1, -1) if size >> b & 1]

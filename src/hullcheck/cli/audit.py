@@ -60,16 +60,46 @@ def verify_command(
         if verdict.problem is None:
             tail = verdict.records - verdict.covered
             after = f"; {tail} since, not yet checkpointed" if tail else ""
+            kept = verdict.retained_from
+            removed = f" ({kept} removed by retention, vouched for by its anchor)" if kept else ""
             typer.echo(
                 safe(
-                    f"{name}: intact: {verdict.records} records, {verdict.covered} vouched for "
-                    f"by a signed checkpoint{after}"
+                    f"{name}: intact: {verdict.records} records{removed}, {verdict.covered} "
+                    f"vouched for by a signed checkpoint{after}"
                 )
             )
         else:
             failed = True
             typer.echo(safe(f"{name}: NOT INTACT: {verdict.problem.message}"))
     if failed:
+        raise typer.Exit(1)
+
+
+@audit_app.command("retain")
+def retain_command(
+    older_than: str = typer.Option(
+        ..., "--older-than", help="Remove records older than this (`90d`, `12w`)."
+    ),
+    hosts: list[str] = typer.Option([], "--host", help="A host's log (repeat; default: all)."),
+    actor: str | None = typer.Option(None, "--actor", help="Who asked, for the log's record."),
+    db: str | None = DB_OPTION,
+) -> None:
+    """Remove old records, keeping the signed checkpoint the rest still verifies against
+    (a log that does not verify is left whole: exit 1)."""
+    span = parse_duration(older_than).total_seconds()
+    with api.open_store(db) as store:
+        results = audit_api.retain(store, span, hosts, actor)
+    for result in results:
+        if result.error is not None:
+            typer.echo(safe(f"{result.host}: {result.error}"))
+        else:
+            typer.echo(
+                safe(
+                    f"{result.host}: {result.removed} records removed; the log starts at "
+                    f"record {result.kept_from}"
+                )
+            )
+    if any(r.error is not None for r in results):
         raise typer.Exit(1)
 
 

@@ -8,11 +8,12 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 import orjson
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Engine, delete, func, insert, select, update
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from hullcheck.audit.merkle import HASH_SIZE, Frontier
 from hullcheck.audit.records import Record
+from hullcheck.audit.verify import Anchor
 from hullcheck.errors import AppendConflict, StoreError
 from hullcheck.store.chunks import batches
 from hullcheck.store.models import (
@@ -67,10 +68,7 @@ class AuditRepository:
             row = connection.execute(
                 select(AuditHeadRow.size, AuditHeadRow.frontier).where(AuditHeadRow.host == host)
             ).first()
-        if row is None:
-            return Frontier()
-        data = bytes(row[1])
-        return Frontier(row[0], [data[i : i + HASH_SIZE] for i in range(0, len(data), HASH_SIZE)])
+        return Frontier() if row is None else _frontier(row[0], bytes(row[1]))
 
     @_unavailable
     def append(
@@ -245,11 +243,84 @@ class AuditRepository:
             if moved.rowcount == 0:
                 connection.execute(insert(AuditStateRow), [{"host": host, **values}])
 
+    @_unavailable
+    def anchor(self, host: str) -> Anchor | None:
+        """Where the host's log starts once retention removed its oldest records."""
+        table = AuditHeadRow
+        with self.engine.connect() as connection:
+            row = connection.execute(
+                select(table.kept_from, table.kept_frontier, table.kept_note).where(
+                    table.host == host, table.kept_from.is_not(None)
+                )
+            ).first()
+        if row is None or row[0] is None:
+            return None
+        return Anchor(_frontier(row[0], bytes(row[1] or b"")), str(row[2] or ""))
+
+    @_unavailable
+    def first_at(self, host: str, since: str) -> int | None:
+        """The sequence number of the host's first record at or after ``since``."""
+        table = AuditRecordRow
+        with self.engine.connect() as connection:
+            found = connection.execute(
+                select(func.min(table.seq)).where(table.host == host, table.time >= since)
+            ).scalar()
+        return None if found is None else int(found)
+
+    @_unavailable
+    def checkpoint_at_most(self, host: str, size: int) -> tuple[int, str] | None:
+        """The host's largest signed checkpoint of at most ``size`` records."""
+        table = AuditCheckpointRow
+        with self.engine.connect() as connection:
+            row = connection.execute(
+                select(table.size, table.note)
+                .where(table.host == host, table.size <= size)
+                .order_by(table.size.desc())
+                .limit(1)
+            ).first()
+        return None if row is None else (int(row[0]), str(row[1]))
+
+    @_unavailable
+    def retain(self, host: str, anchor: Anchor) -> int:
+        """Remove the host's records before the anchor (and the checkpoints of fewer
+        records), keeping the anchor in their place, at once; the records removed."""
+        size = anchor.frontier.size
+        head = AuditHeadRow
+        with self.engine.begin() as connection:
+            moved = connection.execute(
+                update(head)
+                .where(
+                    head.host == host,
+                    head.size >= size,
+                    head.kept_from.is_(None) | (head.kept_from < size),
+                )
+                .values(
+                    kept_from=size,
+                    kept_frontier=b"".join(anchor.frontier.hashes),
+                    kept_note=anchor.note,
+                )
+            )
+            if moved.rowcount != 1:
+                raise AppendConflict(f"audit log of {host}: retention moved on meanwhile")
+            removed = connection.execute(
+                delete(AuditRecordRow).where(AuditRecordRow.host == host, AuditRecordRow.seq < size)
+            ).rowcount
+            connection.execute(
+                delete(AuditCheckpointRow).where(
+                    AuditCheckpointRow.host == host, AuditCheckpointRow.size < size
+                )
+            )
+        return int(removed)
+
     def hosts(self) -> list[str]:
         """Hosts with a log."""
         with self.engine.connect() as connection:
             found = connection.execute(select(AuditHeadRow.host).order_by(AuditHeadRow.host))
             return [str(row[0]) for row in found]
+
+
+def _frontier(size: int, data: bytes) -> Frontier:
+    return Frontier(size, [data[i : i + HASH_SIZE] for i in range(0, len(data), HASH_SIZE)])
 
 
 def _record_columns() -> tuple[Any, ...]:

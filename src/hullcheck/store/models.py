@@ -365,6 +365,12 @@ class AuditHeadRow(Base):
     frontier: Mapped[bytes] = mapped_column(LargeBinary)
     cursor: Mapped[int | None] = mapped_column(BigInteger)
     """``timeNano`` of the last engine event recorded: a collector resumes after it."""
+    kept_from: Mapped[int | None] = mapped_column(BigInteger)
+    """Where the log starts once retention removed its oldest records (``None``: at 0)."""
+    kept_frontier: Mapped[bytes | None] = mapped_column(LargeBinary)
+    """The frontier of the tree of the records removed (``audit.verify.Anchor``)."""
+    kept_note: Mapped[str | None] = mapped_column(Text)
+    """The signed checkpoint of the records removed."""
 
 
 class AuditStateRow(Base):

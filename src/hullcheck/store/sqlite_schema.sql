@@ -27,6 +27,9 @@ CREATE TABLE audit_heads (
 	size BIGINT NOT NULL, 
 	frontier BLOB NOT NULL, 
 	cursor BIGINT, 
+	kept_from BIGINT, 
+	kept_frontier BLOB, 
+	kept_note TEXT, 
 	PRIMARY KEY (host)
 );
 CREATE TABLE audit_records (
@@ -224,4 +227,4 @@ CREATE TABLE vuln_aliases (
 );
 CREATE INDEX ix_vuln_aliases_alias ON vuln_aliases (alias);
 CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL, CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num));
-INSERT INTO alembic_version (version_num) VALUES ('0008');
+INSERT INTO alembic_version (version_num) VALUES ('0009');
