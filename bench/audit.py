@@ -9,21 +9,25 @@ column reads that export back and checks every record and checkpoint, as a third
 holding only the public key would.
 
 Ingest (targets: 20,000 records/s on SQLite, 10,000/s on PostgreSQL): the same events
-through the collector's own code (`Collector.take`: parse, enrich a container's create and
-an exec's start from the recorded inspect documents of tests/data/engine/docker26, the
-health-check and drift bookkeeping, then number, hash, checkpoint and the store's
-transaction, 256 at a time as the collector batches them), with an engine that answers from
-those recorded documents instead of a socket — what is measured is hullcheck's cost.
+through the collector's own loop (`Collector.run`: the stream read by a thread of its own;
+each event parsed, a container's create and an exec's start enriched from the recorded
+inspect documents of tests/data/engine/docker26, the health-check and drift bookkeeping;
+then numbered, hashed, checkpointed and written in the store's transaction by the drainer,
+a batch at a time while the next events are taken), with an engine that answers from those
+recorded documents instead of a socket — what is measured is hullcheck's cost, from the
+collector's start until the last record is in the store.
 """
 
 from __future__ import annotations
 
 import datetime
+import gc
 import json
 import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -34,12 +38,12 @@ from tests.infra.postgres import PrivatePostgres
 from bench.sbom import machine
 from hullcheck.api import add_host, open_store
 from hullcheck.audit import merkle
-from hullcheck.audit.collector import BATCH as COLLECTOR_BATCH
 from hullcheck.audit.collector import Collector
 from hullcheck.audit.log import CHECKPOINT_EVERY, LogWriter, origin
 from hullcheck.audit.note import SignerKey
 from hullcheck.audit.records import Record, canonical, from_event
 from hullcheck.audit.verify import read_checkpoints, verify
+from hullcheck.engine.client import decode_event, event_lines
 from hullcheck.model import Host
 
 ENGINE = os.path.join(os.path.dirname(__file__), "..", "tests", "data", "engine")
@@ -127,15 +131,48 @@ INGEST = 100_000
 
 
 class RecordedEngine:
-    """Answers the collector's questions from documents recorded from Docker 26."""
+    """Answers the collector's questions from documents recorded from Docker 26; its event
+    stream sends ``events`` (held as the bytes a socket would carry, decoded by the
+    engine client's own code as they are read) as fast as they are read, then waits (as an
+    idle engine's does) until the collector ends it."""
 
     host = "recorded"
 
-    def __init__(self) -> None:
+    def __init__(self, events: list[dict[str, object]]) -> None:
         with open(os.path.join(ENGINE, "docker26", "container-running.json"), "rb") as handle:
             self.container = orjson.loads(handle.read())
         with open(os.path.join(ENGINE, "docker26", "exec-inspect.json"), "rb") as handle:
             self.exec = orjson.loads(handle.read())
+        # as on the socket: dockerd writes (and flushes) each event as a line of JSON
+        self.stream = [json.dumps(event).encode() + b"\n" for event in events]
+        self.ended = threading.Event()
+
+    def clock(self) -> int:
+        return time.time_ns()
+
+    def list_containers(self) -> list[dict[str, object]]:
+        return []
+
+    def image_listing(self) -> list[dict[str, object]]:
+        return []
+
+    def networks(self) -> list[dict[str, object]]:
+        return []
+
+    def volumes(self) -> list[dict[str, object]]:
+        return []
+
+    def events(self, since: str, until: str | None = None) -> Iterator[dict[str, object]]:
+        return map(decode_event, self.event_lines(since, until))
+
+    def event_lines(self, since: str, until: str | None = None) -> Iterator[bytes]:
+        if until is not None:
+            return  # the replay at connection: nothing before
+        yield from event_lines(self.stream)  # as EngineClient.event_lines splits them
+        self.ended.wait()
+
+    def interrupt(self) -> None:
+        self.ended.set()
 
     def inspect(self, kind: str, object_id: str) -> dict[str, object] | None:
         return self.container if kind == "container" else None
@@ -174,17 +211,23 @@ def _raw_events(count: int) -> Iterator[dict[str, object]]:
 
 
 def ingest(url: str, signer: SignerKey) -> float:
-    """Records per second into the store at ``url``, through ``Collector.take``."""
+    """Records per second into the store at ``url``, through the collector's own loop
+    (``Collector.run``: the stream read by a thread of its own, each event taken, batches
+    written by the drainer while the next are taken), until the last one is in the store."""
     with open_store(url) as store:
-        collector = Collector(RecordedEngine(), store.audit, "hullcheck.bench", "bench", signer)  # type: ignore[arg-type]
-        events = list(_raw_events(INGEST))
+        engine = RecordedEngine(list(_raw_events(INGEST)))
+        collector = Collector(engine, store.audit, "hullcheck.bench", "bench", signer)  # type: ignore[arg-type]
+        stop = threading.Event()
+        runner = threading.Thread(target=collector.run, kwargs={"stop": stop})
+        gc.freeze()  # as `hullcheck audit watch` does once started
         start = time.perf_counter()
-        for event in events:
-            collector.take(event)
-            if len(collector.pending) >= COLLECTOR_BATCH:
-                collector.flush()
-        collector.close()
+        runner.start()
+        while collector.recorded < INGEST:  # (asking the store would slow the collector)
+            time.sleep(0.05)
         spent = time.perf_counter() - start
+        stop.set()
+        runner.join()
+        gc.unfreeze()
         size = store.audit.head("bench").size
     return size / spent
 

@@ -3,6 +3,7 @@ of the matrix (tests/data/engine/KIND/events.jsonl: the same scripted life on ea
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from typing import Any
@@ -53,6 +54,7 @@ def test_a_record_is_its_canonical_json() -> None:
     leaf = record.leaf()
     assert leaf.startswith(b'{"action":"load","actor":null,"context":{}')
     assert Record.from_leaf(leaf) == record and b" " not in leaf
+    assert set(json.loads(leaf)) == {f.name for f in dataclasses.fields(Record)}  # every one
 
 
 def test_events_not_understood_are_kept_whole() -> None:

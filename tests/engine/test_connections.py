@@ -1,15 +1,20 @@
-"""Connections to an engine that refuses them leave nothing open behind."""
+"""Connections to an engine: refused ones leave nothing open behind; its event stream is
+read whole however it is chunked."""
 
 from __future__ import annotations
 
 import gc
+import json
+import os
 import socket
 import warnings
 
 import pytest
 import requests
 
-from hullcheck.engine.client import _api_class
+from hullcheck.engine.client import MAX_EVENT, _api_class, decode_events
+
+ENGINE = os.path.join(os.path.dirname(__file__), "..", "data", "engine")
 
 
 def test_a_refused_unix_connection_closes_its_socket(tmp_path: pytest.TempPathFactory) -> None:
@@ -31,3 +36,29 @@ def test_a_refused_unix_connection_closes_its_socket(tmp_path: pytest.TempPathFa
     finally:
         client.close()
         bound.close()
+
+
+@pytest.mark.parametrize("kind", ["docker26", "podman5"])
+def test_an_event_stream_is_read_whole_however_it_is_chunked(kind: str) -> None:
+    with open(os.path.join(ENGINE, kind, "events.jsonl"), "rb") as handle:
+        raw = handle.read()
+    expected = [json.loads(line) for line in raw.splitlines()]
+    for size in (1, 7, 100, 4096, len(raw)):
+        chunks = [raw[i : i + size] for i in range(0, len(raw), size)]
+        assert list(decode_events(chunks)) == expected, size
+    # the last event without its newline (the stream ended there): still read
+    assert list(decode_events([raw.rstrip(b"\n")])) == expected
+
+
+def test_what_is_not_an_event_is_passed_on_as_malformed_not_dropped() -> None:
+    with open(os.path.join(ENGINE, "docker26", "events.jsonl"), "rb") as handle:
+        first, second = handle.readline(), handle.readline()
+    torn = first[: len(first) // 2]  # an engine that died mid-write
+    found = list(decode_events([first, torn + b"\n", b"[1, 2]\n", second]))
+    assert found[0] == json.loads(first) and found[3] == json.loads(second)
+    assert found[1] == {"malformed": torn.decode()}
+    assert found[2] == {"malformed": "[1, 2]"}
+    endless = [b"x" * 65536] * (MAX_EVENT // 65536 + 2)  # no newline for a long time: bounded
+    found = list(decode_events([*endless, b"xx\n" + first, second]))
+    assert len(found[0]["malformed"]) == 4096
+    assert found[1:] == [json.loads(first), json.loads(second)]  # the stream goes on

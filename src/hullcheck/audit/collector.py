@@ -14,10 +14,10 @@ not recorded one by one.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import dataclasses
 import logging
-import queue
 import threading
 import time
 from collections.abc import Sequence
@@ -31,13 +31,18 @@ from hullcheck.audit.records import Record, event_nanos, from_event, nanos_time,
 from hullcheck.audit.rules import ContainerImages
 from hullcheck.audit.spool import Spool
 from hullcheck.engine import EngineClient
+from hullcheck.engine.client import decode_event
 from hullcheck.errors import EngineError, StoreError
 from hullcheck.redaction import redact_command
 
 log = logging.getLogger("hullcheck.audit")
 
-BATCH = 256
-"""Events per append when the stream has them waiting (a replay)."""
+BATCH = 1024
+"""Events per append when the stream has them waiting (a replay, a storm): fewer, larger
+transactions (a commit costs as much as a few hundred records)."""
+BATCH_LIMIT = 4 * BATCH
+"""Events held at most while the store writes: beyond, taking events waits for it (they
+wait in the stream's queue, read all along)."""
 HEALTH_EVERY = 100
 """Health-check execs of one container counted before their count is written anyway."""
 DRIFT_EVERY = 300.0
@@ -133,7 +138,7 @@ def enrich(client: EngineClient, item: Record) -> Record:
             context.update(_image_detail(found))
     else:
         return item
-    return dataclasses.replace(item, context=context)
+    return item.but(context)
 
 
 _IMAGE_ARRIVALS = {"pull", "push", "tag", "load", "import"}
@@ -196,6 +201,12 @@ class Collector:
         self._health_commands: dict[str, str | None] = {}
         self._health_execs: set[str] = set()
         self._lock = threading.RLock()
+        """Held while an event is taken or a drift checked (they share the pending list
+        and the bookkeeping)."""
+        self._writing = threading.Lock()
+        """Held while a batch is written (one writer at a time, batches in order)."""
+        self._ready = threading.Event()
+        """Set when a batch waits: the drainer writes it without waiting for its tick."""
         self._seen: set[tuple[str, str, str, str]] = set()
         self._away: float | None = None
 
@@ -228,6 +239,7 @@ class Collector:
                     wait = min(wait * 2, BACKOFF[1])
         finally:
             done.set()
+            self._ready.set()
             drainer.join()
             self.close()
         return self.recorded
@@ -236,36 +248,44 @@ class Collector:
         """Take the stream's events until ``stop``. A thread of its own only reads them into
         a queue: dockerd drops the events of a subscriber that does not read within 100 ms
         once 1,024 wait, and taking an event (an exec's inspect, a drift check) can take
-        longer than that under a storm."""
-        arrived: queue.Queue[object] = queue.Queue()
-        ended = object()
+        longer than that under a storm. The queue holds the lines undecoded (a backlog of
+        decoded events would be scanned by every garbage collection), taken a run at a time
+        (a lock and a wake-up per event would cost more than taking it)."""
+        arrived: collections.deque[bytes | EngineError] = collections.deque()
+        signal = threading.Event()
 
         def read() -> None:
+            failure = EngineError(f"{self.client.host}: the event stream ended")
             try:
-                for event in self.client.events(self._since(), None):
-                    arrived.put(event)
-                arrived.put(EngineError(f"{self.client.host}: the event stream ended"))
+                for line in self.client.event_lines(self._since(), None):
+                    arrived.append(line)  # undecoded: a backlog of bytes costs little
+                    if not signal.is_set():
+                        signal.set()
             except EngineError as exc:
-                arrived.put(exc)
+                failure = exc
             finally:
-                arrived.put(ended)
+                arrived.append(failure)  # (the last word: the loop below raises it)
+                signal.set()
 
         reader = threading.Thread(target=read, daemon=True)
         reader.start()
         try:
             while not stop.is_set():
-                try:
-                    event = arrived.get(timeout=FLUSH_EVERY)
-                except queue.Empty:
+                if not arrived:
+                    signal.wait(FLUSH_EVERY)
+                    signal.clear()  # (what arrived meanwhile is seen just below)
                     continue
-                if isinstance(event, EngineError):
-                    raise event
-                if event is ended:
-                    return
                 with self._lock:
-                    self.take(event)
-                    if len(self.pending) >= BATCH:
-                        self.flush()
+                    for _ in range(min(len(arrived), BATCH)):
+                        line = arrived.popleft()
+                        if isinstance(line, EngineError):
+                            raise line
+                        self.take(decode_event(line))
+                    waiting = len(self.pending)
+                if waiting >= BATCH_LIMIT:
+                    self.flush()  # the store is behind: wait for it rather than grow
+                elif waiting >= BATCH:
+                    self._ready.set()  # the drainer writes it while events go on
         finally:
             self.client.interrupt()
             reader.join(timeout=30)
@@ -275,7 +295,11 @@ class Collector:
         time, a lone event within that delay); while the store is away, try it again every
         ``RETRY`` seconds; every ``drift_every`` seconds, check every running container."""
         checked = time.monotonic()
-        while not stop.wait(FLUSH_EVERY):
+        while not stop.is_set():
+            self._ready.wait(FLUSH_EVERY)
+            self._ready.clear()
+            if stop.is_set():
+                break
             try:
                 if time.monotonic() - checked >= self.drift_every:
                     checked = time.monotonic()
@@ -372,6 +396,8 @@ class Collector:
         item = from_event(self.host, event, podman=self.podman)
         if _identity(item) in self._seen:
             return  # already in the log: a replay starts a little before the cursor
+        if item.kind == "unknown":
+            log.warning("%s: an event not understood: recorded whole, as unknown", self.host)
         self.cursor = nanos if self.cursor is None else max(self.cursor, nanos)
         if item.kind == "container" and item.action == "top":
             return  # the drift checks' own: an engine does not say who listed processes
@@ -422,7 +448,7 @@ class Collector:
         for request in reversed(recent):
             if request.time <= item.time and _caused(request, item):
                 context = {**item.context, "request_seq": request.seq}
-                return dataclasses.replace(item, actor=request.actor, context=context)
+                return item.but(context, request.actor)
         return item
 
     # -- drift ------------------------------------------------------------------------------
@@ -580,47 +606,47 @@ class Collector:
 
     def flush(self) -> None:
         """Append what is pending to the log, after what waits in the spool; when the store
-        cannot take it, into the spool (tried again every ``RETRY`` seconds)."""
-        with self._lock:
-            if not self.pending and self._away is None:
-                return
-            if self._away is not None and time.monotonic() - self._away < RETRY:
-                self._to_spool()
-                return
-            waiting = self.spool.waiting()[0] if self.spool is not None else []
-            try:
-                record(
-                    self.book,
-                    self.log_name,
-                    self.host,
-                    [*waiting, *self.pending],
-                    self.signer,
-                    self.cursor,
-                )
-            except StoreError as exc:
-                if self.spool is None:
-                    raise
-                if self._away is None:
-                    log.warning("%s: %s; spooling to %s", self.host, exc, self.spool.path)
-                self._away = time.monotonic()
-                self._to_spool()
-                return
-            if waiting and self.spool is not None:
-                self.spool.clear()
-                log.warning(
-                    "%s: the store is back; %d spooled records written", self.host, len(waiting)
-                )
-            self.recorded += len(waiting) + len(self.pending)
-            if self.alerter is not None:
-                self.alerter.consider(map(self._images.shown, [*waiting, *self.pending]))
-            self.pending.clear()
-            self._away = None
+        cannot take it, into the spool (tried again every ``RETRY`` seconds).
 
-    def _to_spool(self) -> None:
+        The events keep being taken while a batch is written (the store's own work, in C,
+        does not hold the interpreter): one writer at a time, batches in their order."""
+        with self._writing:
+            with self._lock:
+                if not self.pending and self._away is None:
+                    return
+                batch, self.pending = self.pending, []
+                cursor = self.cursor
+            self._write(batch, cursor)
+
+    def _write(self, batch: list[Record], cursor: int | None) -> None:
+        if self._away is not None and time.monotonic() - self._away < RETRY:
+            self._to_spool(batch, cursor)
+            return
+        waiting = self.spool.waiting()[0] if self.spool is not None else []
+        try:
+            record(self.book, self.log_name, self.host, [*waiting, *batch], self.signer, cursor)
+        except StoreError as exc:
+            if self.spool is None:
+                raise
+            if self._away is None:
+                log.warning("%s: %s; spooling to %s", self.host, exc, self.spool.path)
+            self._away = time.monotonic()
+            self._to_spool(batch, cursor)
+            return
+        if waiting and self.spool is not None:
+            self.spool.clear()
+            log.warning(
+                "%s: the store is back; %d spooled records written", self.host, len(waiting)
+            )
+        self.recorded += len(waiting) + len(batch)
+        if self.alerter is not None:
+            self.alerter.consider(map(self._images.shown, [*waiting, *batch]))
+        self._away = None
+
+    def _to_spool(self, batch: list[Record], cursor: int | None) -> None:
         assert self.spool is not None
-        if self.pending:
-            self.spool.add(self.pending, self.cursor)
-            self.pending.clear()
+        if batch:
+            self.spool.add(batch, cursor)
 
     @property
     def away(self) -> bool:

@@ -30,7 +30,6 @@ unknown key, field or action is refused with one line naming it.
 
 from __future__ import annotations
 
-import dataclasses
 import fnmatch
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -206,7 +205,7 @@ class ContainerImages:
             self.known[item.object_id] = str(config["image"])
         elif item.kind == "container" and item.object_id in self.known:
             context = {**item.context, "image_id": self.known[item.object_id]}
-            return dataclasses.replace(item, context=context)
+            return item.but(context)
         return item
 
 

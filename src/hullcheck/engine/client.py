@@ -7,8 +7,10 @@ import functools
 import os
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
+
+import orjson
 
 from hullcheck.errors import EngineError, SourceError, UsageError
 from hullcheck.model import Host
@@ -263,11 +265,16 @@ class EngineClient:
     def events(self, since: str, until: str | None = None) -> Iterator[dict[str, Any]]:
         """The engine's events from ``since`` (``SECONDS[.NANOS]``; what it still holds),
         until ``until`` or for ever; decoded, one at a time."""
+        return map(decode_event, self.event_lines(since, until))
+
+    def event_lines(self, since: str, until: str | None = None) -> Iterator[bytes]:
+        """The engine's events as the lines of JSON it sends (:func:`decode_event` reads
+        one): a reader that must keep up with the engine holds them so, undecoded."""
         import docker
         import requests
 
         try:
-            stream = self._api.events(since=since, until=until, decode=True)
+            stream = self._api.events(since=since, until=until, decode=False)
             # the stream's socket, held now: once the stream breaks, the response no longer
             # reaches it and docker-py's close() cannot close it
             held = getattr(getattr(stream._response.raw, "_fp", None), "fp", None)
@@ -275,7 +282,7 @@ class EngineClient:
             if sock is not None:
                 self._streams.add(sock)
             try:
-                yield from stream
+                yield from event_lines(stream)
             finally:
                 with contextlib.suppress(Exception):
                     stream.close()
@@ -317,6 +324,56 @@ class EngineClient:
         that the engine accepts a new one (an :class:`EngineError` when it does not)."""
         self._api.close()
         _preflight(self.host, self._timeout)
+
+
+MAX_EVENT = 1 << 20
+"""Bytes an engine event may take: a longer line is passed on as malformed."""
+
+
+def event_lines(chunks: Iterable[bytes]) -> Iterator[bytes]:
+    """The lines of an engine's raw event stream, however it is chunked: dockerd and Podman
+    write each event as one JSON object and a newline. A line longer than ``MAX_EVENT`` is
+    cut there (what follows, to its end, is skipped): :func:`decode_event` finds it
+    malformed."""
+    buffered = b""
+    overlong = False  # the rest of a line passed on cut: skipped to its end
+    for chunk in chunks:
+        if overlong:
+            if b"\n" not in chunk:
+                continue
+            chunk, overlong = chunk.split(b"\n", 1)[1], False
+        buffered += chunk
+        if b"\n" not in chunk:
+            if len(buffered) > MAX_EVENT:
+                yield buffered[:MAX_EVENT]
+                buffered, overlong = b"", True
+            continue
+        *lines, buffered = buffered.split(b"\n")
+        for line in lines:
+            if line.strip():
+                yield line
+    if buffered.strip():
+        yield buffered
+
+
+def decode_event(line: bytes) -> dict[str, Any]:
+    """One line of the event stream as the event it is, or ``{"malformed": ...}`` when it
+    is not a JSON object: recorded as an event not understood, never dropped."""
+    try:
+        value = orjson.loads(line)
+    except orjson.JSONDecodeError:
+        value = None
+    if isinstance(value, dict):
+        return value
+    return {"malformed": line[:4096].decode("utf-8", "replace")}
+
+
+def decode_events(chunks: Iterable[bytes]) -> Iterator[dict[str, Any]]:
+    """The engine's events from the raw bytes of its stream.
+
+    (docker-py's own decoding joins, strips and re-scans a text buffer per event: under an
+    exec storm it cost the collector more than recording the event.)"""
+    return map(decode_event, event_lines(chunks))
 
 
 _API_CLASS: Any = None

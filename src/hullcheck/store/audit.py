@@ -8,7 +8,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 import orjson
-from sqlalchemy import Engine, delete, func, insert, select, update
+from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from hullcheck.audit.merkle import HASH_SIZE, Frontier
@@ -119,14 +119,7 @@ class AuditRepository:
                 )
                 if moved.rowcount != 1:
                     raise AppendConflict(f"audit log of {host}: another writer appended first")
-            # driver-level: rows already in column form, no per-row processing (findings too)
-            marker = "?" if connection.dialect.paramstyle == "qmark" else "%s"
-            statement = (
-                f"INSERT INTO audit_records ({', '.join(_COLUMNS)}) "
-                f"VALUES ({', '.join(marker for _ in _COLUMNS)})"
-            )
-            for batch in batches(rows, 1000):
-                connection.exec_driver_sql(statement, batch)
+            _insert_records(connection, rows)
             if notes:
                 connection.execute(
                     insert(AuditCheckpointRow),
@@ -317,6 +310,25 @@ class AuditRepository:
         with self.engine.connect() as connection:
             found = connection.execute(select(AuditHeadRow.host).order_by(AuditHeadRow.host))
             return [str(row[0]) for row in found]
+
+
+def _insert_records(connection: Connection, rows: list[tuple[Any, ...]]) -> None:
+    """Rows already in column form, at the driver's level (no per-row processing): COPY on
+    PostgreSQL (an INSERT per row costs it five times as much), else batched INSERTs."""
+    columns = ", ".join(_COLUMNS)
+    if connection.dialect.name == "postgresql":
+        statement = f"COPY audit_records ({columns}) FROM STDIN"
+        driver: Any = connection.connection.driver_connection  # psycopg's, in the transaction
+        with driver.cursor() as cursor, cursor.copy(statement) as copy:
+            for row in rows:
+                copy.write_row(row)
+        return
+    marker = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+    statement = (
+        f"INSERT INTO audit_records ({columns}) VALUES ({', '.join(marker for _ in _COLUMNS)})"
+    )
+    for batch in batches(rows, 1000):
+        connection.exec_driver_sql(statement, batch)
 
 
 def _frontier(size: int, data: bytes) -> Frontier:

@@ -322,17 +322,24 @@ class ActionRow(Base):
     __table_args__ = (Index("ix_actions_at", "at"),)
 
 
+def _bytewise(length: int) -> String:
+    """An indexed text column compared byte by byte (PostgreSQL's ``"C"`` collation; SQLite's
+    default): identifiers and RFC 3339 times sort right so, and a locale's collation makes
+    each index insert several times dearer (the audit log's ingest rate halves)."""
+    return String(length).with_variant(String(length, collation="C"), "postgresql")
+
+
 class AuditRecordRow(Base):
     """One record of a host's audit log (``audit.records.Record``); ``leaf`` is the Merkle
     leaf hash of its canonical JSON, written with it."""
 
     __tablename__ = "audit_records"
-    host: Mapped[str] = mapped_column(String(128), primary_key=True)
+    host: Mapped[str] = mapped_column(_bytewise(128), primary_key=True)
     seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
-    time: Mapped[str] = mapped_column(String(40))
+    time: Mapped[str] = mapped_column(_bytewise(40))
     kind: Mapped[str] = mapped_column(String(32))
     action: Mapped[str] = mapped_column(String(64))
-    object_id: Mapped[str] = mapped_column(String(255))
+    object_id: Mapped[str] = mapped_column(_bytewise(255))
     name: Mapped[str | None] = mapped_column(Text)
     actor: Mapped[str | None] = mapped_column(Text)
     context: Mapped[str] = mapped_column(Text)
