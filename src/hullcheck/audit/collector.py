@@ -60,6 +60,9 @@ REPLAY_BEFORE = 2_000_000_000
 PODMAN_READ = 2_000_000_000
 """Nanoseconds Podman is given to read its events file: it stops a stream whose ``until``
 has passed on its clock, whether or not it has read the events before that moment."""
+TAKE_EVERY = 0.05
+"""Seconds at most between an event's arrival and its taking (its inspect, while what it
+names still exists), when the stream is quiet."""
 FLUSH_EVERY = 0.25
 """Seconds at most between an event's arrival and its record's writing (continuous mode)."""
 DRIFT_SETTLE = 1.0
@@ -252,28 +255,25 @@ class Collector:
         decoded events would be scanned by every garbage collection), taken a run at a time
         (a lock and a wake-up per event would cost more than taking it)."""
         arrived: collections.deque[bytes | EngineError] = collections.deque()
-        signal = threading.Event()
 
         def read() -> None:
             failure = EngineError(f"{self.client.host}: the event stream ended")
             try:
                 for line in self.client.event_lines(self._since(), None):
                     arrived.append(line)  # undecoded: a backlog of bytes costs little
-                    if not signal.is_set():
-                        signal.set()
             except EngineError as exc:
                 failure = exc
             finally:
                 arrived.append(failure)  # (the last word: the loop below raises it)
-                signal.set()
 
         reader = threading.Thread(target=read, daemon=True)
         reader.start()
         try:
             while not stop.is_set():
                 if not arrived:
-                    signal.wait(FLUSH_EVERY)
-                    signal.clear()  # (what arrived meanwhile is seen just below)
+                    # looked at every TAKE_EVERY seconds rather than woken per event: a
+                    # quiet host's events cost a wake-up each otherwise
+                    stop.wait(TAKE_EVERY)
                     continue
                 with self._lock:
                     for _ in range(min(len(arrived), BATCH)):

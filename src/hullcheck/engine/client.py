@@ -272,6 +272,7 @@ class EngineClient:
         one): a reader that must keep up with the engine holds them so, undecoded."""
         import docker
         import requests
+        import urllib3
 
         try:
             stream = self._api.events(since=since, until=until, decode=False)
@@ -281,15 +282,23 @@ class EngineClient:
             sock = getattr(getattr(held, "raw", None), "_sock", None)
             if sock is not None:
                 self._streams.add(sock)
+            raw = stream._response.raw
+            # urllib3's chunk reader, not docker-py's (two reads of the response per event)
+            chunks = raw.read_chunked(decode_content=True) if raw.chunked else stream
             try:
-                yield from event_lines(stream)
+                yield from event_lines(chunks)
             finally:
                 with contextlib.suppress(Exception):
                     stream.close()
                 if sock is not None:
                     self._streams.discard(sock)
                     sock.close()
-        except (docker.errors.DockerException, requests.RequestException, *self._ssh_errors) as exc:
+        except (
+            docker.errors.DockerException,
+            requests.RequestException,
+            urllib3.exceptions.HTTPError,  # the chunk reader's own (a connection cut)
+            *self._ssh_errors,
+        ) as exc:
             raise EngineError(f"{self.host}: the event stream failed ({_reason(exc)})") from None
 
     def is_podman(self) -> bool:
