@@ -17,6 +17,8 @@ from tests.infra.images import ImageFactory
 from tests.infra.postgres import PrivatePostgres
 from tests.infra.vulndata import make_rootfs
 
+pytest_plugins = ["tests.infra.webhook"]  # the ``webhook`` fixture
+
 HERE = os.path.dirname(__file__)
 DATA = os.path.join(HERE, "data")
 

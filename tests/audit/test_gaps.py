@@ -272,3 +272,37 @@ def test_an_exec_storm_is_recorded_whole(
     )
     assert sorted(int(r.context["exitCode"]) for r in died) == sorted(n % 7 for n in range(1000))
     assert audit_api.verify_log(store, "h1", audit_api.verifier_key()).intact
+
+
+def test_a_running_collector_publishes_its_newest_checkpoint_off_the_host(
+    builder: PrivateEngine, sqlite_store: Store, tmp_path: Any
+) -> None:
+    """`audit watch --publish FILE`: every `--publish-every` seconds and when it stops, the
+    newest checkpoint goes to the file, each proven to extend the one before."""
+    store = sqlite_store
+    api.add_host(store, api.Host("h1", builder.host, timeout=30))
+    published = os.path.join(tmp_path, "published.jsonl")
+    stop = threading.Event()
+    target = [audit_api.Target.parse(published)]
+    thread = threading.Thread(
+        target=audit_api.watch,
+        args=(store,),
+        kwargs={"stop": stop, "publish_to": target, "publish_every": 1.0},
+    )
+    thread.start()
+    client = builder.client()
+    tag = uuid.uuid4().hex[:8]
+    try:
+        for n in range(3):
+            client.volumes.create(f"published-{tag}-{n}").remove()
+            time.sleep(1.5)  # a publication between each
+    finally:
+        _stop(thread, stop, builder)
+        client.close()
+    with open(published, encoding="utf-8") as handle:
+        assert len(handle.readlines()) >= 2
+    (found,) = audit_api.witness_file(published, audit_api.verifier_key())
+    assert found.problem is None and found.size == store.audit.head("h1").size
+    given = audit_api.Published()
+    given.read(published)
+    assert audit_api.verify_log(store, "h1", audit_api.verifier_key(), given).intact

@@ -87,10 +87,13 @@ def test_a_consistency_proof_from_the_old_frontier_and_the_new_leaves_is_the_rfc
             frontier = merkle.Frontier()
             for leaf in leaves[:old]:
                 frontier.append(leaf)
-            proof = merkle.consistency_proof_from(frontier, leaves[old:size])
+            grown, proof = merkle.extend_with_proof(frontier, iter(leaves[old:]), size)
             assert proof == merkle.consistency_proof(old, leaves[:size])
+            assert (grown.size, grown.root()) == (size, merkle.root(leaves[:size]))
     with pytest.raises(ValueError):
-        merkle.consistency_proof_from(merkle.Frontier(), leaves)
+        merkle.extend_with_proof(merkle.Frontier(), leaves, 3)
+    with pytest.raises(ValueError):  # fewer leaves than the new size needs
+        merkle.extend_with_proof(merkle.Frontier(1, leaves[:1]), leaves[1:3], 5)
 
 
 GO = _load("go-note.json")

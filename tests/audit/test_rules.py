@@ -4,14 +4,11 @@ syslog listeners over UDP and TCP, without holding the collector back."""
 
 from __future__ import annotations
 
-import http.server
 import json
 import os
 import socket
-import threading
 import time
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -25,6 +22,7 @@ from hullcheck.store import Store
 from tests.conftest import Images
 from tests.infra.cli import hullcheck
 from tests.infra.engine import PrivateEngine, run_idle
+from tests.infra.webhook import Hook
 
 ENGINE = os.path.join(os.path.dirname(__file__), "..", "data", "engine")
 RULES = """
@@ -82,35 +80,6 @@ def test_a_rules_file_with_a_mistake_is_refused_in_one_line(
     assert "Traceback" not in done.stderr
 
 
-class _Hook(http.server.BaseHTTPRequestHandler):
-    received: list[dict[str, Any]] = []
-    failures = 0
-
-    def do_POST(self) -> None:  # noqa: N802 - http.server's name
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        if type(self).failures > 0:
-            type(self).failures -= 1
-            self.send_response(503)
-        else:
-            type(self).received.append(json.loads(body))
-            self.send_response(204)
-        self.end_headers()
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-
-@pytest.fixture
-def webhook() -> Iterator[tuple[str, type[_Hook]]]:
-    handler = type("Hook", (_Hook,), {"received": [], "failures": 2})
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/hook", handler
-    server.shutdown()
-    server.server_close()
-
-
 def _wait_for(condition: Any, what: str) -> None:
     deadline = time.monotonic() + 30
     while not condition():
@@ -120,7 +89,7 @@ def _wait_for(condition: Any, what: str) -> None:
 
 
 def test_an_alert_reaches_a_webhook_that_failed_twice_first(
-    webhook: tuple[str, type[_Hook]],
+    webhook: tuple[str, type[Hook]],
 ) -> None:
     url, hook = webhook
     rules = parse(
@@ -182,7 +151,7 @@ def test_an_alert_reaches_a_syslog_listener_as_rfc5424(protocol: str) -> None:
 def test_the_collector_alerts_on_an_exec_into_a_prod_container(
     builder: PrivateEngine,
     images: Images,
-    webhook: tuple[str, type[_Hook]],
+    webhook: tuple[str, type[Hook]],
     tmp_path: Any,
 ) -> None:
     url, hook = webhook

@@ -10,12 +10,13 @@ published off the host.
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import orjson
 
@@ -24,12 +25,13 @@ from hullcheck.audit import rules as rules_module
 from hullcheck.audit.alerts import Alerter
 from hullcheck.audit.collector import collect
 from hullcheck.audit.note import NoteError, SignerKey, VerifierKey
+from hullcheck.audit.publish import Publisher, Target, Witnessed, witness
 from hullcheck.audit.records import Record, canonical, nanos_time, now
 from hullcheck.audit.rules import Findings, Rule, Rules
 from hullcheck.audit.spool import Spool
 from hullcheck.audit.verify import Anchor, Problem, Verdict, read_checkpoints, verify
 from hullcheck.engine import connect_host
-from hullcheck.errors import HullcheckError, UsageError
+from hullcheck.errors import HullcheckError, StoreError, UsageError
 from hullcheck.files import private_file
 from hullcheck.model import Host
 from hullcheck.paths import data_dir
@@ -38,6 +40,11 @@ from hullcheck.store import Store
 LOG_NAME = "hullcheck.audit"
 """The key's name and the prefix of every host log's origin (``hullcheck.audit/HOST``)."""
 MAX_EXPORT_LINE = 1 << 20
+MAX_PUBLISHED = 64 << 20
+"""Bytes of published checkpoints ``verify`` reads from one file."""
+PUBLISH_EVERY = 60.0
+"""Seconds between publications of each log's newest checkpoint (``watch --publish``)."""
+logger = logging.getLogger("hullcheck.audit")
 
 
 def key_path() -> str:
@@ -90,16 +97,27 @@ def watch(
     stop: threading.Event | None = None,
     rules: Rules | None = None,
     sensitive: Sequence[str] = drift.SENSITIVE,
+    publish_to: Sequence[Target] = (),
+    publish_every: float = PUBLISH_EVERY,
 ) -> dict[str, int | str]:
     """Each named host's events (every host's by default) into its log, from where the log
     stopped until ``until`` (nanoseconds since the epoch), or for ever (until ``stop`` is
-    set); per host the number recorded, or the
-    error that stopped it (the other hosts go on). Records the store cannot take wait in
-    the spool (``audit-spool`` in the data directory)."""
+    set); per host the number recorded, or the error that stopped it (the other hosts go
+    on). Records the store cannot take wait in the spool (``audit-spool`` in the data
+    directory). Each log's newest checkpoint is published to ``publish_to`` every
+    ``publish_every`` seconds and when the collector stops."""
     signer = signing_key()
     hosts = store.hosts.named(names)
     spools = os.path.join(data_dir(), "audit-spool")
     alerter = None if rules is None else Alerter(rules, findings_of(store))
+    stop = stop or threading.Event()
+    publishing = None
+    if publish_to:
+        every = publish_every
+        publishing = threading.Thread(
+            target=_publish_until, args=(store, publish_to, hosts, stop, every), daemon=True
+        )
+        publishing.start()
 
     def one(host: Host) -> int | str:
         try:
@@ -130,6 +148,91 @@ def watch(
     finally:
         if alerter is not None:
             alerter.close()
+        if publishing is not None:
+            stop.set()
+            publishing.join()
+
+
+def _publish_until(
+    store: Store,
+    targets: Sequence[Target],
+    hosts: Sequence[Host],
+    stop: threading.Event,
+    every: float,
+) -> None:
+    """Publish every ``every`` seconds, and once more when ``stop`` is set."""
+    while True:
+        stopping = stop.wait(every)
+        for problem in publish(store, targets, [h.name for h in hosts]):
+            logger.warning("%s", problem)
+        if stopping:
+            return
+
+
+def publish(store: Store, targets: Sequence[Target], hosts: Sequence[str] = ()) -> list[str]:
+    """Publish each host's newest signed checkpoint (every host with a log by default) to
+    every target, with the proof that it extends what was published there before; the
+    problems (a target that failed is tried again next time)."""
+    key = signing_key().verifier()
+    publisher = Publisher(store.audit, targets, os.path.join(data_dir(), "audit-published"))
+    problems = []
+    for host in hosts or store.audit.hosts():
+        try:
+            problems += publisher.publish(host, log.origin(key.name, host))
+        except StoreError as exc:
+            problems.append(f"{host}: {exc}")
+    return problems
+
+
+def witness_file(path: str, key: VerifierKey) -> list[Witnessed]:
+    """Check a file of published checkpoints (``hullcheck audit watch --publish FILE``)
+    with only the public key: each log's checkpoints signed, never shrinking, and each
+    proven to extend the one before."""
+    try:
+        with open(path, "rb") as handle:
+            lines = [(n, line) for n, line in enumerate(handle, start=1) if line.strip()]
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read ({exc.strerror})") from None
+    return witness(lines, key, path)
+
+
+@dataclass
+class Published:
+    """Checkpoints published off the host, given to ``verify``: notes (each must be of the
+    log verified) and publication files (each log's own are used)."""
+
+    notes: list[str] = field(default_factory=list)
+    by_log: dict[str, list[str]] = field(default_factory=dict)
+
+    def read(self, path: str) -> None:
+        """A note (``--checkpoint NOTE``) or a file of publications (``--publish FILE``)."""
+        try:
+            with open(path, "rb") as handle:
+                data = handle.read(MAX_PUBLISHED + 1)
+        except OSError as exc:
+            raise UsageError(f"{path}: cannot read the checkpoint ({exc.strerror})") from None
+        if len(data) > MAX_PUBLISHED:
+            raise UsageError(f"{path}: too large for published checkpoints")
+        if not data.startswith(b"{"):
+            try:
+                self.notes.append(data.decode())
+            except UnicodeDecodeError:
+                raise UsageError(f"{path}: not a checkpoint") from None
+            return
+        for number, line in enumerate(data.splitlines(), start=1):
+            if line.strip():
+                item = _line(line, path, number)
+                note, origin = item.get("checkpoint"), item.get("log")
+                if not isinstance(note, str) or not isinstance(origin, str):
+                    raise UsageError(f"{path}: line {number} is not a published checkpoint")
+                self.by_log.setdefault(origin, []).append(note)
+
+    def of(self, origin: str) -> list[str]:
+        return [*self.notes, *self.by_log.get(origin, [])]
+
+
+def _published(published: Published | Sequence[str]) -> Published:
+    return published if isinstance(published, Published) else Published(list(published))
 
 
 def authz_plugin(
@@ -176,10 +279,13 @@ def test_rules(
     return rules_module.check(rules, shown, findings_of(store))
 
 
-def verify_log(store: Store, host: str, key: VerifierKey, published: Sequence[str] = ()) -> Verdict:
+def verify_log(
+    store: Store, host: str, key: VerifierKey, published: Published | Sequence[str] = ()
+) -> Verdict:
     """The host's log in the store against its checkpoints and any published ones."""
-    notes = [*store.audit.checkpoints(host), *published]
-    checkpoints, problem = read_checkpoints(notes, log.origin(key.name, host))
+    origin = log.origin(key.name, host)
+    notes = [*store.audit.checkpoints(host), *_published(published).of(origin)]
+    checkpoints, problem = read_checkpoints(notes, origin)
     if problem is not None:
         return Verdict(0, 0, 0, problem)
     try:
@@ -259,7 +365,9 @@ def export(store: Store, host: str) -> Iterator[bytes]:
         yield orjson.dumps({"checkpoint": note}) + b"\n"
 
 
-def verify_export(path: str, key: VerifierKey, published: Sequence[str] = ()) -> Verdict:
+def verify_export(
+    path: str, key: VerifierKey, published: Published | Sequence[str] = ()
+) -> Verdict:
     """An export read from ``path``, against ``key`` — not the key the export names."""
     try:
         with open(path, "rb") as handle:
@@ -267,7 +375,7 @@ def verify_export(path: str, key: VerifierKey, published: Sequence[str] = ()) ->
             origin = header.get("log")
             if not isinstance(origin, str):
                 raise UsageError(f"{path}: line 1 is not an audit export header")
-            notes = list(published)
+            notes = _published(published).of(origin)
             anchor = None
             for number, line in enumerate(handle, start=2):
                 if line.startswith(b'{"checkpoint"'):

@@ -56,6 +56,37 @@ def syslog_message(rule: Rule, item: Record, settings: dict[str, Any]) -> bytes:
     return f"{head} [hullcheck@32473 {data}] ".encode() + orjson.dumps(payload(rule, item))
 
 
+def post_json(
+    url: str, body: bytes, headers: dict[str, str], timeout: float = 5.0, retries: int = 5
+) -> None:
+    """POST ``body`` (JSON) to ``url``, retrying with backoff (0.5 s doubling, at most 30 s)
+    while the endpoint is unreachable or answers 5xx or 429: an :class:`OSError` once every
+    attempt failed, a :class:`ValueError` when it refuses (another 4xx: retrying would not
+    help)."""
+    import httpx
+
+    wait = 0.5
+    for attempt in range(retries + 1):
+        try:
+            answer = httpx.post(
+                url,
+                content=body,
+                headers={"Content-Type": "application/json", **headers},
+                timeout=timeout,
+            )
+            if answer.status_code < 500 and answer.status_code != 429:
+                if answer.status_code >= 400:
+                    raise ValueError(f"the webhook answered {answer.status_code}")
+                return
+            problem = f"the webhook answered {answer.status_code}"
+        except httpx.HTTPError as exc:
+            problem = str(exc) or type(exc).__name__
+        if attempt < retries:
+            time.sleep(wait)
+            wait = min(wait * 2, 30.0)
+    raise OSError(f"{problem} ({retries + 1} attempts)")
+
+
 def _sd_escape(value: str) -> str:
     return value.replace("\\", "\\\\").replace('"', '\\"').replace("]", "\\]")
 
@@ -125,31 +156,13 @@ class Alerter:
                     log.warning("alert %s: %s failed: %s", rule.name, action, exc)
 
     def _webhook(self, rule: Rule, item: Record, settings: dict[str, Any]) -> None:
-        import httpx
-
-        retries = int(settings.get("retries", 5))
-        wait = 0.5
-        body = orjson.dumps(payload(rule, item))
-        headers = {"Content-Type": "application/json", **(settings.get("headers") or {})}
-        for attempt in range(retries + 1):
-            try:
-                answer = httpx.post(
-                    str(settings["url"]),
-                    content=body,
-                    headers=headers,
-                    timeout=float(settings.get("timeout", 5)),
-                )
-                if answer.status_code < 500 and answer.status_code != 429:
-                    if answer.status_code >= 400:
-                        raise ValueError(f"the webhook answered {answer.status_code}")
-                    return
-                problem = f"the webhook answered {answer.status_code}"
-            except httpx.HTTPError as exc:
-                problem = str(exc) or type(exc).__name__
-            if attempt < retries:
-                time.sleep(wait)
-                wait = min(wait * 2, 30.0)
-        raise OSError(f"{problem} ({retries + 1} attempts)")
+        post_json(
+            str(settings["url"]),
+            orjson.dumps(payload(rule, item)),
+            settings.get("headers") or {},
+            float(settings.get("timeout", 5)),
+            int(settings.get("retries", 5)),
+        )
 
     def _syslog(self, rule: Rule, item: Record, settings: dict[str, Any]) -> None:
         host, _, port = str(settings.get("address", "127.0.0.1:514")).rpartition(":")

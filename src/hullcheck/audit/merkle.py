@@ -9,7 +9,7 @@ it, a consistency proof that a larger tree extends a smaller one without changin
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 HASH_SIZE = 32
 EMPTY_ROOT = hashlib.sha256(b"").digest()
@@ -163,35 +163,58 @@ def verify_consistency(
     return sn == 0 and fr == old_root and sr == new_root
 
 
-def consistency_proof_from(old: Frontier, leaves: Sequence[bytes]) -> list[bytes]:
-    """PROOF(old.size, D[0:old.size + len(leaves)]) from the old tree's frontier and only
-    the leaves appended since: every node the proof takes from the old tree is one of its
-    frontier's perfect subtrees (RFC 9162 §2.1.4.1 splits at powers of two), so a publisher
-    proves a log grew without re-reading it from the start."""
+def extend_with_proof(
+    old: Frontier, leaves: Iterable[bytes], new_size: int
+) -> tuple[Frontier, list[bytes]]:
+    """The tree ``old`` grown by ``leaves`` to ``new_size``, and PROOF(old.size, D[new_size])
+    of RFC 9162 §2.1.4.1 that it extends ``old``: from the old tree's frontier and only the
+    leaves appended since, read once in order, in memory of O(log n).
+
+    Every node the proof takes from the old tree is one of its frontier's perfect subtrees
+    (the RFC splits at powers of two); the others are subtrees of the new leaves, disjoint,
+    each built as the leaves stream past."""
     m = old.size
-    if m == 0:
-        raise ValueError("no consistency proof from an empty tree")
+    if not 0 < m <= new_size:
+        raise ValueError(f"no consistency proof from {m} to {new_size} leaves")
     held: dict[tuple[int, int], bytes] = {}
     start = 0
     for bit, node in zip(_bits(m), old.hashes, strict=True):
         held[(start, start + bit)] = node
         start += bit
+    wanted: list[tuple[int, int]] = []  # in the proof's order
 
-    def hashed(begin: int, end: int) -> bytes:
-        if end <= m:
-            return held[(begin, end)]
-        return root(leaves[begin - m : end - m])
-
-    def subproof(begin: int, end: int, size: int, complete: bool) -> list[bytes]:
+    def subproof(begin: int, end: int, size: int, complete: bool) -> None:
         n = end - begin
         if size == n:
-            return [] if complete else [hashed(begin, end)]
+            if not complete:
+                wanted.append((begin, end))
+            return
         k = _split(n)
         if size <= k:
-            return [*subproof(begin, begin + k, size, complete), hashed(begin + k, end)]
-        return [*subproof(begin + k, end, size - k, False), hashed(begin, begin + k)]
+            subproof(begin, begin + k, size, complete)
+            wanted.append((begin + k, end))
+        else:
+            subproof(begin + k, end, size - k, False)
+            wanted.append((begin, begin + k))
 
-    return subproof(0, m + len(leaves), m, True)
+    subproof(0, new_size, m, True)
+    building = {r: Frontier() for r in wanted if r[1] > m}  # (never across m: see above)
+    starts = sorted(building)
+    grown = Frontier(m, old.hashes)
+    position, current = m, 0
+    for leaf in leaves:
+        if position >= new_size:
+            break
+        while current < len(starts) and starts[current][1] <= position:
+            current += 1
+        if current < len(starts) and starts[current][0] <= position:
+            building[starts[current]].append(leaf)
+        grown.append(leaf)
+        position += 1
+    if position != new_size:
+        raise ValueError(f"{position - m} leaves given, {new_size - m} wanted")
+    proof = [held[r] if r[1] <= m else building[r].root() for r in wanted]
+    return grown, proof
 
 
 def _bits(size: int) -> list[int]:

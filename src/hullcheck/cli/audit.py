@@ -40,7 +40,10 @@ def verify_command(
         None, "--key", help="The public key to verify with (default: this machine's)."
     ),
     checkpoints: list[str] = typer.Option(
-        [], "--checkpoint", help="A checkpoint published off the host (a file; repeat)."
+        [],
+        "--checkpoint",
+        help="Checkpoints published off the host: a note, or a file `audit publish` wrote "
+        "(repeat).",
     ),
     export: str | None = typer.Option(
         None, "--export", help="Verify an export file instead of the store."
@@ -49,7 +52,9 @@ def verify_command(
 ) -> None:
     """Prove each log intact, or name its first bad record (exit 1)."""
     verifier = audit_api.verifier_key(key)
-    published = [_read_note(path) for path in checkpoints]
+    published = audit_api.Published()
+    for path in checkpoints:
+        published.read(path)
     if export is not None:
         verdicts = {export: audit_api.verify_export(export, verifier, published)}
     else:
@@ -73,6 +78,53 @@ def verify_command(
             failed = True
             typer.echo(safe(f"{name}: NOT INTACT: {verdict.problem.message}"))
     if failed:
+        raise typer.Exit(1)
+
+
+@audit_app.command("publish")
+def publish_command(
+    targets: list[str] = typer.Option(
+        ..., "--to", help="A file (appended to) or an http(s):// webhook (repeat)."
+    ),
+    hosts: list[str] = typer.Option([], "--host", help="A host's log (repeat; default: all)."),
+    db: str | None = DB_OPTION,
+) -> None:
+    """Publish each log's newest signed checkpoint off the host, with the proof that it
+    extends the one published there before (exit 1 when a target failed)."""
+    parsed = [audit_api.Target.parse(t) for t in targets]
+    with api.open_store(db) as store:
+        problems = audit_api.publish(store, parsed, hosts)
+    for problem in problems:
+        print(safe(f"hullcheck: error: {problem}"), file=sys.stderr)
+    if problems:
+        raise typer.Exit(1)
+
+
+@audit_app.command("witness")
+def witness_command(
+    published: str = typer.Argument(..., help="A file of published checkpoints."),
+    key: str | None = typer.Option(
+        None, "--key", help="The logs' public key (default: this machine's)."
+    ),
+) -> None:
+    """Check published checkpoints with only the public key, no records: each signed,
+    each log only ever growing, each checkpoint proven to extend the one before (exit 1
+    naming the first that does not)."""
+    verifier = audit_api.verifier_key(key)
+    found = audit_api.witness_file(published, verifier)
+    for log_found in found:
+        if log_found.problem is None:
+            typer.echo(
+                safe(
+                    f"{log_found.origin}: consistent: {log_found.checkpoints} checkpoints, "
+                    f"the newest of {log_found.size} records"
+                )
+            )
+        else:
+            typer.echo(safe(f"{log_found.origin}: NOT CONSISTENT: {log_found.problem}"))
+    if not found:
+        raise UsageError(f"{published}: no published checkpoint")
+    if any(w.problem is not None for w in found):
         raise typer.Exit(1)
 
 
@@ -116,10 +168,20 @@ def watch_command(
     sensitive: list[str] = typer.Option(
         [], "--sensitive", help="A path whose changes drift flags (repeat; replaces the defaults)."
     ),
+    publish_to: list[str] = typer.Option(
+        [],
+        "--publish",
+        help="Publish each log's newest checkpoint here: a file (appended to) or an "
+        "http(s):// webhook (repeat).",
+    ),
+    publish_every: float = typer.Option(
+        audit_api.PUBLISH_EVERY, "--publish-every", min=1.0, help="Seconds between publications."
+    ),
     db: str | None = DB_OPTION,
 ) -> None:
     """Record every host's engine events into its log, from where it stopped (foreground;
     with --until, what happened up to then, and exit)."""
+    targets = [audit_api.Target.parse(t) for t in publish_to]
     moment = None
     if until == "now":
         moment = time.time_ns()
@@ -137,7 +199,13 @@ def watch_command(
             # fifth of the collector's time under a storm)
             gc.freeze()
         results = audit_api.watch(
-            store, hosts, until=moment, rules=loaded, sensitive=sensitive or drift.SENSITIVE
+            store,
+            hosts,
+            until=moment,
+            rules=loaded,
+            sensitive=sensitive or drift.SENSITIVE,
+            publish_to=targets,
+            publish_every=publish_every,
         )
     failed = False
     for host, result in results.items():
@@ -323,11 +391,3 @@ def export_command(
                 sys.stdout.buffer.write(line)
             return
         write_output(output, b"".join(lines).decode())
-
-
-def _read_note(path: str) -> str:
-    try:
-        with open(path, encoding="utf-8") as handle:
-            return handle.read(1 << 20)
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"{path}: cannot read the checkpoint ({exc})") from None

@@ -160,6 +160,25 @@ class AuditRepository:
                 return
             after = rows[-1][0]
 
+    def leaves(self, host: str, start: int, end: int) -> Iterator[bytes]:
+        """The leaf hashes of the host's records ``start`` to ``end - 1``, in order, a batch
+        at a time."""
+        table = AuditRecordRow
+        after = start - 1
+        while after < end - 1:
+            query = (
+                select(table.seq, table.leaf)
+                .where(table.host == host, table.seq > after, table.seq < end)
+                .order_by(table.seq)
+                .limit(READ_BATCH * 10)
+            )
+            rows = self._rows(query)
+            for row in rows:
+                yield bytes(row[1])
+            if not rows:
+                return
+            after = rows[-1][0]
+
     @_unavailable
     def _rows(self, query: Any) -> list[Any]:
         with self.engine.connect() as connection:
