@@ -25,7 +25,8 @@ from hullcheck.audit import rules as rules_module
 from hullcheck.audit.alerts import Alerter
 from hullcheck.audit.collector import collect
 from hullcheck.audit.note import NoteError, SignerKey, VerifierKey
-from hullcheck.audit.publish import Publisher, Target, Witnessed, witness
+from hullcheck.audit.publish import Publisher, Witnessed, witness
+from hullcheck.audit.publish import Target as Target  # (for the CLI: parsing --publish)
 from hullcheck.audit.records import Record, canonical, nanos_time, now
 from hullcheck.audit.rules import Findings, Rule, Rules
 from hullcheck.audit.spool import Spool
