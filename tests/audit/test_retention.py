@@ -41,6 +41,9 @@ def test_old_records_go_and_the_rest_still_verifies(store: Store, tmp_path: str)
     age = _log(store)
     published = store.audit.checkpoints(HOST)[-1]  # copied off the host at 49 records
     key = audit_api.verifier_key()
+    publications = os.path.join(tmp_path, "published.jsonl")
+    target = audit_api.Target.parse(publications)
+    assert audit_api.publish(store, [target]) == []
 
     (result,) = audit_api.retain(store, age, actor="ops@example")
     assert (result.removed, result.kept_from, result.error) == (26, 26, None)
@@ -61,6 +64,11 @@ def test_old_records_go_and_the_rest_still_verifies(store: Store, tmp_path: str)
         handle.writelines(audit_api.export(store, HOST))
     elsewhere = audit_api.verify_export(export, key, [published])
     assert elsewhere.intact and elsewhere.retained_from == 26
+
+    # published before and after: the log retention cut still provably extends the first
+    assert audit_api.publish(store, [target]) == []
+    (witnessed,) = audit_api.witness_file(publications, key)
+    assert (witnessed.checkpoints, witnessed.size, witnessed.problem) == (2, 50, None)
 
     # again at the same age: nothing more is old enough
     (again,) = audit_api.retain(store, age)

@@ -12,9 +12,14 @@ import warnings
 import pytest
 import requests
 
-from hullcheck.engine.client import MAX_EVENT, _api_class, decode_events
+from hullcheck.engine.client import MAX_EVENT, _api_class, decode_event, event_lines
 
 ENGINE = os.path.join(os.path.dirname(__file__), "..", "data", "engine")
+
+
+def decode_events(chunks: list[bytes]) -> list[dict[str, object]]:
+    """What the collector takes from a stream's raw chunks."""
+    return [decode_event(line) for line in event_lines(chunks)]
 
 
 def test_a_refused_unix_connection_closes_its_socket(tmp_path: pytest.TempPathFactory) -> None:
@@ -45,20 +50,20 @@ def test_an_event_stream_is_read_whole_however_it_is_chunked(kind: str) -> None:
     expected = [json.loads(line) for line in raw.splitlines()]
     for size in (1, 7, 100, 4096, len(raw)):
         chunks = [raw[i : i + size] for i in range(0, len(raw), size)]
-        assert list(decode_events(chunks)) == expected, size
+        assert decode_events(chunks) == expected, size
     # the last event without its newline (the stream ended there): still read
-    assert list(decode_events([raw.rstrip(b"\n")])) == expected
+    assert decode_events([raw.rstrip(b"\n")]) == expected
 
 
 def test_what_is_not_an_event_is_passed_on_as_malformed_not_dropped() -> None:
     with open(os.path.join(ENGINE, "docker26", "events.jsonl"), "rb") as handle:
         first, second = handle.readline(), handle.readline()
     torn = first[: len(first) // 2]  # an engine that died mid-write
-    found = list(decode_events([first, torn + b"\n", b"[1, 2]\n", second]))
+    found = decode_events([first, torn + b"\n", b"[1, 2]\n", second])
     assert found[0] == json.loads(first) and found[3] == json.loads(second)
     assert found[1] == {"malformed": torn.decode()}
     assert found[2] == {"malformed": "[1, 2]"}
     endless = [b"x" * 65536] * (MAX_EVENT // 65536 + 2)  # no newline for a long time: bounded
-    found = list(decode_events([*endless, b"xx\n" + first, second]))
+    found = decode_events([*endless, b"xx\n" + first, second])
     assert len(found[0]["malformed"]) == 4096
     assert found[1:] == [json.loads(first), json.loads(second)]  # the stream goes on

@@ -627,6 +627,8 @@ class Collector:
             record(self.book, self.log_name, self.host, [*waiting, *batch], self.signer, cursor)
         except StoreError as exc:
             if self.spool is None:
+                with self._lock:
+                    self.pending[:0] = batch  # kept for the next attempt, in order
                 raise
             if self._away is None:
                 log.warning("%s: %s; spooling to %s", self.host, exc, self.spool.path)

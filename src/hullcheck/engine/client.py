@@ -367,7 +367,10 @@ def event_lines(chunks: Iterable[bytes]) -> Iterator[bytes]:
 
 def decode_event(line: bytes) -> dict[str, Any]:
     """One line of the event stream as the event it is, or ``{"malformed": ...}`` when it
-    is not a JSON object: recorded as an event not understood, never dropped."""
+    is not a JSON object: recorded as an event not understood, never dropped.
+
+    (docker-py's own decoding joins, strips and re-scans a text buffer per event: under an
+    exec storm it cost the collector more than recording the event.)"""
     try:
         value = orjson.loads(line)
     except orjson.JSONDecodeError:
@@ -375,14 +378,6 @@ def decode_event(line: bytes) -> dict[str, Any]:
     if isinstance(value, dict):
         return value
     return {"malformed": line[:4096].decode("utf-8", "replace")}
-
-
-def decode_events(chunks: Iterable[bytes]) -> Iterator[dict[str, Any]]:
-    """The engine's events from the raw bytes of its stream.
-
-    (docker-py's own decoding joins, strips and re-scans a text buffer per event: under an
-    exec storm it cost the collector more than recording the event.)"""
-    return map(decode_event, event_lines(chunks))
 
 
 _API_CLASS: Any = None
