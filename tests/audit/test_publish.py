@@ -13,6 +13,7 @@ from sqlalchemy import text
 
 from hullcheck import api
 from hullcheck.api import audit as audit_api
+from hullcheck.audit import log as log_module
 from hullcheck.audit import merkle
 from hullcheck.audit.log import LogWriter, origin
 from hullcheck.audit.note import Checkpoint, note_text
@@ -157,3 +158,24 @@ def test_checkpoints_reach_a_webhook_that_failed_first_and_prove_their_growth(
     assert unreachable.returncode == 1 and "publishing to http://127.0.0.1:9 failed" in (
         unreachable.stderr
     )
+
+
+@pytest.mark.parametrize("store", ["sqlite", "postgres"], indirect=True)
+def test_writes_between_seals_are_vouched_for_once_the_end_is_sealed(store: Store) -> None:
+    """The collector seals its log's end at most every few seconds, not after every write:
+    until then verify says which records no checkpoint covers yet, and sealing twice (or
+    after another writer sealed) signs nothing more."""
+    signer = audit_api.signing_key()
+    records = _records("docker26")
+    for start in (0, 10, 20):
+        log_module.record(
+            store.audit, "hullcheck.audit", HOST, records[start : start + 10], signer, seal=False
+        )
+    key = audit_api.verifier_key()
+    verdict = audit_api.verify_log(store, HOST, key)
+    assert verdict.problem is not None and "no checkpoint vouches" in verdict.problem.message
+    log_module.seal(store.audit, "hullcheck.audit", HOST, signer)
+    log_module.seal(store.audit, "hullcheck.audit", HOST, signer)
+    assert len(store.audit.checkpoints(HOST)) == 1
+    verdict = audit_api.verify_log(store, HOST, key)
+    assert verdict.intact and (verdict.records, verdict.covered) == (26, 26)

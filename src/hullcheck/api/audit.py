@@ -112,11 +112,12 @@ def watch(
     spools = os.path.join(data_dir(), "audit-spool")
     alerter = None if rules is None else Alerter(rules, findings_of(store))
     stop = stop or threading.Event()
+    collected = threading.Event()  # (set once every collector stopped and sealed its log)
     publishing = None
     if publish_to:
         every = publish_every
         publishing = threading.Thread(
-            target=_publish_until, args=(store, publish_to, hosts, stop, every), daemon=True
+            target=_publish_until, args=(store, publish_to, hosts, collected, every), daemon=True
         )
         publishing.start()
 
@@ -151,6 +152,7 @@ def watch(
             alerter.close()
         if publishing is not None:
             stop.set()
+            collected.set()
             publishing.join()
 
 
@@ -158,12 +160,12 @@ def _publish_until(
     store: Store,
     targets: Sequence[Target],
     hosts: Sequence[Host],
-    stop: threading.Event,
+    collected: threading.Event,
     every: float,
 ) -> None:
-    """Publish every ``every`` seconds, and once more when ``stop`` is set."""
+    """Publish every ``every`` seconds, and once more when ``collected`` is set."""
     while True:
-        stopping = stop.wait(every)
+        stopping = collected.wait(every)
         for problem in publish(store, targets, [h.name for h in hosts]):
             logger.warning("%s", problem)
         if stopping:

@@ -25,7 +25,7 @@ from typing import Any
 
 from hullcheck.audit import drift, reconcile
 from hullcheck.audit.alerts import Alerter
-from hullcheck.audit.log import AuditBook, record
+from hullcheck.audit.log import AuditBook, record, seal
 from hullcheck.audit.note import SignerKey
 from hullcheck.audit.records import Record, event_nanos, from_event, nanos_time, now
 from hullcheck.audit.rules import ContainerImages
@@ -63,6 +63,11 @@ has passed on its clock, whether or not it has read the events before that momen
 TAKE_EVERY = 0.05
 """Seconds at most between an event's arrival and its taking (its inspect, while what it
 names still exists), when the stream is quiet."""
+SEAL_EVERY = 5.0
+"""Seconds at least between the checkpoints that seal a write's end (besides the one every
+``CHECKPOINT_EVERY`` records, and the last when the collector stops): a quiet host's log
+would otherwise sign a checkpoint for every event. Records after the last checkpoint are
+said by ``verify`` to be not yet checkpointed."""
 FLUSH_EVERY = 0.25
 """Seconds at most between an event's arrival and its record's writing (continuous mode)."""
 DRIFT_SETTLE = 1.0
@@ -212,6 +217,9 @@ class Collector:
         """Set when a batch waits: the drainer writes it without waiting for its tick."""
         self._seen: set[tuple[str, str, str, str]] = set()
         self._away: float | None = None
+        self._sealed = -SEAL_EVERY
+        self._unsealed = False
+        """Whether the log's end was written without a checkpoint (``SEAL_EVERY``)."""
 
     # -- the run ----------------------------------------------------------------------------
     def run(self, until: int | None = None, stop: threading.Event | None = None) -> int:
@@ -310,6 +318,7 @@ class Collector:
                 log.warning("%s: %s; drift checked at the next connection", self.host, exc)
             if self.away or self.pending:
                 self.flush()
+            self.seal_if_due()
 
     def connect(self, until: int | None) -> None:
         """Replay what the engine holds since the log's cursor, then reconcile its listing
@@ -328,8 +337,11 @@ class Collector:
         end = ended if until is None else max(until, ended)
         if self.podman:  # Podman's `until` is a deadline on its wall clock, not a filter
             end += PODMAN_READ
-        for event in self.client.events(self._since(), f"{end / 1e9:.9f}"):
-            self.take(event)
+        # read whole before any is taken (an inspect each, a write each batch): Podman ends
+        # the stream at its deadline whether or not its reader kept up
+        replayed = list(self.client.event_lines(self._since(), f"{end / 1e9:.9f}"))
+        for line in replayed:
+            self.take(decode_event(line))
             if len(self.pending) >= BATCH:
                 self.flush()
         self.flush()
@@ -387,6 +399,7 @@ class Collector:
         for container in list(self.health):
             self._health_record(container)
         self.flush()
+        self.seal_if_due(now=True)
 
     # -- events -----------------------------------------------------------------------------
     def take(self, event: object) -> None:
@@ -624,7 +637,12 @@ class Collector:
             return
         waiting = self.spool.waiting()[0] if self.spool is not None else []
         try:
-            record(self.book, self.log_name, self.host, [*waiting, *batch], self.signer, cursor)
+            sealing = time.monotonic() - self._sealed >= SEAL_EVERY
+            records = [*waiting, *batch]
+            record(self.book, self.log_name, self.host, records, self.signer, cursor, seal=sealing)
+            self._unsealed = not sealing
+            if sealing:
+                self._sealed = time.monotonic()
         except StoreError as exc:
             if self.spool is None:
                 with self._lock:
@@ -644,6 +662,18 @@ class Collector:
         if self.alerter is not None:
             self.alerter.consider(map(self._images.shown, [*waiting, *batch]))
         self._away = None
+
+    def seal_if_due(self, now: bool = False) -> None:
+        """Sign a checkpoint of the log's end when it has none and ``SEAL_EVERY`` seconds
+        passed since the last (or ``now``)."""
+        with self._writing:
+            if not self._unsealed or (not now and time.monotonic() - self._sealed < SEAL_EVERY):
+                return
+            try:
+                seal(self.book, self.log_name, self.host, self.signer)
+            except StoreError:
+                return  # the store is away: sealed with the next write
+            self._unsealed, self._sealed = False, time.monotonic()
 
     def _to_spool(self, batch: list[Record], cursor: int | None) -> None:
         assert self.spool is not None

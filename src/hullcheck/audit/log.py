@@ -61,6 +61,8 @@ class AuditBook(Protocol):
 
     def checkpoints(self, host: str) -> list[str]: ...
 
+    def checkpoint_at_most(self, host: str, size: int) -> tuple[int, str] | None: ...
+
 
 def record(
     book: AuditBook,
@@ -69,18 +71,20 @@ def record(
     records: Iterable[Record],
     signer: SignerKey,
     cursor: int | None = None,
+    *,
+    seal: bool = True,
 ) -> int:
     """Append ``records`` to the host's log, with a checkpoint signed every
-    ``CHECKPOINT_EVERY`` records and one after the last; the log's new size. Another writer
-    of the same log (the authorization plugin beside the collector) appending first makes
-    this one number its records again after it."""
+    ``CHECKPOINT_EVERY`` records and, with ``seal``, one after the last; the log's new size.
+    Another writer of the same log (the authorization plugin beside the collector)
+    appending first makes this one number its records again after it."""
     records = list(records)
     for _ in range(CONFLICTS - 1):
         try:
-            return _append(book, log_name, host, records, signer, cursor)
+            return _append(book, log_name, host, records, signer, cursor, seal)
         except AppendConflict:
             continue
-    return _append(book, log_name, host, records, signer, cursor)
+    return _append(book, log_name, host, records, signer, cursor, seal)
 
 
 def _append(
@@ -90,6 +94,7 @@ def _append(
     records: list[Record],
     signer: SignerKey,
     cursor: int | None,
+    seal: bool,
 ) -> int:
     frontier = book.head(host)
     before = frontier.size
@@ -100,10 +105,25 @@ def _append(
         entries += writer.append((item,))
         if writer.size % CHECKPOINT_EVERY == 0:
             notes.append((writer.size, writer.checkpoint()))
-    if entries and writer.size % CHECKPOINT_EVERY:
+    if entries and writer.size % CHECKPOINT_EVERY and seal:
         notes.append((writer.size, writer.checkpoint()))
     book.append(host, before, entries, writer.frontier, notes, cursor)
     return writer.size
+
+
+def seal(book: AuditBook, log_name: str, host: str, signer: SignerKey) -> None:
+    """Sign a checkpoint of the host's log as it stands, if its end has none yet."""
+    for _ in range(CONFLICTS):
+        frontier = book.head(host)
+        last = book.checkpoint_at_most(host, frontier.size)
+        if frontier.size == 0 or (last is not None and last[0] == frontier.size):
+            return  # the empty log, or its end has a checkpoint already
+        writer = LogWriter(origin(log_name, host), signer, frontier)
+        try:
+            book.append(host, frontier.size, [], frontier, [(frontier.size, writer.checkpoint())])
+            return
+        except AppendConflict:
+            continue  # another writer appended (and sealed) meanwhile
 
 
 def origin(log_name: str, host: str) -> str:

@@ -285,14 +285,18 @@ class EngineClient:
             raw = stream._response.raw
             # urllib3's chunk reader, not docker-py's (two reads of the response per event)
             chunks = raw.read_chunked(decode_content=True) if raw.chunked else stream
+            finished = False
             try:
                 yield from event_lines(chunks)
+                finished = True  # (its connection went back to the pool, whole: kept)
             finally:
-                with contextlib.suppress(Exception):
-                    stream.close()
                 if sock is not None:
                     self._streams.discard(sock)
-                    sock.close()
+                if not finished:  # interrupted, broken or abandoned: of no more use
+                    with contextlib.suppress(Exception):
+                        stream.close()
+                    if sock is not None:
+                        sock.close()
         except (
             docker.errors.DockerException,
             requests.RequestException,
