@@ -174,7 +174,7 @@ class Publisher:
         path = self._path(host, target)
         private_file(path)  # (0600, in a private directory; never through a link)
         hashes = [h.hex() for h in grown.hashes]
-        saved = {"target": target.where, "size": grown.size, "frontier": hashes}
+        saved = {"target": target.shown(), "size": grown.size, "frontier": hashes}
         fd = os.open(path, os.O_WRONLY | os.O_TRUNC | os.O_NOFOLLOW)
         with os.fdopen(fd, "wb") as handle:
             handle.write(orjson.dumps(saved))
