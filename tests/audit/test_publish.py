@@ -179,3 +179,17 @@ def test_writes_between_seals_are_vouched_for_once_the_end_is_sealed(store: Stor
     assert len(store.audit.checkpoints(HOST)) == 1
     verdict = audit_api.verify_log(store, HOST, key)
     assert verdict.intact and (verdict.records, verdict.covered) == (26, 26)
+
+
+def test_bad_targets_and_files_are_refused_in_one_line(tmp_path: str) -> None:
+    nowhere = hullcheck("audit", "publish", "--to", f"{tmp_path}/missing/witness.jsonl")
+    assert nowhere.returncode == 2 and "no directory" in nowhere.stderr
+    assert "Traceback" not in nowhere.stderr
+    hostless = hullcheck("audit", "publish", "--to", "https:///path")
+    assert hostless.returncode == 2 and "not a URL" in hostless.stderr
+    garbage = os.path.join(tmp_path, "garbage.jsonl")
+    with open(garbage, "w", encoding="utf-8") as handle:
+        handle.write("not json\n")
+    hullcheck("audit", "key")  # (a key to check with)
+    refused = hullcheck("audit", "witness", garbage)
+    assert refused.returncode == 2 and "line 1 is not a published checkpoint" in refused.stderr
