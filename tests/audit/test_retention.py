@@ -124,3 +124,17 @@ def test_a_log_that_does_not_verify_is_left_whole(store: Store) -> None:
     assert result.removed == 0 and result.error is not None
     assert "record 3 was edited" in result.error and "nothing removed" in result.error
     assert len(list(store.audit.records(HOST))) == 49
+
+
+@pytest.mark.parametrize("store", ["sqlite", "postgres"], indirect=True)
+def test_search_takes_action_families_and_image_globs_on_both_stores(store: Store) -> None:
+    _log(store)
+    execs = store.audit.search(actions=["exec"], images=["localhost/hc-test/*"])
+    assert [r.action for r in execs] == ["exec", "exec_died"]  # (Podman's words: read raw)
+    assert [r.action for r in store.audit.search(actions=["exec"], limit=2)] == [
+        "exec_create",
+        "exec_start",
+    ]
+    assert store.audit.search(images=["nginx*"]) == []
+    by_id = store.audit.search(images=["sha256:febf*"], limit=3)  # (Docker 26 ran it by ID)
+    assert [r.action for r in by_id] == ["create", "start", "exec_create"]

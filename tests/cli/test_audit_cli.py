@@ -107,6 +107,24 @@ def test_search_and_timeline_read_every_engines_records_alike(tmp_path: Any) -> 
         ("prod-1", "recorded", "3"),
         ("prod-2", "recorded", "3"),
     ]
+    # the issue's own query: every exec step, of containers of an image matched by a glob
+    family = hullcheck(
+        "audit", "search", "--action", "exec", "--image", "*hc-test/python:*", "-f", "json",
+        "--db", db,
+    )  # fmt: skip
+    assert family.returncode == 0, family.stderr
+    steps = [(r["host"], r["action"]) for r in json.loads(family.stdout)]
+    # Podman's containers name their image reference (Docker 26's, run by ID, do not)
+    assert steps == [("prod-2", "exec_start"), ("prod-2", "exec_die")], steps
+    by_id = hullcheck(
+        "audit", "search", "--action", "exec", "--image", "sha256:febfb6b0*", "-f", "json",
+        "--db", db,
+    )  # fmt: skip
+    assert [r["action"] for r in json.loads(by_id.stdout)] == [
+        "exec_create", "exec_start", "exec_die",
+    ]  # fmt: skip
+    none = hullcheck("audit", "search", "--image", "nginx*", "-f", "json", "--db", db)
+    assert none.returncode == 0 and json.loads(none.stdout) == []
     life = hullcheck("audit", "timeline", "recorded", "--host", "prod-2", "-f", "json", "--db", db)
     actions = [r["action"] for r in json.loads(life.stdout)]
     assert actions[:3] == ["create", "init", "start"] and actions[-1] == "destroy"

@@ -294,7 +294,12 @@ def rules_test_command(
 def search_command(
     hosts: list[str] = typer.Option([], "--host", help="Only this host (repeat)."),
     actions: list[str] = typer.Option(
-        [], "--action", help="Only this action: create, start, exec_start, exec_die, … (repeat)."
+        [],
+        "--action",
+        help="Only this action: create, start, exec_start, … or a family: exec (repeat).",
+    ),
+    images: list[str] = typer.Option(
+        [], "--image", help="Only records of containers of this image: a glob, `nginx*` (repeat)."
     ),
     kinds: list[str] = typer.Option(
         [], "--kind", help="container, image, volume, network, daemon, hullcheck (repeat)."
@@ -312,7 +317,13 @@ def search_command(
     moment = _since(since)
     with api.open_store(db) as store:
         found = store.audit.search(
-            hosts=hosts, actions=actions, kinds=kinds, objects=objects, since=moment, limit=limit
+            hosts=hosts,
+            actions=actions,
+            kinds=kinds,
+            objects=objects,
+            since=moment,
+            limit=limit,
+            images=images,
         )
     _show(found, fmt, output)
 

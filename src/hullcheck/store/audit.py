@@ -3,12 +3,14 @@ head of its tree, all written in one transaction per append."""
 
 from __future__ import annotations
 
+import fnmatch
 import functools
+import re
 from collections.abc import Iterator, Sequence
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Engine, delete, func, insert, select, update
+from sqlalchemy import Connection, Engine, delete, func, insert, or_, select, update
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from hullcheck.audit.merkle import HASH_SIZE, Frontier
@@ -195,30 +197,42 @@ class AuditRepository:
         since: str | None = None,
         limit: int | None = None,
         newest: int | None = None,
+        images: Sequence[str] = (),
     ) -> list[Record]:
-        """Records matching every filter given (``objects``: names or IDs), oldest first
-        (by time, then host and position); with ``newest``, only that many of the last."""
+        """Records matching every filter given (``objects``: names or IDs; an action also
+        names its family: ``exec`` is ``exec_create``, ``exec_start``, ``exec_die``;
+        ``images``: globs on the image a container's record names), oldest first (by time,
+        then host and position); with ``newest``, only that many of the last."""
         table = AuditRecordRow
         query = select(*_record_columns())
         if hosts:
             query = query.where(table.host.in_(hosts))
         if actions:
-            query = query.where(table.action.in_(actions))
+            families = [table.action.like(f"{_escaped(a)}\\_%", escape="\\") for a in actions]
+            query = query.where(or_(table.action.in_(actions), *families))
+        if images:  # (a first cut in SQL on the context's text; the globs decide below)
+            mentions = [
+                table.context.like(f'%"image":"{_escaped(_before_wildcard(g))}%', escape="\\")
+                for g in images
+            ]
+            query = query.where(or_(*mentions))
         if kinds:
             query = query.where(table.kind.in_(kinds))
         if objects:
             query = query.where(table.name.in_(objects) | table.object_id.in_(objects))
         if since is not None:
             query = query.where(table.time >= since)
+        cut = newest if newest is not None else limit
         if newest is not None:
             query = query.order_by(table.time.desc(), table.host.desc(), table.seq.desc())
-            query = query.limit(newest)
         else:
             query = query.order_by(table.time, table.host, table.seq)
-            if limit is not None:
-                query = query.limit(limit)
+        if cut is not None and not images:
+            query = query.limit(cut)
         with self.engine.connect() as connection:
             found = [_record(row) for row in connection.execute(query).all()]
+        if images:
+            found = [r for r in found if _image_matches(r, images)][:cut]
         return found[::-1] if newest is not None else found
 
     def checkpoints(self, host: str) -> list[str]:
@@ -348,6 +362,22 @@ def _insert_records(connection: Connection, rows: list[tuple[Any, ...]]) -> None
     )
     for batch in batches(rows, 1000):
         connection.exec_driver_sql(statement, batch)
+
+
+def _escaped(text: str) -> str:
+    """``text`` matched literally by LIKE (with ``ESCAPE '\\'``)."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _before_wildcard(glob: str) -> str:
+    return re.split(r"[*?\[]", glob, maxsplit=1)[0]
+
+
+def _image_matches(record: Record, globs: Sequence[str]) -> bool:
+    """Whether the image the record names (the engine's ``image`` attribute of a
+    container's event: the reference it was run from) matches one of the globs."""
+    image = record.context.get("image")
+    return isinstance(image, str) and any(fnmatch.fnmatchcase(image, g) for g in globs)
 
 
 def _frontier(size: int, data: bytes) -> Frontier:
