@@ -306,3 +306,25 @@ def test_a_running_collector_publishes_its_newest_checkpoint_off_the_host(
     given = audit_api.Published()
     given.read(published)
     assert audit_api.verify_log(store, "h1", audit_api.verifier_key(), given).intact
+
+
+def test_what_the_connection_replayed_is_not_recorded_again_by_the_stream(
+    builder: PrivateEngine, sqlite_store: Store
+) -> None:
+    """A collector replays what the engine holds, then follows its stream from a little
+    before the last event (the engine does not always send in time order): the events of
+    that span are in both, and recorded once."""
+    store = sqlite_store
+    api.add_host(store, api.Host("h1", builder.host, timeout=30))
+    client = builder.client()
+    name = f"just-before-{uuid.uuid4().hex[:8]}"
+    client.volumes.create(name)  # within REPLAY_BEFORE of the collector's start
+    thread, stop, _ = _watch_in_background(store)
+    try:
+        _wait_for(lambda: _life(store, name), "the volume recorded")
+        time.sleep(1.0)  # the stream, started after the replay, has sent what it holds
+    finally:
+        _stop(thread, stop, builder)
+        client.volumes.get(name).remove()
+        client.close()
+    assert [r.action for r in _life(store, name)] == ["create"]

@@ -263,6 +263,9 @@ class Collector:
         decoded events would be scanned by every garbage collection), taken a run at a time
         (a lock and a wake-up per event would cost more than taking it)."""
         arrived: collections.deque[bytes | EngineError] = collections.deque()
+        # the stream starts REPLAY_BEFORE ahead of the cursor again: what the replay at the
+        # connection took in that span (written by now) must be known, or it is twice
+        self._remember()
 
         def read() -> None:
             failure = EngineError(f"{self.client.host}: the event stream ended")
@@ -323,6 +326,7 @@ class Collector:
     def connect(self, until: int | None) -> None:
         """Replay what the engine holds since the log's cursor, then reconcile its listing
         with the log; with ``until`` the replay goes on to that moment."""
+        self.flush()  # what a broken stream left taken: known to the replay, not taken twice
         self.cursor = self._resume()
         started = self.cursor
         self._remember()
