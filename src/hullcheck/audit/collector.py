@@ -263,9 +263,6 @@ class Collector:
         decoded events would be scanned by every garbage collection), taken a run at a time
         (a lock and a wake-up per event would cost more than taking it)."""
         arrived: collections.deque[bytes | EngineError] = collections.deque()
-        # the stream starts REPLAY_BEFORE ahead of the cursor again: what the replay at the
-        # connection took in that span (written by now) must be known, or it is twice
-        self._remember()
 
         def read() -> None:
             failure = EngineError(f"{self.client.host}: the event stream ended")
@@ -345,7 +342,11 @@ class Collector:
         # the stream at its deadline whether or not its reader kept up
         replayed = list(self.client.event_lines(self._since(), f"{end / 1e9:.9f}"))
         for line in replayed:
-            self.take(decode_event(line))
+            event = decode_event(line)
+            self.take(event)
+            # the stream that follows starts REPLAY_BEFORE ahead of the cursor again: what
+            # the replay took is known to it (without asking the store: it may be away)
+            self._seen.add(_identity(from_event(self.host, event, podman=self.podman)))
             if len(self.pending) >= BATCH:
                 self.flush()
         self.flush()
