@@ -288,11 +288,14 @@ class EngineClient:
             finished = False
             try:
                 yield from event_lines(chunks)
-                finished = True  # (its connection went back to the pool, whole: kept)
+                finished = True
             finally:
                 if sock is not None:
                     self._streams.discard(sock)
-                if not finished:  # interrupted, broken or abandoned: of no more use
+                if finished:  # its connection back in the pool, or closed if not taken back
+                    with contextlib.suppress(Exception):
+                        stream._response.close()
+                else:  # interrupted, broken or abandoned: of no more use
                     with contextlib.suppress(Exception):
                         stream.close()
                     if sock is not None:
