@@ -342,11 +342,9 @@ class Collector:
         # the stream at its deadline whether or not its reader kept up
         replayed = list(self.client.event_lines(self._since(), f"{end / 1e9:.9f}"))
         for line in replayed:
-            event = decode_event(line)
-            self.take(event)
             # the stream that follows starts REPLAY_BEFORE ahead of the cursor again: what
             # the replay took is known to it (without asking the store: it may be away)
-            self._seen.add(_identity(from_event(self.host, event, podman=self.podman)))
+            self.take(decode_event(line), remember=True)
             if len(self.pending) >= BATCH:
                 self.flush()
         self.flush()
@@ -407,13 +405,18 @@ class Collector:
         self.seal_if_due(now=True)
 
     # -- events -----------------------------------------------------------------------------
-    def take(self, event: object) -> None:
+    def take(self, event: object, *, remember: bool = False) -> None:
+        """Record one event; with ``remember``, a stream sending it again is ignored (the
+        replay at a connection: the stream that follows starts a little before it ended)."""
         if not isinstance(event, dict):
             return
         nanos = event_nanos(event)
         item = from_event(self.host, event, podman=self.podman)
-        if _identity(item) in self._seen:
+        identity = _identity(item)
+        if identity in self._seen:
             return  # already in the log: a replay starts a little before the cursor
+        if remember:
+            self._seen.add(identity)
         if item.kind == "unknown":
             log.warning("%s: an event not understood: recorded whole, as unknown", self.host)
         self.cursor = nanos if self.cursor is None else max(self.cursor, nanos)
@@ -424,17 +427,22 @@ class Collector:
                 return
             if item.object_id in self.health and item.action != "exec_create":
                 self._health_record(item.object_id)
-            if item.action == "destroy":
-                self._health_commands.pop(item.object_id, None)
         item = self._join(enrich(self.client, item))
         if "config" in item.context:  # the health command, known before the container goes
             self._health_commands[item.object_id] = item.context["config"].get("health")
         self.pending.append(item)
-        if item.kind == "container" and item.action in DRIFT_AFTER:
+        if item.kind == "container":
+            self._follow_up(item)
+
+    def _follow_up(self, item: Record) -> None:
+        """A container's drift checked after an exec or a copy; all kept of it forgotten
+        once it is destroyed."""
+        if item.action in DRIFT_AFTER:
             self._drift_wanted.setdefault(
                 item.object_id, (item.name, item.action, time.monotonic())
             )
-        elif item.kind == "container" and item.action == "destroy":
+        elif item.action == "destroy":
+            self._health_commands.pop(item.object_id, None)
             self._files.pop(item.object_id, None)
             self._processes.pop(item.object_id, None)
             self._drift_wanted.pop(item.object_id, None)
