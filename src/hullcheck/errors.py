@@ -11,6 +11,7 @@ translated where they enter. Messages start with the input that failed.
     ├── SbomFormatError            an SBOM file given as input cannot be read
     ├── StoreError                 the database cannot be opened or migrated
     │   └── AppendConflict         another writer appended to an audit log first
+    ├── PolicyError                a policy, Dockerfile or compose file cannot be read
     ├── VulnDbError                the vulnerability database cannot be updated or read
     │   └── FeedError              a feed cannot be downloaded or is not a feed (corrupt zip)
     └── DaemonError                the daemon cannot listen there, or no daemon answers
@@ -69,6 +70,10 @@ class NotFoundError(StoreError):
 
 class ExistsError(StoreError):
     """What would be added is in the store already (a host of that name)."""
+
+
+class PolicyError(HullcheckError):
+    """A policy, Dockerfile or compose file cannot be read (its line and column named)."""
 
 
 class VulnDbError(HullcheckError):

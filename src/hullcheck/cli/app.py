@@ -15,6 +15,7 @@ from hullcheck.cli.fleet import fleet_app
 from hullcheck.cli.hosts import hosts_app
 from hullcheck.cli.prune import prune_command
 from hullcheck.cli.query import affected_command, packages_command
+from hullcheck.cli.review import cis_command, lint_command, review_command, rules_command
 from hullcheck.cli.run import STATE, Command, run
 from hullcheck.cli.sbom import sbom_command
 from hullcheck.cli.scan import scan_command
@@ -36,6 +37,10 @@ app.add_typer(audit_app, name="audit")
 app.command("affected")(affected_command)
 app.command("packages")(packages_command)
 app.command("prune")(prune_command)
+app.command("review")(review_command)
+app.command("lint")(lint_command)
+app.command("cis")(cis_command)
+app.command("rules")(rules_command)
 
 
 def _version(value: bool) -> None:

@@ -229,6 +229,11 @@ class EngineClient:
         result = self._call("listing volumes", self._api.volumes) or {}
         return list(result.get("Volumes") or [])
 
+    def info(self) -> dict[str, Any]:
+        """The engine's ``/info``: its settings, plugins, labels and security options."""
+        found: dict[str, Any] = self._call("asking for the engine's info", self._api.info) or {}
+        return found
+
     def networks(self) -> list[dict[str, Any]]:
         return list(self._call("listing networks", self._api.networks) or [])
 

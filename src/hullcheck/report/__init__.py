@@ -6,7 +6,16 @@ from hullcheck.report.registry import (
     format_named,
     read_sbom,
     render,
+    review_format_named,
     scan_format_named,
 )
 
-__all__ = ["FORMATS", "ScanFormat", "format_named", "read_sbom", "render", "scan_format_named"]
+__all__ = [
+    "FORMATS",
+    "ScanFormat",
+    "format_named",
+    "read_sbom",
+    "render",
+    "review_format_named",
+    "scan_format_named",
+]

@@ -10,10 +10,17 @@ from typing import Any, TypeVar
 
 from hullcheck.errors import SbomFormatError, UsageError
 from hullcheck.model import Sbom, ScanReport
+from hullcheck.model.policy import Review
 from hullcheck.report import cyclonedx_xml, spdx
 from hullcheck.report.cyclonedx import read_cyclonedx, render_cyclonedx
 from hullcheck.report.cyclonedx_vex import render_scan_cyclonedx
 from hullcheck.report.jsonfmt import from_document, render_json
+from hullcheck.report.reviews import (
+    render_review_json,
+    render_review_junit,
+    render_review_sarif,
+    render_review_table,
+)
 from hullcheck.report.sarif import render_sarif
 from hullcheck.report.scanjson import render_scan_json
 from hullcheck.report.scantable import render_scan_table
@@ -53,7 +60,17 @@ class ScanFormat:
     description: str
 
 
-_F = TypeVar("_F", Format, ScanFormat)
+@dataclass(frozen=True, slots=True)
+class ReviewFormat:
+    """One output format of ``hullcheck review``, ``lint`` and ``cis``."""
+
+    name: str
+    version: str
+    render: Callable[[Review], str]
+    description: str
+
+
+_F = TypeVar("_F", Format, ScanFormat, ReviewFormat)
 
 
 def _named(formats: tuple[_F, ...], name: str) -> _F:
@@ -78,6 +95,19 @@ def scan_formats() -> tuple[ScanFormat, ...]:
         ),
         ScanFormat("sarif", "1", render_sarif, "SARIF 2.1.0"),
     )
+
+
+REVIEW_FORMATS: tuple[ReviewFormat, ...] = (
+    ReviewFormat("table", "1", render_review_table, "human-readable table"),
+    ReviewFormat("json", "1", render_review_json, "hullcheck JSON (hullcheck-review/1)"),
+    ReviewFormat("sarif", "1", render_review_sarif, "SARIF 2.1.0"),
+    ReviewFormat("junit", "1", render_review_junit, "JUnit XML"),
+)
+
+
+def review_format_named(name: str) -> ReviewFormat:
+    """The review output format called ``name``; :class:`UsageError` lists the known ones."""
+    return _named(REVIEW_FORMATS, name)
 
 
 def scan_format_named(name: str) -> ScanFormat:

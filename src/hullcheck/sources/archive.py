@@ -51,7 +51,13 @@ class DockerArchiveSource(ImageSource):
             else (),
         )
         self._layer_files = {layer.diff_id: str(layers[layer.index]) for layer in info.layers}
+        inner = config.get("config")
+        self._settings = inner if isinstance(inner, dict) else {}
         return info
+
+    def settings(self) -> dict[str, Any]:
+        found: dict[str, Any] = getattr(self, "_settings", {})
+        return found
 
     def holds(self, image_id: str) -> bool:
         """Whether this archive is the image an engine calls ``image_id``.

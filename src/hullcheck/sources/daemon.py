@@ -57,6 +57,7 @@ class DaemonSource(ImageSource):
             LayerInfo(index=i, diff_id=d, created_by=created_by[i]) for i, d in enumerate(diff_ids)
         )
         config = data.get("Config") or {}
+        self._settings = config if isinstance(config, dict) else {}
         return ImageInfo(
             id=str(data.get("Id")),
             layers=layers,
@@ -67,6 +68,10 @@ class DaemonSource(ImageSource):
             created=data.get("Created"),
             labels=dict(config.get("Labels") or {}),
         )
+
+    def settings(self) -> dict[str, Any]:
+        found: dict[str, Any] = getattr(self, "_settings", {})
+        return found
 
     def _created_by(self, count: int) -> list[str | None]:
         """The command of each layer, from the engine's history, which (unlike the image

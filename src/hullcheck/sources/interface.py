@@ -42,6 +42,13 @@ class ImageSource(ABC):
     def open_layer(self, layer: LayerInfo) -> IO[bytes]:
         """Open the stored blob of one layer; the caller closes it."""
 
+    def settings(self) -> dict[str, Any]:
+        """The image config's run settings (``User``, ``Env``, ``Healthcheck``,
+        ``ExposedPorts`` …: the config's ``config`` object), once :meth:`image` was read;
+        empty when the source has none. Env values are read by the review's rules and never
+        kept."""
+        return {}
+
     def close(self) -> None:  # noqa: B027 - optional hook, most sources hold nothing
         """Release files, temporary exports and connections."""
 

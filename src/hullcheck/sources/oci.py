@@ -62,6 +62,7 @@ class _OciLayoutSource(ImageSource):
                     f"{size} its manifest says"
                 )
         ref_name = _dict(descriptor.get("annotations")).get(REF_NAME)
+        self._settings = _dict(config.get("config"))
         return image_info_from_config(
             config,
             str(config_desc.get("digest")),
@@ -69,6 +70,10 @@ class _OciLayoutSource(ImageSource):
             blobs=blobs,
             repo_tags=(ref_name,) if isinstance(ref_name, str) else (),
         )
+
+    def settings(self) -> dict[str, Any]:
+        found: dict[str, Any] = getattr(self, "_settings", {})
+        return found
 
     def open_layer(self, layer: LayerInfo) -> IO[bytes]:
         if layer.digest is None:

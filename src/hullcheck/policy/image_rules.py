@@ -1,0 +1,192 @@
+"""Rules on a built image: its run settings, its age, where it comes from, what it carries."""
+
+from __future__ import annotations
+
+import datetime
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from hullcheck.fleet.hygiene.rules import image_registry
+from hullcheck.model import Finding, ImageInfo
+from hullcheck.model.policy import RuleInfo, Target
+from hullcheck.model.vuln import Severity
+from hullcheck.policy.interface import Hit, Rule, Settings
+from hullcheck.policy.secrets import holds_secret
+
+_ROOT = frozenset({"", "root", "0", "root:root", "0:0"})
+
+
+@dataclass(frozen=True, slots=True)
+class ImageFacts:
+    """What the image rules see of one image."""
+
+    reference: str
+    info: ImageInfo
+    settings: dict[str, Any]
+    """The config's run settings (``User``, ``Env``, ``Healthcheck`` …)."""
+    findings: tuple[Finding, ...] | None = None
+    """Its vulnerabilities, or ``None`` when they were not looked for."""
+    vuln_threshold: Severity | None = None
+    """Findings at or above this break the rule (``None``: the rule is off)."""
+
+
+def _root(image: ImageFacts, _: Settings) -> Iterator[Hit]:
+    user = str(image.settings.get("User") or "")
+    if user.strip().lower() in _ROOT:
+        yield Hit(f"runs as {user or 'root (no user set)'}")
+
+
+def _secret_env(image: ImageFacts, _: Settings) -> Iterator[Hit]:
+    for entry in image.settings.get("Env") or []:
+        name, _equals, value = str(entry).partition("=")
+        if holds_secret(name, value):
+            yield Hit(f"environment variable {name} holds a secret (value not shown)")
+
+
+def _healthcheck(image: ImageFacts, _: Settings) -> Iterator[Hit]:
+    test = (image.settings.get("Healthcheck") or {}).get("Test") or []
+    if not test or test[0] == "NONE":
+        yield Hit("no health check")
+
+
+_RFC3339 = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.\d+)?(Z|[+-]\d\d:\d\d)?")
+
+
+def created_at(text: str | None) -> float | None:
+    """An RFC 3339 time (nanoseconds allowed, as engines write them) in epoch seconds."""
+    found = _RFC3339.match(text or "")
+    if found is None:
+        return None
+    whole, zone = found.groups()
+    offset = "+00:00" if zone in (None, "Z") else zone
+    return datetime.datetime.fromisoformat(whole + offset).timestamp()
+
+
+def _age(image: ImageFacts, settings: Settings) -> Iterator[Hit]:
+    moment = created_at(image.info.created)
+    if moment is None:
+        return
+    days = (settings.now - moment) / 86400
+    if days > settings.max_age_days:
+        yield Hit(f"built {int(days)} days ago (policy: at most {settings.max_age_days})")
+
+
+def _registry(image: ImageFacts, settings: Settings) -> Iterator[Hit]:
+    if not settings.allowed_registries:
+        return
+    names = [image.reference, *image.info.repo_tags, *image.info.repo_digests]
+    registries = {
+        image_registry(n.split("registry:", 1)[-1]) for n in names if "/" in n or ":" in n
+    }
+    if not registries & set(settings.allowed_registries):
+        shown = ", ".join(sorted(registries)) or "no registry"
+        yield Hit(f"comes from {shown}, not an allowed registry")
+
+
+def _vulnerabilities(image: ImageFacts, _: Settings) -> Iterator[Hit]:
+    if image.findings is None or image.vuln_threshold is None:
+        return
+    over = [f for f in image.findings if f.severity.rank >= image.vuln_threshold.rank]
+    if over:
+        worst = sorted({f.id for f in over})[:5]
+        yield Hit(
+            f"{len(over)} vulnerabilities at {image.vuln_threshold.value} or above "
+            f"({', '.join(worst)}{' …' if len(over) > 5 else ''})"
+        )
+
+
+def _rule(
+    number: int, name: str, severity: Severity, title: str, rationale: str, fix: str, **refs: str
+) -> RuleInfo:
+    return RuleInfo(
+        f"HC-IM-{number:03d}", name, Target.IMAGE, severity, title, rationale, fix, **refs
+    )
+
+
+IMAGE_RULES: tuple[Rule[ImageFacts], ...] = (
+    Rule(
+        _rule(
+            1,
+            "image-root-user",
+            Severity.HIGH,
+            "The image runs as root",
+            "Its processes start with root's rights in the container unless every run "
+            "remembers --user.",
+            "Set USER in the image to an unprivileged user.",
+            cis="4.1",
+            cis_title="Ensure that a user for the container has been created",
+            dockle="CIS-DI-0001",
+        ),
+        _root,
+    ),
+    Rule(
+        _rule(
+            2,
+            "image-secret-env",
+            Severity.CRITICAL,
+            "A secret in the image's environment",
+            "Every copy of the image, in every registry and cache, carries it.",
+            "Remove it from the image; give it to containers at run time.",
+            cis="4.10",
+            cis_title="Ensure secrets are not stored in Dockerfiles",
+            dockle="CIS-DI-0010",
+        ),
+        _secret_env,
+    ),
+    Rule(
+        _rule(
+            3,
+            "image-no-healthcheck",
+            Severity.LOW,
+            "No health check in the image",
+            "The engine cannot tell a hung service from a healthy one.",
+            "Add a HEALTHCHECK to the image (or to every run).",
+            cis="4.6",
+            cis_title="Ensure that HEALTHCHECK instructions have been added to container images",
+            dockle="CIS-DI-0006",
+        ),
+        _healthcheck,
+    ),
+    Rule(
+        _rule(
+            4,
+            "image-stale",
+            Severity.MEDIUM,
+            "The image was built too long ago",
+            "An image not rebuilt carries every fix its base and packages got since.",
+            "Rebuild it regularly (hullcheck patch plans the order).",
+            cis="4.4",
+            cis_title="Ensure images are scanned and rebuilt to include security patches",
+        ),
+        _age,
+    ),
+    Rule(
+        _rule(
+            5,
+            "image-registry-not-allowed",
+            Severity.HIGH,
+            "The image does not come from an allowed registry",
+            "Images from anywhere skip the review and the provenance an allowed registry "
+            "stands for.",
+            "Push it through an allowed registry, or allow that registry in the policy.",
+            cis="4.2",
+            cis_title="Ensure that containers use only trusted base images",
+        ),
+        _registry,
+    ),
+    Rule(
+        _rule(
+            6,
+            "image-vulnerabilities",
+            Severity.HIGH,
+            "Vulnerabilities above the policy's threshold",
+            "Known vulnerabilities are what attackers try first.",
+            "Update the packages (hullcheck scan lists the fixed versions) and rebuild.",
+            cis="4.4",
+            cis_title="Ensure images are scanned and rebuilt to include security patches",
+        ),
+        _vulnerabilities,
+    ),
+)
