@@ -29,7 +29,7 @@ lint: venv
 	$(VENV)/bin/ruff check src tests bench
 	$(VENV)/bin/mypy
 
-bench: setup  ## SBOM side by side with Syft, the vulnerability database, fleet sync and queries
+bench: setup  ## SBOM side by side with Syft, the vulnerability database, fleet sync and queries, audit, review
 	$(PY) -m bench.sbom
 	$(PY) -m bench.vuln
 	$(PY) -m bench.fleet
@@ -37,6 +37,7 @@ bench: setup  ## SBOM side by side with Syft, the vulnerability database, fleet 
 	$(PY) -m bench.scale
 	$(PY) -m bench.render
 	$(PY) -m bench.audit
+	$(PY) -m bench.review
 
 clean:
 	rm -rf $(VENV) build dist .mypy_cache .ruff_cache .pytest_cache

@@ -4,9 +4,7 @@ one made on the local socket as the local socket's."""
 
 from __future__ import annotations
 
-import glob
 import os
-import socket
 import time
 import uuid
 from collections.abc import Iterator
@@ -16,43 +14,26 @@ import pytest
 
 from hullcheck import api
 from hullcheck.api import audit as audit_api
-from hullcheck.audit.authz import LOCAL, PLUGINS_DIR
+from hullcheck.audit.authz import LOCAL
 from hullcheck.engine.client import EngineClient
 from tests.conftest import Images
-from tests.infra.engine import PrivateEngine, load_archive
+from tests.infra.engine import PrivateEngine, free_port, load_archive, remove_dead_plugins
 from tests.infra.tlscerts import make_pki
 
 pytestmark = pytest.mark.docker
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _remove_dead_plugins() -> None:
-    """Sockets a killed run left in dockerd's plugin directory: every engine of this machine
-    would ask each of them for volume drivers (15 s apiece) on `docker volume ls`."""
-    for name in glob.glob(os.path.join(PLUGINS_DIR, "hc-authz-*.sock")):
-        with socket.socket(socket.AF_UNIX) as probe:
-            try:
-                probe.connect(name)
-            except OSError:
-                os.unlink(name)
 
 
 @pytest.fixture
 def guarded(tmp_path: Any, builder: PrivateEngine) -> Iterator[dict[str, Any]]:
     """A Docker 20.10 engine asking hullcheck's plugin about every request (the builder is
     started first: this engine's dockerd binary and the images come from there)."""
-    _remove_dead_plugins()
+    remove_dead_plugins()
     pki = make_pki(os.fspath(tmp_path / "pki"), "authz")
     store = api.open_store(f"sqlite:///{tmp_path / 'hc.db'}")
     name = f"hc-authz-{uuid.uuid4().hex[:8]}"
     plugin = audit_api.authz_plugin(store, name, "h1")
     plugin.start()
-    port = _free_port()
+    port = free_port()
     engine = PrivateEngine(
         "authz",
         extra_args=(

@@ -21,10 +21,12 @@ all of it.
 from __future__ import annotations
 
 import contextlib
+import glob
 import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -34,10 +36,21 @@ from typing import IO, Any
 import docker
 import requests
 
+from hullcheck.audit.authz import PLUGINS_DIR
 from tests.infra import roots
 from tests.infra.cache import CACHE
 
-__all__ = ["CACHE", "KINDS", "PrivateEngine", "kill_running", "load_archive", "matrix", "run_idle"]
+__all__ = [
+    "CACHE",
+    "KINDS",
+    "PrivateEngine",
+    "free_port",
+    "kill_running",
+    "load_archive",
+    "matrix",
+    "remove_dead_plugins",
+    "run_idle",
+]
 
 
 @dataclass(frozen=True)
@@ -92,6 +105,12 @@ class PrivateEngine:
     extra_args: tuple[str, ...] = ()
     """More dockerd arguments (another ``-H`` listener with TLS, say)."""
     kind: str = "docker20"
+    config: dict[str, Any] = field(default_factory=dict)
+    """More of dockerd's configuration file (over the kind's)."""
+    own_data_root: bool = False
+    """Keep the data root in the run directory, not in the cache (user namespace remapping
+    needs every directory above it searchable by others, which the cache under root's home
+    is not)."""
     process: subprocess.Popen[bytes] | None = None
     log: IO[bytes] | None = None
 
@@ -113,6 +132,8 @@ class PrivateEngine:
 
     @property
     def data_root(self) -> str:
+        if self.own_data_root:
+            return os.path.join(self.run_dir, "data")
         return os.path.join(CACHE, "engines", self.name)
 
     @property
@@ -145,10 +166,15 @@ class PrivateEngine:
             self.stop()
             raise
 
+    @property
+    def config_file(self) -> str:
+        """dockerd's configuration file."""
+        return os.path.join(self.run_dir, "daemon.json")
+
     def _dockerd(self) -> list[str]:
-        config = os.path.join(self.run_dir, "daemon.json")
+        config = self.config_file
         with open(config, "w") as handle:
-            json.dump(self.spec.config, handle)
+            json.dump({**self.spec.config, **self.config}, handle)
         return [
             "dockerd",
             "--config-file",
@@ -309,3 +335,21 @@ def run_idle(client: docker.DockerClient, image: str, name: str, **options: Any)
     return client.containers.run(
         image, ["sleep", "infinity"], detach=True, network_mode="none", name=name, **options
     )
+
+
+def free_port() -> int:
+    """A loopback TCP port free now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def remove_dead_plugins() -> None:
+    """Sockets a killed run left in dockerd's plugin directory: every engine of this machine
+    would ask each of them for volume drivers (15 s apiece) on `docker volume ls`."""
+    for name in glob.glob(os.path.join(PLUGINS_DIR, "hc-authz-*.sock")):
+        with socket.socket(socket.AF_UNIX) as probe:
+            try:
+                probe.connect(name)
+            except OSError:
+                os.unlink(name)

@@ -117,11 +117,13 @@ def cis(
     policy: str | None = None,
     images: bool = True,
     daemon_config: str | None = None,
+    all_containers: bool = False,
 ) -> Review:
     """The engine (``host``, or ``DOCKER_HOST``/the local socket) and every running
-        container on it, by the daemon and runtime rules; with ``images``, the images they run
-        by the image rules that need no layer. ``daemon_config`` names the engine's configuration
-    file (default: /etc/docker/daemon.json for the default socket, none otherwise)."""
+            container on it, by the daemon and runtime rules; with ``images``, the images they run
+            by the image rules that need no layer. ``daemon_config`` names the engine's configuration
+        file (default: /etc/docker/daemon.json for the default socket, none otherwise). With
+    ``all_containers``, stopped containers too (one restart away from running)."""
     chosen = load(policy)
     client = connect_host(host) if host is not None else connect()
     try:
@@ -132,7 +134,8 @@ def cis(
         name = host.name if host is not None else client.host
         facts = _engine_facts(client, host, info, name, daemon_config)
         evaluation.run(DAEMON_RULES, facts, facts.subject, scoped)
-        running = [c for c in client.list_containers() if c.get("State") == "running"]
+        listed = client.list_containers()
+        running = [c for c in listed if all_containers or c.get("State") == "running"]
         documents = client.containers(running)
         for document in documents:
             subject = f"container {str(document.get('Name') or '').lstrip('/')}"

@@ -91,6 +91,9 @@ def cis_command(
         help="The engine's daemon.json (default: /etc/docker/daemon.json for the local "
         "default socket).",
     ),
+    all_containers: bool = typer.Option(
+        False, "--all", "-a", help="Stopped containers too, not only running ones."
+    ),
     output_format: str = FORMAT_OPTION,
     output: str | None = OUTPUT_OPTION,
     db: str | None = DB_OPTION,
@@ -101,7 +104,9 @@ def cis_command(
     if host is not None:
         with api.open_store(db) as store:
             (chosen,) = store.hosts.named([host])
-    found = review_api.cis(chosen, policy=policy, daemon_config=daemon_config)
+    found = review_api.cis(
+        chosen, policy=policy, daemon_config=daemon_config, all_containers=all_containers
+    )
     _finish(found, output_format, output, by_cis=True)
 
 

@@ -54,11 +54,16 @@ def _userns(engine: EngineFacts, _: Settings) -> Iterator[Hit]:
 
 
 def _icc(engine: EngineFacts, _: Settings) -> Iterator[Hit]:
-    if _config(engine, "icc") is False:
+    """The default bridge's own setting where it exists; else the configuration file's
+    (Docker's default is on)."""
+    if engine.bridge is not None:
+        options = engine.bridge.get("Options") or {}
+        enabled = options.get("com.docker.network.bridge.enable_icc", "true") == "true"
+    elif engine.config is not None:
+        enabled = _config(engine, "icc") is not False
+    else:
         return
-    options = (engine.bridge or {}).get("Options") or {}
-    enabled = options.get("com.docker.network.bridge.enable_icc")
-    if enabled == "true" or (engine.bridge is None and _config(engine, "icc") is True):
+    if enabled:
         yield _hit(engine, "containers on the default bridge talk to each other freely")
 
 

@@ -133,7 +133,9 @@ def parse(data: bytes, path: str) -> Dockerfile:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise PolicyError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise PolicyError(f"{path}: line {line}, column {column}: not UTF-8 text") from None
     parser = DockerfileParser(fileobj=io.BytesIO(text.encode()), env_replace=False)
     structure: list[dict[str, Any]] = parser.structure
     instructions = _instructions(structure, path)

@@ -251,3 +251,47 @@ def render_review_junit(review: Review) -> str:
 def _junit_line(v: Violation) -> str:
     where = f"{v.path}:{v.line}: " if v.path and v.line else ""
     return f"{where}{v.severity.value}: {v.message}"
+
+
+def rules_markdown(rules: tuple[RuleInfo, ...]) -> str:
+    """docs/rules.md: every rule, grouped by target, with its references and the coverage
+    of each CIS section (``tests/policy/test_docs.py`` keeps the file equal to this)."""
+    out = [
+        "# Review rules\n\n",
+        "Every rule `hullcheck review`, `lint` and `cis` apply, generated from the rules "
+        "themselves (`hullcheck rules` prints the same). A policy names a rule by its id or "
+        "its name (docs/policy.md). CIS numbers are recommendations of the CIS Docker "
+        "Benchmark, numbered as in v1.6.0 and later (v1.8.0 is the target; its text was not "
+        "at hand to confirm every number); titles are abridged, explanations are ours.\n\n",
+        "| CIS section | recommendations checked |\n|---|---|\n",
+    ]
+    for section, title in CIS_SECTIONS.items():
+        numbers = sorted(
+            {r.cis for r in rules if r.cis and r.cis.split(".")[0] == section},
+            key=lambda n: [int(p) for p in n.split(".")],
+        )
+        out.append(f"| {section} {title} | {', '.join(numbers)} |\n")
+    titles = {
+        "dockerfile": "Dockerfile",
+        "image": "Image",
+        "runtime": "Runtime (containers, compose services)",
+        "daemon": "Daemon (engine)",
+    }
+    for target, heading in titles.items():
+        out.append(f"\n## {heading}\n")
+        for info in (r for r in rules if r.target.value == target):
+            out.append(f"\n### {info.id}\n\n")
+            out.append(
+                f"`{info.name}` — **{info.title}** (default severity {info.severity.value})\n\n"
+            )
+            out.append(f"{info.rationale}\n\n**Fix:** {info.fix}\n\n")
+            refs = []
+            if info.cis:
+                refs.append(f"CIS {info.cis} ({info.cis_title})")
+            if info.hadolint:
+                refs.append(f"hadolint {info.hadolint}")
+            if info.dockle:
+                refs.append(f"Dockle {info.dockle}")
+            if refs:
+                out.append("Corresponds to: " + "; ".join(refs) + ".\n")
+    return "".join(out)

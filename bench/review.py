@@ -1,0 +1,165 @@
+"""`make bench`: the review gate.
+
+Targets (issue 19): ``review`` of the Python test image (SBOM + vulnerabilities + every rule)
+under 1 s cold and 0.2 s warm; ``cis`` on an engine with 200 containers under 5 s.
+
+- review, cold: in this process, a store holding only the vulnerability database (the real
+  PyPI feed), no layer cached; warm: the same review again (the SBOM from the store).
+- review as a user runs it: a whole ``hullcheck review`` process (interpreter start
+  included), cold and warm, and warm through the daemon.
+- cis: the engine's info, every running container inspected and checked, their images by
+  the rules that need no layer; median of 3.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+import docker
+from tests.infra.engine import PrivateEngine, kill_running, run_idle
+from tests.infra.images import ImageFactory
+from tests.infra.vulndata import vuln_path
+
+from bench.sbom import machine
+from hullcheck import api
+from hullcheck.api import review as review_api
+
+CONTAINERS = int(os.environ.get("BENCH_REVIEW_CONTAINERS", "200"))
+TURNS = 3
+
+
+def _median(action: object, turns: int = TURNS) -> float:
+    times = []
+    for _ in range(turns):
+        start = time.perf_counter()
+        action()  # type: ignore[operator]
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def _process(args: list[str], home: str, daemon: bool = False) -> float:
+    env = {**os.environ, "HULLCHECK_HOME": home}
+    if not daemon:
+        env["HULLCHECK_DAEMON"] = "off"
+    else:
+        env.pop("HULLCHECK_DAEMON", None)
+    start = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-m", "hullcheck", *args], env=env, capture_output=True, check=False
+    )
+    elapsed = time.perf_counter() - start
+    if done.returncode not in (0, 1):
+        raise SystemExit(f"bench: hullcheck {' '.join(args)} failed: {done.stderr.decode()}")
+    return elapsed
+
+
+def _reviews(archive: str, work: str) -> dict[str, float]:
+    seed = os.path.join(work, "seed")
+    with api.open_store(f"sqlite:///{seed}.db") as store:
+        api.import_vulnerabilities(store, vuln_path("feeds", "PyPI-all.zip"))
+    reference = f"docker-archive:{archive}"
+    colds, warms = [], []
+    for turn in range(TURNS):
+        copy = os.path.join(work, f"turn-{turn}.db")
+        shutil.copy(f"{seed}.db", copy)
+        with api.open_store(f"sqlite:///{copy}") as store:
+            start = time.perf_counter()
+            review_api.review(reference, store=store)
+            colds.append(time.perf_counter() - start)
+            start = time.perf_counter()
+            review_api.review(reference, store=store)
+            warms.append(time.perf_counter() - start)
+    homes = []
+    process_cold, process_warm = [], []
+    for turn in range(TURNS):
+        home = os.path.join(work, f"home-{turn}")
+        homes.append(home)
+        os.makedirs(home)
+        db = os.path.join(home, "hullcheck.db")
+        shutil.copy(f"{seed}.db", db)
+        args = ["review", reference, "--db", f"sqlite:///{db}"]
+        process_cold.append(_process(args, home))
+        process_warm.append(_process(args, home))
+    home = homes[0]
+    db_args = ["--db", f"sqlite:///{os.path.join(home, 'hullcheck.db')}"]
+    control = {**os.environ, "HULLCHECK_HOME": home}
+    subprocess.run([sys.executable, "-m", "hullcheck", "daemon", "start"], env=control, check=True)
+    try:
+        _process(["review", reference, *db_args], home, daemon=True)  # the daemon warms
+        served = [_process(["review", reference, *db_args], home, daemon=True) for _ in range(5)]
+    finally:
+        subprocess.run(
+            [sys.executable, "-m", "hullcheck", "daemon", "stop"], env=control, check=True
+        )
+    return {
+        "cold": statistics.median(colds),
+        "warm": statistics.median(warms),
+        "process cold": statistics.median(process_cold),
+        "process warm": statistics.median(process_warm),
+        "served": statistics.median(served),
+    }
+
+
+def _containers(engine: PrivateEngine, tag: str) -> None:
+    client = engine.client()
+    try:
+        present = [c for c in client.containers.list(all=True) if c.name.startswith("bench-")]
+        for index in range(len(present), CONTAINERS):
+            run_idle(client, tag, f"bench-{index}")
+        for container in client.containers.list(all=True, filters={"status": "exited"}):
+            try:
+                container.start()
+            except docker.errors.APIError:
+                name = container.name
+                container.remove(force=True)
+                run_idle(client, tag, name)
+    finally:
+        client.close()
+
+
+def main() -> int:
+    engine = PrivateEngine("bench-review")
+    engine.start()
+    work = tempfile.mkdtemp(prefix="hc-bench-review-")
+    try:
+        factory = ImageFactory(engine.client())
+        archive = factory.save(factory.python())
+        reviews = _reviews(archive, work)
+        _containers(engine, factory.debian())
+        host = api.Host("bench", engine.host, timeout=120)
+        cis = _median(lambda: review_api.cis(host))
+        found = review_api.cis(host)
+    finally:
+        client = engine.client()
+        try:
+            kill_running(client)
+        finally:
+            client.close()
+        engine.stop()
+        shutil.rmtree(work, ignore_errors=True)
+    now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    print(f"\nReview gate benchmark · {now} · {machine()}\n")
+    print(f"(median of {TURNS} runs; the daemon: of 5)\n")
+    print("| task | time | target |")
+    print("|---|---|---|")
+    print(f"| review, Python test image, cold (in process) | {reviews['cold']:.2f} s | < 1 s |")
+    print(f"| review, warm (in process) | {reviews['warm']:.3f} s | < 0.2 s |")
+    print(f"| `hullcheck review`, cold (process) | {reviews['process cold']:.2f} s | — |")
+    print(f"| `hullcheck review`, warm (process) | {reviews['process warm']:.2f} s | — |")
+    print(f"| `hullcheck review`, warm, served by the daemon | {reviews['served']:.3f} s | — |")
+    print(
+        f"| cis, {CONTAINERS} running containers ({len(found.violations)} violations) "
+        f"| {cis:.2f} s | < 5 s |"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
