@@ -120,10 +120,11 @@ def cis(
     all_containers: bool = False,
 ) -> Review:
     """The engine (``host``, or ``DOCKER_HOST``/the local socket) and every running
-            container on it, by the daemon and runtime rules; with ``images``, the images they run
-            by the image rules that need no layer. ``daemon_config`` names the engine's configuration
-        file (default: /etc/docker/daemon.json for the default socket, none otherwise). With
-    ``all_containers``, stopped containers too (one restart away from running)."""
+    container on it, by the daemon and runtime rules; with ``images``, the images they run
+    by the image rules that need no layer. ``daemon_config`` names the engine's
+    configuration file (default: /etc/docker/daemon.json for the default socket, none
+    otherwise). With ``all_containers``, stopped containers too (one restart away from
+    running)."""
     chosen = load(policy)
     client = connect_host(host) if host is not None else connect()
     try:
