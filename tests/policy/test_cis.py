@@ -154,6 +154,7 @@ def hardened_engine(tmp_path: Any, builder: PrivateEngine) -> Iterator[dict[str,
             "authorization-plugins": [name],
             "default-ulimits": {"nofile": {"Name": "nofile", "Hard": 4096, "Soft": 1024}},
             "no-new-privileges": True,
+            "labels": ["env=prod"],
         },
         extra_args=(
             "-H", f"tcp://127.0.0.1:{port}",
@@ -202,7 +203,18 @@ def test_the_daemon_rules_fail_a_default_engine_and_pass_a_hardened_one(
     )
     assert "HC-DM-003" not in {v.rule for v in isolated.violations}
     assert {f"HC-DM-{n:03d}" for n in range(1, 11)} <= set(hardened.ran["engine hardened"])
-    # the same engine reached over plain TCP is named for it
+    # the engine's labels pick the policy's scopes (a low violation fails only on prod)
+    assert review_api.engine_labels(hardened_engine["host"]) == {"env": "prod"}
+    scoped = os.path.join(os.fspath(tmp_path), "policy.yaml")
+    with open(scoped, "w") as handle:
+        handle.write("fail-on: critical\nscopes:\n  - when: {host-label: {env: prod}}\n"
+                     "    fail-on: low\n")  # fmt: skip
+    low = os.path.join(os.path.dirname(__file__), "..", "data", "dockerfiles", "HC-DF-003.bad")
+    on_prod = review_api.review(dockerfile_path=low, policy=scoped, host=hardened_engine["host"])
+    assert not on_prod.passed and on_prod.fail_on.value == "low"
+    elsewhere = api.Host("plain", builder.host, timeout=60)
+    assert review_api.review(dockerfile_path=low, policy=scoped, host=elsewhere).passed
+    # an engine reached over plain TCP is named for it
     unsafe = PrivateEngine("cis-tcp", extra_args=("-H", f"tcp://127.0.0.1:{free_port()}"))
     unsafe.start()
     try:

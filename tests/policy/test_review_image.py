@@ -44,7 +44,13 @@ def built(builder: PrivateEngine, images: Images) -> Iterator[dict[str, str]]:
         "bad": _build(
             builder,
             "hc-review/bad:1",
-            f'FROM {base}\nENV DB_PASSWORD={SECRET} MODE=prod\nCMD ["sleep", "1"]\n',
+            f"FROM {base}\nENV DB_PASSWORD={SECRET} MODE=prod\n"
+            f"RUN printf '//registry.npmjs.org/:_authToken={SECRET}\\n' > /root/.npmrc"
+            " && cp /bin/ls /usr/local/bin/sls && chmod 4755 /usr/local/bin/sls"
+            " && touch /srv/shared && chmod 666 /srv/shared\n"
+            f"RUN printf 'machine h login u password {SECRET}\\n' > /root/.netrc\n"
+            "RUN rm /root/.netrc\n"
+            'CMD ["sleep", "1"]\n',
         ),
         "good": _build(
             builder,
@@ -76,9 +82,19 @@ def test_each_image_rule_is_broken_by_one_image_and_kept_by_another(
     strict = _policy(tmp_path, "registries: [registry.corp]\nimage: {max-age-days: 0}\n")
     bad = f"docker:{built['bad']}"
     review = review_api.review(bad, policy=strict)
-    assert _rules(review, bad) == {"HC-IM-001", "HC-IM-002", "HC-IM-003", "HC-IM-004", "HC-IM-005"}
+    assert _rules(review, bad) == {f"HC-IM-00{n}" for n in (1, 2, 3, 4, 5, 7, 8, 9)}
     (secret,) = [v for v in review.violations if v.rule == "HC-IM-002"]
     assert secret.message == "environment variable DB_PASSWORD holds a secret (value not shown)"
+    files = sorted(v.message for v in review.violations if v.rule == "HC-IM-007")
+    assert files == [
+        "/root/.netrc holds a .netrc password, added by layer 2 (deleted by layer 3, still in "
+        "layer 2's blob)",
+        "/root/.npmrc holds an npm token, added by layer 1",
+    ]
+    setuid = [v.message for v in review.violations if v.rule == "HC-IM-008"]
+    assert setuid == ["/usr/local/bin/sls is setuid/setgid (mode 4755), added by layer 1"]
+    writable = [v.message for v in review.violations if v.rule == "HC-IM-009"]
+    assert writable == ["/srv/shared is writable by every user (mode 0666), layer 1"]
     assert SECRET not in json.dumps([v.message for v in review.violations])
     assert review.notes == ("vulnerabilities not checked: no store",)
     good = f"docker:{built['good']}"
@@ -130,7 +146,7 @@ def test_review_on_the_command_line_fails_and_writes_valid_sarif_and_junit(
     assert junit.returncode == 0, junit.stderr
     suite = ElementTree.fromstring(junit.stdout).find("testsuite")
     assert suite is not None and suite.get("failures") == "0"
-    assert int(suite.get("tests") or 0) == 6  # the image rules
+    assert int(suite.get("tests") or 0) == 9  # the image rules
     broken = hc("review", "--dockerfile", os.path.join(CASES, "missing"), env=env)
     assert broken.returncode == 2 and broken.stderr.startswith("hullcheck: error: ")
     assert "Traceback" not in broken.stderr

@@ -15,14 +15,15 @@ from hullcheck.api import Gate, judge
 from hullcheck.api.sbom import sbom_of_image
 from hullcheck.engine.client import EngineClient, connect, connect_host, tls_files
 from hullcheck.errors import PolicyError, UsageError
-from hullcheck.model import Host, ImageInfo
+from hullcheck.model import Host, ImageInfo, Sbom
 from hullcheck.model.policy import Review, RuleInfo
 from hullcheck.policy import compose, dockerfile
 from hullcheck.policy.daemon_rules import DAEMON_RULES, EngineFacts
 from hullcheck.policy.dockerfile_rules import DOCKERFILE_RULES
 from hullcheck.policy.evaluate import Evaluation
-from hullcheck.policy.image_rules import IMAGE_RULES, ImageFacts
+from hullcheck.policy.image_rules import IMAGE_RULES, READ_LAYERS, ImageFacts
 from hullcheck.policy.interface import Settings
+from hullcheck.policy.layerfiles import FileNote, layer_files
 from hullcheck.policy.policyfile import Policy, Where, load
 from hullcheck.policy.registry import RULE_INFOS, rule_info
 from hullcheck.policy.runtime_rules import RUNTIME_RULES, RunConfig
@@ -70,14 +71,15 @@ def review(
     compose_files: Sequence[str] = (),
     policy: str | None = None,
     store: Store | None = None,
-    host_labels: dict[str, str] | None = None,
+    host: Host | None = None,
 ) -> Review:
     """An image (any source ``sbom`` reads), its Dockerfile and its compose files against
-    the policy; the image's vulnerabilities are judged when ``store`` holds a database."""
+    the policy; the image's vulnerabilities are judged when ``store`` holds a database.
+    With ``host``, the policy's scopes see that engine's labels (where it is to run)."""
     if image is None and dockerfile_path is None and not compose_files:
         raise UsageError("nothing to review", hint="name an image, --dockerfile or --compose")
     chosen = load(policy)
-    where = Where(host_labels or {}, image)
+    where = Where(engine_labels(host) if host is not None else {}, image)
     scoped = chosen.for_where(where)
     evaluation = _evaluation(scoped)
     if dockerfile_path is not None:
@@ -97,8 +99,14 @@ def _image_facts(
     source = open_source(reference)
     if not isinstance(source, ImageSource):
         raise UsageError(f"{reference}: not an image", hint="review reads images, not SBOMs")
-    sbom = sbom_of_image(source, store=store)
-    assert sbom.image is not None  # an image source always tells its image
+    files: list[FileNote] = []
+
+    def read_files(opened: ImageSource, sbom: Sbom) -> None:
+        assert sbom.image is not None  # an image source always tells its image
+        files.extend(layer_files(opened, sbom.image, store))
+
+    sbom = sbom_of_image(source, store=store, while_open=read_files)
+    assert sbom.image is not None
     findings = None
     if store is None:
         evaluation.note("vulnerabilities not checked: no store")
@@ -108,7 +116,9 @@ def _image_facts(
             evaluation.note("vulnerabilities not checked: the database is empty (db update)")
         else:
             findings = report.findings
-    return ImageFacts(reference, sbom.image, source.settings(), findings, policy.vuln_fail_on)
+    return ImageFacts(
+        reference, sbom.image, source.settings(), findings, policy.vuln_fail_on, tuple(files)
+    )
 
 
 def cis(
@@ -129,7 +139,7 @@ def cis(
     client = connect_host(host) if host is not None else connect()
     try:
         info = client.info()
-        labels = dict(str(label).partition("=")[::2] for label in info.get("Labels") or [])
+        labels = _labels(info)
         scoped = chosen.for_where(Where(labels))
         evaluation = _evaluation(scoped)
         name = host.name if host is not None else client.host
@@ -150,6 +160,20 @@ def cis(
         client.close()
 
 
+def engine_labels(host: Host) -> dict[str, str]:
+    """The labels an engine was started with (``dockerd --label env=prod``)."""
+    client = connect_host(host)
+    try:
+        return _labels(client.info())
+    finally:
+        client.close()
+
+
+def _labels(info: dict[str, Any]) -> dict[str, str]:
+    pairs = (str(label).partition("=") for label in info.get("Labels") or [])
+    return {name: value for name, _, value in pairs}
+
+
 def _running_images(
     client: EngineClient,
     documents: list[dict[str, Any]],
@@ -161,7 +185,7 @@ def _running_images(
     for document in documents:
         image_id = str(document.get("Image") or "")
         seen.setdefault(image_id, str((document.get("Config") or {}).get("Image") or image_id))
-    cheap = tuple(r for r in IMAGE_RULES if r.info.name != "image-vulnerabilities")
+    cheap = tuple(r for r in IMAGE_RULES if r.info.name not in READ_LAYERS)
     for image_id, reference in sorted(seen.items(), key=lambda item: item[1]):
         inspected = client.inspect("image", image_id)
         if inspected is None:

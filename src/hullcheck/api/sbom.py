@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from hullcheck.model import Sbom
 from hullcheck.paths import default_db_url
 from hullcheck.report import read_sbom
@@ -46,8 +48,11 @@ def sbom_of_image(
     use_cache: bool = True,
     limits: Limits | None = None,
     progress: Progress | None = None,
+    while_open: Callable[[ImageSource, Sbom], None] | None = None,
 ) -> Sbom:
-    """The SBOM of an opened image source; kept in ``store`` under its image ID."""
+    """The SBOM of an opened image source; kept in ``store`` under its image ID.
+    ``while_open`` is called with the source and the SBOM before the source is closed (to
+    read more of its layers without opening it again)."""
     selector = default_selector()
     with source:
         sbom = scan_image(
@@ -57,6 +62,8 @@ def sbom_of_image(
             limits=limits or Limits(),
             progress=progress,
         )
+        if while_open is not None:
+            while_open(source, sbom)
     if (
         store is not None
         and sbom.image is not None

@@ -50,6 +50,9 @@ def review_command(
     ),
     dockerfile: str | None = typer.Option(None, "--dockerfile", help="Its Dockerfile."),
     compose: list[str] = typer.Option([], "--compose", help="A compose file; repeat for several."),
+    host: str | None = typer.Option(
+        None, "--host", help="The configured host it is to run on: its labels pick the scopes."
+    ),
     policy: str | None = POLICY_OPTION,
     output_format: str = FORMAT_OPTION,
     output: str | None = OUTPUT_OPTION,
@@ -59,12 +62,14 @@ def review_command(
     when a violation at or above the policy's fail-on is not waived."""
     review_format_named(output_format)
     with api.open_store(db) as store:
+        target = None if host is None else store.hosts.named([host])[0]
         found = review_api.review(
             image,
             dockerfile_path=dockerfile,
             compose_files=tuple(compose),
             policy=policy,
             store=store,
+            host=target,
         )
     _finish(found, output_format, output, by_cis=False)
 

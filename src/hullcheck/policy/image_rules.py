@@ -13,6 +13,7 @@ from hullcheck.model import Finding, ImageInfo
 from hullcheck.model.policy import RuleInfo, Target
 from hullcheck.model.vuln import Severity
 from hullcheck.policy.interface import Hit, Rule, Settings
+from hullcheck.policy.layerfiles import FileNote
 from hullcheck.policy.secrets import holds_secret
 
 _ROOT = frozenset({"", "root", "0", "root:root", "0:0"})
@@ -30,6 +31,8 @@ class ImageFacts:
     """Its vulnerabilities, or ``None`` when they were not looked for."""
     vuln_threshold: Severity | None = None
     """Findings at or above this break the rule (``None``: the rule is off)."""
+    files: tuple[FileNote, ...] | None = None
+    """What its layers hold (``None``: the layers were not read)."""
 
 
 def _root(image: ImageFacts, _: Settings) -> Iterator[Hit]:
@@ -95,6 +98,31 @@ def _vulnerabilities(image: ImageFacts, _: Settings) -> Iterator[Hit]:
             f"{len(over)} vulnerabilities at {image.vuln_threshold.value} or above "
             f"({', '.join(worst)}{' …' if len(over) > 5 else ''})"
         )
+
+
+def _notes(image: ImageFacts, kind: str) -> list[FileNote]:
+    return [n for n in image.files or () if n.kind == kind]
+
+
+def _credential_files(image: ImageFacts, _: Settings) -> Iterator[Hit]:
+    for note in _notes(image, "credential"):
+        removed = (
+            f" (deleted by layer {note.removed_in}, still in layer {note.layer}'s blob)"
+            if note.removed_in is not None
+            else ""
+        )
+        yield Hit(f"{note.path} holds {note.detail}, added by layer {note.layer}{removed}")
+
+
+def _setuid_files(image: ImageFacts, _: Settings) -> Iterator[Hit]:
+    added = [n for n in _notes(image, "setuid") if n.layer > 0]
+    for note in added:
+        yield Hit(f"{note.path} is setuid/setgid (mode {note.detail}), added by layer {note.layer}")
+
+
+def _world_writable(image: ImageFacts, _: Settings) -> Iterator[Hit]:
+    for note in _notes(image, "world-writable"):
+        yield Hit(f"{note.path} is writable by every user (mode {note.detail}), layer {note.layer}")
 
 
 def _rule(
@@ -189,4 +217,57 @@ IMAGE_RULES: tuple[Rule[ImageFacts], ...] = (
         ),
         _vulnerabilities,
     ),
+    Rule(
+        _rule(
+            7,
+            "image-credential-files",
+            Severity.CRITICAL,
+            "Credentials in the image's files",
+            "A token or key written into a layer stays in that layer for everyone who pulls "
+            "the image, even when a later step deletes it.",
+            "Use build secrets (RUN --mount=type=secret) or a multi-stage build that copies "
+            "only the result; revoke what was exposed.",
+            cis="4.10",
+            cis_title="Ensure secrets are not stored in Dockerfiles",
+            dockle="CIS-DI-0010",
+        ),
+        _credential_files,
+    ),
+    Rule(
+        _rule(
+            8,
+            "image-setuid-files",
+            Severity.LOW,
+            "setuid or setgid files added",
+            "Each is a way for any user in the container to run code as its owner (mostly "
+            "root). The base layer's own are left to its maintainers.",
+            "chmod u-s,g-s what the service does not need.",
+            cis="4.8",
+            cis_title="Ensure setuid and setgid permissions are removed",
+            dockle="CIS-DI-0008",
+        ),
+        _setuid_files,
+    ),
+    Rule(
+        _rule(
+            9,
+            "image-world-writable",
+            Severity.MEDIUM,
+            "World-writable files or directories",
+            "Any user in the container can change them: code, configuration, or a directory "
+            "to plant files in (without the sticky bit).",
+            "Give them to the user that needs them and drop o+w.",
+        ),
+        _world_writable,
+    ),
 )
+READ_LAYERS = frozenset(
+    {
+        "image-vulnerabilities",
+        "image-credential-files",
+        "image-setuid-files",
+        "image-world-writable",
+    }
+)
+"""The image rules that need the image's content (its packages, its files), not only its
+configuration."""

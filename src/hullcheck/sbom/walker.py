@@ -103,7 +103,7 @@ def _decompressed(raw: IO[bytes], what: str) -> tuple[IO[bytes], bool, IO[bytes]
     return cast(IO[bytes], buffered), False, buffered
 
 
-def _normalize(name: str, what: str) -> str:
+def normalize(name: str, what: str) -> str:
     """Tar entry name → absolute path inside the image; escapes are hostile."""
     if name.startswith("/"):
         raise LayerError(f"{what}: entry {name!r} is an absolute path (hostile layer)")
@@ -173,6 +173,32 @@ def walk_layer(
     progress: Callable[[int], None] | None = None,
 ) -> LayerScan:
     """Read one layer stream (gzip, zstd or plain tar) in a single pass."""
+    state = _Cataloging(selector)
+    walk_entries(
+        raw,
+        what,
+        lambda tar, member: _member(tar, member, what, state),
+        diff_id=diff_id,
+        compressed_size=compressed_size,
+        limits=limits,
+        progress=progress,
+    )
+    return state.scan
+
+
+def walk_entries(
+    raw: IO[bytes],
+    what: str,
+    visit: Callable[[TarStream, Entry], None],
+    *,
+    diff_id: str | None = None,
+    compressed_size: int | None = None,
+    limits: Limits = Limits(),
+    progress: Callable[[int], None] | None = None,
+) -> None:
+    """Every entry of one layer stream (gzip, zstd or plain tar) shown to ``visit``, which
+    may read the entry's data from the stream; metered against ``limits`` and checked
+    against ``diff_id``. :func:`normalize` gives an entry's path (a hostile one raises)."""
     try:
         stream, compressed, blob = _decompressed(raw, what)
     except OSError as exc:
@@ -181,11 +207,10 @@ def walk_layer(
     if compressed and compressed_size:
         limit = min(limit, max(limits.ratio_floor, compressed_size * limits.max_ratio))
     meter = _Meter(stream, what, limit, limits.verify_diff_ids and diff_id is not None)
-    state = _Cataloging(selector)
     try:
         tar = TarStream(meter.read, what)
         for member in tar:
-            _member(tar, member, what, state)
+            visit(tar, member)
             if progress is not None:
                 progress(meter.total)
         meter.drain()
@@ -196,7 +221,6 @@ def walk_layer(
     digest = meter.digest()
     if digest is not None and digest != diff_id:
         raise LayerError(f"{what}: content sha256 {digest} does not match diffID {diff_id}")
-    return state.scan
 
 
 def _translate(exc: Exception, what: str) -> NoReturn:
@@ -214,7 +238,7 @@ def _translate(exc: Exception, what: str) -> NoReturn:
 
 
 def _member(tar: TarStream, member: Entry, what: str, state: _Cataloging) -> None:
-    path = _normalize(member.name, what)
+    path = normalize(member.name, what)
     slash = path.rfind("/")
     base = path[slash + 1 :]
     if base.startswith(".wh."):
@@ -228,7 +252,7 @@ def _member(tar: TarStream, member: Entry, what: str, state: _Cataloging) -> Non
         state.scan.symlinks[path] = member.linkname
         return
     if member.islnk():
-        target = _normalize(member.linkname, what)
+        target = normalize(member.linkname, what)
         cataloger = state.selector.select(path, member.mode)
         if cataloger is not None:
             state.link(cataloger, path, target)
