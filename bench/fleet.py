@@ -31,7 +31,7 @@ SETTLE = 10
 """Seconds the engine is left alone after starting the containers, before any timing."""
 
 
-def _timed(action: object, turns: int = 1) -> float:
+def median_time(action: object, turns: int = 1) -> float:
     """Median wall time of ``turns`` runs of ``action``."""
     times = []
     for _ in range(turns):
@@ -72,18 +72,18 @@ def main() -> int:
         client.close()
         time.sleep(SETTLE)
         raw = EngineClient(engine.host, 120)
-        engine_api = _timed(
+        engine_api = median_time(
             lambda: (raw.containers(), raw.images(), raw.volumes(), raw.networks()), TURNS
         )
         running = [c["Id"] for c in raw.list_containers() if c.get("State") == "running"]
-        engine_stats = _timed(lambda: raw.stats(running), TURNS)
+        engine_stats = median_time(lambda: raw.stats(running), TURNS)
         raw.close()
         work = tempfile.mkdtemp(prefix="hc-bench-fleet-")
         store = api.open_store(f"sqlite:///{work}/fleet.db")
         api.add_host(store, api.Host("bench", engine.host, timeout=120))
-        cold = _timed(lambda: api.sync_fleet(store))
-        incremental = _timed(lambda: api.sync_fleet(store), TURNS)
-        no_samples = _timed(lambda: api.sync_fleet(store, samples=False), TURNS)
+        cold = median_time(lambda: api.sync_fleet(store))
+        incremental = median_time(lambda: api.sync_fleet(store), TURNS)
+        no_samples = median_time(lambda: api.sync_fleet(store, samples=False), TURNS)
         store.close()
     finally:
         _kill_containers(engine)

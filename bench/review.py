@@ -27,21 +27,13 @@ from tests.infra.engine import PrivateEngine, kill_running, run_idle
 from tests.infra.images import ImageFactory
 from tests.infra.vulndata import vuln_path
 
+from bench.fleet import median_time
 from bench.sbom import machine
 from hullcheck import api
 from hullcheck.api import review as review_api
 
 CONTAINERS = int(os.environ.get("BENCH_REVIEW_CONTAINERS", "200"))
 TURNS = 3
-
-
-def _median(action: object, turns: int = TURNS) -> float:
-    times = []
-    for _ in range(turns):
-        start = time.perf_counter()
-        action()  # type: ignore[operator]
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def _process(args: list[str], home: str, daemon: bool = False) -> float:
@@ -134,7 +126,7 @@ def main() -> int:
         reviews = _reviews(archive, work)
         _containers(engine, factory.debian())
         host = api.Host("bench", engine.host, timeout=120)
-        cis = _median(lambda: review_api.cis(host))
+        cis = median_time(lambda: review_api.cis(host), TURNS)
         found = review_api.cis(host)
     finally:
         client = engine.client()

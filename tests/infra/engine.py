@@ -238,21 +238,18 @@ class PrivateEngine:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"{self.kind} engine {self.name} exited; see {log}")
-            if os.path.exists(self.socket):
-                # a socket left by an earlier run exists before this engine listens on it:
-                # creating the client (which asks for the API version) fails until it does
+            # (a socket left by an earlier run exists before this engine listens on it)
+            if accepting(self.socket):
+                # a client that asks nothing while it is made: one that fails to make would
+                # leave its connection to the garbage collector
+                probe = docker.APIClient(base_url=self.host, version=PROBE_API, timeout=30)
                 try:
-                    client = self.client()
-                except docker.errors.DockerException:
-                    time.sleep(0.3)
-                    continue
-                try:
-                    client.ping()
+                    probe.ping()
                     return
-                except docker.errors.DockerException:
+                except (docker.errors.DockerException, requests.RequestException):
                     pass
                 finally:
-                    client.close()
+                    probe.close()
             time.sleep(0.3)
         raise RuntimeError(f"{self.kind} engine {self.name} did not answer /_ping in {timeout}s")
 
@@ -277,10 +274,13 @@ class PrivateEngine:
         # Podman's containers outlive its API service (each has its own conmon), and dockerd
         # stops its containers one `--shutdown-timeout` after another (sleepers ignore
         # SIGTERM): killed all at once first, an engine stops in a second or two
-        with contextlib.suppress(docker.errors.DockerException, requests.RequestException):
-            client = self.client()
-            kill_running(client)
-            client.close()
+        if accepting(self.socket):
+            with contextlib.suppress(docker.errors.DockerException, requests.RequestException):
+                client = self.client()
+                try:
+                    kill_running(client)
+                finally:
+                    client.close()
         self.process.send_signal(signal.SIGTERM)
         try:
             self.process.wait(timeout=30)
@@ -335,6 +335,24 @@ def run_idle(client: docker.DockerClient, image: str, name: str, **options: Any)
     return client.containers.run(
         image, ["sleep", "infinity"], detach=True, network_mode="none", name=name, **options
     )
+
+
+PROBE_API = "1.41"
+"""The API version asked while waiting for an engine: every engine of the matrix speaks it."""
+
+
+def accepting(path: str) -> bool:
+    """Whether something listens on the Unix socket ``path``. Asked before docker-py
+    connects: its own connection leaves the socket of a refused connect to the garbage
+    collector, and a ResourceWarning then fails whichever test is running (seen in CI after
+    an engine was restarted, and on a socket file a killed run left)."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+        probe.settimeout(5)
+        try:
+            probe.connect(path)
+        except OSError:
+            return False
+    return True
 
 
 def free_port() -> int:

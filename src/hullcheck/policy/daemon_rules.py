@@ -8,9 +8,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from hullcheck.model.policy import RuleInfo, Target
+from hullcheck.model.policy import Target
 from hullcheck.model.vuln import Severity
-from hullcheck.policy.interface import Hit, Rule, Settings
+from hullcheck.policy.interface import Hit, Rule, Settings, describer
 
 REMOTE_LOG_DRIVERS = frozenset(
     {"syslog", "journald", "gelf", "fluentd", "awslogs", "splunk", "gcplogs", "logentries"}
@@ -116,12 +116,7 @@ def _experimental(engine: EngineFacts, _: Settings) -> Iterator[Hit]:
         yield _hit(engine, "experimental features are on")
 
 
-def _rule(
-    number: int, name: str, severity: Severity, title: str, rationale: str, fix: str, **refs: str
-) -> RuleInfo:
-    return RuleInfo(
-        f"HC-DM-{number:03d}", name, Target.DAEMON, severity, title, rationale, fix, **refs
-    )
+_rule = describer("HC-DM", Target.DAEMON)
 
 
 DAEMON_RULES: tuple[Rule[EngineFacts], ...] = (

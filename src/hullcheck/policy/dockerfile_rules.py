@@ -7,10 +7,10 @@ import re
 import shlex
 from collections.abc import Iterator
 
-from hullcheck.model.policy import RuleInfo, Target
+from hullcheck.model.policy import Target
 from hullcheck.model.vuln import Severity
 from hullcheck.policy.dockerfile import Dockerfile, Instruction, exec_form
-from hullcheck.policy.interface import Hit, Rule, Settings
+from hullcheck.policy.interface import Hit, Rule, Settings, describer
 from hullcheck.policy.secrets import holds_secret, secret_name
 
 _ROOT = frozenset({"root", "0", "root:root", "0:0"})
@@ -209,12 +209,7 @@ def _sudo(doc: Dockerfile, _: Settings) -> Iterator[Hit]:
             yield Hit("sudo in a build step", run.line, doc.path)
 
 
-def _rule(
-    number: int, name: str, severity: Severity, title: str, rationale: str, fix: str, **refs: str
-) -> RuleInfo:
-    return RuleInfo(
-        f"HC-DF-{number:03d}", name, Target.DOCKERFILE, severity, title, rationale, fix, **refs
-    )
+_rule = describer("HC-DF", Target.DOCKERFILE)
 
 
 DOCKERFILE_RULES: tuple[Rule[Dockerfile], ...] = (

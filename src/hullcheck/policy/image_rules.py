@@ -10,9 +10,9 @@ from typing import Any
 
 from hullcheck.fleet.hygiene.rules import image_registry
 from hullcheck.model import Finding, ImageInfo
-from hullcheck.model.policy import RuleInfo, Target
+from hullcheck.model.policy import Target
 from hullcheck.model.vuln import Severity
-from hullcheck.policy.interface import Hit, Rule, Settings
+from hullcheck.policy.interface import Hit, Rule, Settings, describer
 from hullcheck.policy.layerfiles import FileNote
 from hullcheck.policy.secrets import holds_secret
 
@@ -125,12 +125,7 @@ def _world_writable(image: ImageFacts, _: Settings) -> Iterator[Hit]:
         yield Hit(f"{note.path} is writable by every user (mode {note.detail}), layer {note.layer}")
 
 
-def _rule(
-    number: int, name: str, severity: Severity, title: str, rationale: str, fix: str, **refs: str
-) -> RuleInfo:
-    return RuleInfo(
-        f"HC-IM-{number:03d}", name, Target.IMAGE, severity, title, rationale, fix, **refs
-    )
+_rule = describer("HC-IM", Target.IMAGE)
 
 
 IMAGE_RULES: tuple[Rule[ImageFacts], ...] = (

@@ -8,7 +8,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Generic, NamedTuple, TypeVar
 
-from hullcheck.model.policy import RuleInfo
+from hullcheck.model.policy import RuleInfo, Target
+from hullcheck.model.vuln import Severity
 
 Subject = TypeVar("Subject")
 
@@ -52,3 +53,23 @@ class Settings:
 class Rule(Generic[Subject]):
     info: RuleInfo
     check: Callable[[Subject, Settings], Iterable[Hit]]
+
+
+def describer(prefix: str, target: Target) -> Callable[..., RuleInfo]:
+    """How a family of rules is described: ``describe(1, "name", severity, title,
+    rationale, fix, cis=…)`` gives the :class:`RuleInfo` ``{prefix}-001``."""
+
+    def describe(
+        number: int,
+        name: str,
+        severity: Severity,
+        title: str,
+        rationale: str,
+        fix: str,
+        **refs: str,
+    ) -> RuleInfo:
+        return RuleInfo(
+            f"{prefix}-{number:03d}", name, target, severity, title, rationale, fix, **refs
+        )
+
+    return describe

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from hullcheck.fleet.hygiene.rules import DOCKER_SOCKETS
-from hullcheck.model.policy import RuleInfo, Target
+from hullcheck.model.policy import Target
 from hullcheck.model.vuln import Severity
-from hullcheck.policy.interface import Hit, Rule, Settings
+from hullcheck.policy.interface import Hit, Rule, Settings, describer
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,12 +134,7 @@ def _propagation(run: RunConfig, _: Settings) -> Iterator[Hit]:
             yield _hit(run, f"mounts {mount.get('Destination')} with shared propagation")
 
 
-def _rule(
-    number: int, name: str, severity: Severity, title: str, rationale: str, fix: str, **refs: str
-) -> RuleInfo:
-    return RuleInfo(
-        f"HC-RT-{number:03d}", name, Target.RUNTIME, severity, title, rationale, fix, **refs
-    )
+_rule = describer("HC-RT", Target.RUNTIME)
 
 
 def _cis(number: str, title: str) -> dict[str, str]:

@@ -8,9 +8,9 @@ import json
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
-from hullcheck import __version__
 from hullcheck.model.policy import Review, RuleInfo, Violation
 from hullcheck.model.vuln import Severity
+from hullcheck.report.sarif import sarif_document
 from hullcheck.report.text import Cell, render_table, safe
 
 _STYLES = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan"}
@@ -180,25 +180,9 @@ def _sarif_result(v: Violation, index: dict[str, int]) -> dict[str, Any]:
 def render_review_sarif(review: Review) -> str:
     rules = list(review.rules)
     index = {r.id: n for n, r in enumerate(rules)}
-    document = {
-        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
-        "version": "2.1.0",
-        "runs": [
-            {
-                "tool": {
-                    "driver": {
-                        "name": "hullcheck",
-                        "version": __version__,
-                        "informationUri": "https://github.com/hullcheck/hullcheck",
-                        "rules": [_sarif_rule(r) for r in rules],
-                    }
-                },
-                "results": [_sarif_result(v, index) for v in _ordered(review)],
-                "invocations": [{"executionSuccessful": True}],
-            }
-        ],
-    }
-    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    return sarif_document(
+        [_sarif_rule(r) for r in rules], [_sarif_result(v, index) for v in _ordered(review)]
+    )
 
 
 def render_review_junit(review: Review) -> str:

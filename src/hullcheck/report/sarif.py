@@ -135,6 +135,11 @@ def render_sarif(report: ScanReport) -> str:
             {"kind": "external", "justification": f"{suppressed.by}: {suppressed.reason}"}
         ]
         results.append(result)
+    return sarif_document(list(rules.values()), results)
+
+
+def sarif_document(rules: list[dict[str, Any]], results: list[dict[str, Any]]) -> str:
+    """A SARIF 2.1.0 log of one run of hullcheck with these rules and results."""
     document = {
         "$schema": SCHEMA,
         "version": "2.1.0",
@@ -144,7 +149,7 @@ def render_sarif(report: ScanReport) -> str:
                     "driver": {
                         "name": "hullcheck",
                         "version": __version__,
-                        "rules": list(rules.values()),
+                        "rules": rules,
                     }
                 },
                 "results": results,
