@@ -23,7 +23,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hullcheck.errors import HullcheckError
+from hullcheck.errors import HullcheckError, PolicyError
+from hullcheck.policy import compose, dockerfile, policyfile
 from hullcheck.report.registry import read_sbom
 from hullcheck.sbom.catalogers.apk import ApkCataloger
 from hullcheck.sbom.catalogers.debcopyright import DebCopyrightCataloger
@@ -362,5 +363,46 @@ def test_oci_layouts_answer_an_image_or_a_source_error(
                 source.image()
         except HullcheckError:
             pass
+
+    fuzz()
+
+
+REVIEW_SEEDS = [
+    ("dockerfile", _read(DATA, "dockerfiles", "HC-DF-011.good")),
+    ("dockerfile", _read(DATA, "dockerfiles", "HC-DF-001.good")),
+    ("compose", _read(DATA, "compose", "offending.yaml")),
+    (
+        "policy",
+        b"fail-on: high\nregistries: [registry.corp]\nvulnerabilities: {fail-on: critical}\n"
+        b"image: {max-age-days: 30}\nrules: {disable: [HC-DF-003], severity: {HC-DF-001: low}}\n"
+        b"scopes:\n  - when: {host-label: {env: prod}, image: 'corp/*'}\n    fail-on: low\n"
+        b"exceptions:\n  - {rule: HC-RT-001, subject: 'container a*', reason: r, owner: o, "
+        b"expires: 2027-01-01}\n",
+    ),
+]
+
+
+@pytest.mark.parametrize(("kind", "seed"), REVIEW_SEEDS, ids=[k for k, _ in REVIEW_SEEDS])
+def test_review_inputs_answer_a_result_or_a_policy_error(
+    kind: str, seed: bytes, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Dockerfiles, compose files and policies: what a user hands the review gate."""
+    path = os.path.join(os.fspath(tmp_path_factory.mktemp("review")), kind)
+    read = {"dockerfile": dockerfile.read, "compose": compose.read, "policy": policyfile.load}[kind]
+
+    def attempt(data: bytes) -> None:
+        with open(path, "wb") as handle:
+            handle.write(data)
+        try:
+            read(path)
+        except PolicyError:
+            return
+
+    attempt(seed)
+
+    @FUZZ
+    @given(mutated(seed))
+    def fuzz(data: bytes) -> None:
+        attempt(data)
 
     fuzz()

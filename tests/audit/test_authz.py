@@ -17,8 +17,8 @@ from hullcheck.api import audit as audit_api
 from hullcheck.audit.authz import LOCAL
 from hullcheck.engine.client import EngineClient
 from tests.conftest import Images
-from tests.infra.engine import PrivateEngine, free_port, load_archive, remove_dead_plugins
-from tests.infra.tlscerts import make_pki
+from tests.infra.authz import guard
+from tests.infra.engine import PrivateEngine, load_archive
 
 pytestmark = pytest.mark.docker
 
@@ -27,35 +27,25 @@ pytestmark = pytest.mark.docker
 def guarded(tmp_path: Any, builder: PrivateEngine) -> Iterator[dict[str, Any]]:
     """A Docker 20.10 engine asking hullcheck's plugin about every request (the builder is
     started first: this engine's dockerd binary and the images come from there)."""
-    remove_dead_plugins()
-    pki = make_pki(os.fspath(tmp_path / "pki"), "authz")
-    store = api.open_store(f"sqlite:///{tmp_path / 'hc.db'}")
-    name = f"hc-authz-{uuid.uuid4().hex[:8]}"
-    plugin = audit_api.authz_plugin(store, name, "h1")
-    plugin.start()
-    port = free_port()
-    engine = PrivateEngine(
-        "authz",
-        extra_args=(
-            "--authorization-plugin", name,
-            "-H", f"tcp://127.0.0.1:{port}",
-            "--tlsverify", "--tlscacert", pki.ca,
-            "--tlscert", pki.server_cert, "--tlskey", pki.server_key,
-        ),
-    )  # fmt: skip
-    engine.start()
-    # (hullcheck's client: the engine's CA wins over a REQUESTS_CA_BUNDLE in the environment)
-    remote = EngineClient(
-        f"tcp://127.0.0.1:{port}", 120, tls=(pki.ca, pki.client_cert, pki.client_key)
-    )
-    try:
-        api.add_host(store, api.Host("h1", engine.host, timeout=30))
-        yield {"store": store, "engine": engine, "remote": remote, "plugin": plugin}
-    finally:
-        remote.close()
-        engine.stop()
-        plugin.close()
-        store.close()
+    with guard(os.fspath(tmp_path), "authz") as guarded_by:
+        engine = PrivateEngine(
+            "authz",
+            extra_args=("--authorization-plugin", guarded_by.name, *guarded_by.tls_listener()),
+        )
+        engine.start()
+        pki = guarded_by.pki
+        # (hullcheck's client: the engine's CA wins over a REQUESTS_CA_BUNDLE in the
+        # environment)
+        remote = EngineClient(
+            guarded_by.address, 120, tls=(pki.ca, pki.client_cert, pki.client_key)
+        )
+        store = guarded_by.store
+        try:
+            api.add_host(store, api.Host("h1", engine.host, timeout=30))
+            yield {"store": store, "engine": engine, "remote": remote, "plugin": guarded_by.plugin}
+        finally:
+            remote.close()
+            engine.stop()
 
 
 def test_an_exec_is_attributed_to_the_client_certificate_that_made_it(

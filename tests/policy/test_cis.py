@@ -15,14 +15,13 @@ import docker
 import pytest
 
 from hullcheck import api
-from hullcheck.api import audit as audit_api
 from hullcheck.api import review as review_api
 from hullcheck.model.policy import Review
 from hullcheck.policy.runtime_rules import RUNTIME_RULES
 from tests.conftest import Images
+from tests.infra.authz import guard
 from tests.infra.cli import hullcheck as hc
-from tests.infra.engine import PrivateEngine, free_port, remove_dead_plugins
-from tests.infra.tlscerts import make_pki
+from tests.infra.engine import PrivateEngine, free_port
 
 pytestmark = pytest.mark.docker
 
@@ -150,46 +149,35 @@ def hardened_engine(tmp_path: Any, builder: PrivateEngine) -> Iterator[dict[str,
     """A Docker 20.10 engine set up as the benchmark's section 2 asks: live restore, user
     namespaces, remote logging, an authorization plugin, TLS on TCP, default ulimits,
     no-new-privileges (not icc=false: it needs iptables, which test engines leave alone)."""
-    remove_dead_plugins()
-    pki = make_pki(os.fspath(tmp_path / "pki"), "cis")
-    store = api.open_store(f"sqlite:///{tmp_path / 'hc.db'}")
-    name = f"hc-authz-{uuid.uuid4().hex[:8]}"
-    plugin = audit_api.authz_plugin(store, name, "h1")
-    plugin.start()
-    port = free_port()
-    engine = PrivateEngine(
-        "cis-hardened",
-        own_data_root=True,
-        config={
-            "live-restore": True,
-            "userns-remap": "default",
-            "log-driver": "syslog",
-            "authorization-plugins": [name],
-            "default-ulimits": {"nofile": {"Name": "nofile", "Hard": 4096, "Soft": 1024}},
-            "no-new-privileges": True,
-            "labels": ["env=prod"],
-        },
-        extra_args=(
-            "-H", f"tcp://127.0.0.1:{port}",
-            "--tlsverify", "--tlscacert", pki.ca,
-            "--tlscert", pki.server_cert, "--tlskey", pki.server_key,
-        ),
-    )  # fmt: skip
-    engine.start()
-    try:
-        host = api.Host(
-            "hardened",
-            f"tcp://127.0.0.1:{port}",
-            pki.ca,
-            pki.client_cert,
-            pki.client_key,
-            timeout=60,
+    with guard(os.fspath(tmp_path), "cis") as guarded_by:
+        engine = PrivateEngine(
+            "cis-hardened",
+            own_data_root=True,
+            config={
+                "live-restore": True,
+                "userns-remap": "default",
+                "log-driver": "syslog",
+                "authorization-plugins": [guarded_by.name],
+                "default-ulimits": {"nofile": {"Name": "nofile", "Hard": 4096, "Soft": 1024}},
+                "no-new-privileges": True,
+                "labels": ["env=prod"],
+            },
+            extra_args=guarded_by.tls_listener(),
         )
-        yield {"engine": engine, "host": host}
-    finally:
-        engine.stop()
-        plugin.close()
-        store.close()
+        engine.start()
+        pki = guarded_by.pki
+        try:
+            host = api.Host(
+                "hardened",
+                guarded_by.address,
+                pki.ca,
+                pki.client_cert,
+                pki.client_key,
+                timeout=60,
+            )
+            yield {"engine": engine, "host": host}
+        finally:
+            engine.stop()
 
 
 def test_the_daemon_rules_fail_a_default_engine_and_pass_a_hardened_one(

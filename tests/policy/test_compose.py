@@ -45,6 +45,10 @@ def test_each_service_breaks_what_its_name_says() -> None:
         ("services:\n  a: [1\n", "line 3, column 1: expected ',' or ']', but got '<stream end>'"),
         ("version: '3'\n", "no services mapping; not a compose file"),
         ("services:\n  a: just-a-string\n", "line 2: service a is not a mapping"),
+        (
+            "services:\n  web:\n    cpus: lots\n",
+            "line 2: service web: could not convert string to float: 'lots'",
+        ),
     ],
 )
 def test_a_broken_compose_file_is_named(

@@ -87,6 +87,7 @@ def test_scopes_apply_where_they_match(tmp_path: os.PathLike[str]) -> None:
          "exceptions[0]: expires 'soon' is not a date"),
         ("rules: [1\n", "line 2, column 1: expected ',' or ']', but got '<stream end>'"),
         ("- a list\n", "a policy is a mapping of settings"),
+        ("image: {max-age-days: a year}\n", "image.max-age-days: 'a year' is not a number of days"),
     ],
 )  # fmt: skip
 def test_a_mistake_in_the_policy_is_named(

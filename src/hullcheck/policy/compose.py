@@ -52,14 +52,12 @@ def parse(data: bytes, path: str) -> list[RunConfig]:
             raise PolicyError(
                 f"{path}: line {lines.get(str(name), 0)}: service {name} is not a mapping"
             )
-        found.append(
-            RunConfig(
-                f"{path} service {name}",
-                _document(service, path, str(name)),
-                path,
-                lines.get(str(name)),
-            )
-        )
+        line = lines.get(str(name))
+        try:
+            document = _document(service)
+        except (ValueError, TypeError, AttributeError) as exc:
+            raise PolicyError(f"{path}: line {line}: service {name}: {exc}") from None
+        found.append(RunConfig(f"{path} service {name}", document, path, line))
     return found
 
 
@@ -72,7 +70,7 @@ def _service_lines(node: Any) -> dict[str, int]:
     return {}
 
 
-def _document(service: dict[str, Any], path: str, name: str) -> dict[str, Any]:
+def _document(service: dict[str, Any]) -> dict[str, Any]:
     limits = ((service.get("deploy") or {}).get("resources") or {}).get("limits") or {}
     host: dict[str, Any] = {
         "Privileged": bool(service.get("privileged")),
@@ -83,7 +81,7 @@ def _document(service: dict[str, Any], path: str, name: str) -> dict[str, Any]:
         "NanoCpus": int(float(service.get("cpus") or limits.get("cpus") or 0) * 1e9),
         "CpuShares": int(service.get("cpu_shares") or 0),
         "PidsLimit": int(service.get("pids_limit") or limits.get("pids") or 0),
-        "PortBindings": _ports(service.get("ports") or [], path, name),
+        "PortBindings": _ports(service.get("ports") or []),
         "Devices": [{"PathOnHost": _device(d)} for d in service.get("devices") or []],
     }
     for key, field in _NAMESPACES.items():
@@ -139,7 +137,7 @@ def _mount(volume: Any) -> dict[str, Any]:
     }
 
 
-def _ports(ports: list[Any], path: str, name: str) -> dict[str, list[dict[str, str]]]:
+def _ports(ports: list[Any]) -> dict[str, list[dict[str, str]]]:
     bindings: dict[str, list[dict[str, str]]] = {}
     for port in ports:
         if isinstance(port, dict):

@@ -167,7 +167,7 @@ def _policy(document: dict[str, Any], path: str) -> Policy:
         _severity(document.get("fail-on", "high"), f"{path}: fail-on"),
         tuple(str(r) for r in _list(document.get("registries"), f"{path}: registries")),
         None if threshold in (None, "none") else _severity(threshold, f"{path}: vulnerabilities"),
-        int(image.get("max-age-days", 365)),
+        _days(image.get("max-age-days", 365), f"{path}: image.max-age-days"),
         _rule_ids(rules.get("disable"), f"{path}: rules.disable"),
         _severities(rules.get("severity"), f"{path}: rules.severity"),
         tuple(
@@ -213,6 +213,12 @@ def _severity(value: Any, where: str) -> Severity:
             f"{where}: {str(value)[:40]!r} is not a severity",
             hint="one of: " + ", ".join(s.value for s in Severity),
         ) from None
+
+
+def _days(value: Any, where: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise PolicyError(f"{where}: {str(value)[:30]!r} is not a number of days")
+    return value
 
 
 def _rule_ids(value: Any, where: str) -> frozenset[str]:

@@ -1,0 +1,59 @@
+"""hullcheck's authorization plugin started for a private dockerd, with a TLS listener's
+files: what the audit and review tests that need a guarded engine share."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from hullcheck import api
+from hullcheck.api import audit as audit_api
+from hullcheck.store import Store
+from tests.infra.engine import free_port, remove_dead_plugins
+from tests.infra.tlscerts import Pki, make_pki
+
+
+@dataclass
+class Guard:
+    store: Store
+    """Where the plugin records (host ``h1``)."""
+    plugin: Any
+    name: str
+    """The plugin's name, as dockerd's --authorization-plugin takes it."""
+    pki: Pki
+    port: int
+    """A free loopback port for the engine's TLS listener."""
+
+    @property
+    def address(self) -> str:
+        return f"tcp://127.0.0.1:{self.port}"
+
+    def tls_listener(self) -> tuple[str, ...]:
+        """dockerd's arguments for a TLS listener on ``address`` that wants client
+        certificates."""
+        pki = self.pki
+        return (
+            "-H", self.address,
+            "--tlsverify", "--tlscacert", pki.ca,
+            "--tlscert", pki.server_cert, "--tlskey", pki.server_key,
+        )  # fmt: skip
+
+
+@contextmanager
+def guard(directory: str, label: str) -> Iterator[Guard]:
+    """The plugin serving (its store in ``directory``), a PKI and a port; closed after."""
+    remove_dead_plugins()
+    pki = make_pki(os.path.join(directory, "pki"), label)
+    store = api.open_store(f"sqlite:///{os.path.join(directory, 'hc.db')}")
+    name = f"hc-authz-{uuid.uuid4().hex[:8]}"
+    plugin = audit_api.authz_plugin(store, name, "h1")
+    plugin.start()
+    try:
+        yield Guard(store, plugin, name, pki, free_port())
+    finally:
+        plugin.close()
+        store.close()
