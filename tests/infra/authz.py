@@ -44,13 +44,14 @@ class Guard:
 
 
 @contextmanager
-def guard(directory: str, label: str) -> Iterator[Guard]:
-    """The plugin serving (its store in ``directory``), a PKI and a port; closed after."""
+def guard(directory: str, label: str, policy: str | None = None) -> Iterator[Guard]:
+    """The plugin serving (its store in ``directory``; with ``policy``, denying what it
+    fails), a PKI and a port; closed after."""
     remove_dead_plugins()
     pki = make_pki(os.path.join(directory, "pki"), label)
     store = api.open_store(f"sqlite:///{os.path.join(directory, 'hc.db')}")
     name = f"hc-authz-{uuid.uuid4().hex[:8]}"
-    plugin = audit_api.authz_plugin(store, name, "h1")
+    plugin = audit_api.authz_plugin(store, name, "h1", policy=policy)
     plugin.start()
     try:
         yield Guard(store, plugin, name, pki, free_port())

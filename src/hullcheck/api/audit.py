@@ -14,7 +14,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -36,6 +36,8 @@ from hullcheck.errors import HullcheckError, StoreError, UsageError
 from hullcheck.files import private_file
 from hullcheck.model import Host
 from hullcheck.paths import data_dir
+from hullcheck.policy import policyfile
+from hullcheck.policy.admission import Admission
 from hullcheck.store import Store
 
 LOG_NAME = "hullcheck.audit"
@@ -255,16 +257,35 @@ def _published(published: Published | Sequence[str]) -> Published:
 
 
 def authz_plugin(
-    store: Store, socket_name: str, host: str, directory: str = authz.PLUGINS_DIR
+    store: Store,
+    socket_name: str,
+    host: str,
+    directory: str = authz.PLUGINS_DIR,
+    *,
+    policy: str | None = None,
+    labels: Mapping[str, str] | None = None,
 ) -> authz.Plugin:
     """The authorization plugin recording every API request to ``host``'s engine into
-    that host's log (started by the caller: ``serve_forever`` or ``start``)."""
+    that host's log (started by the caller: ``serve_forever`` or ``start``). With a
+    ``policy``, container creates the policy fails are denied (``labels``: the engine's, for
+    the policy's scopes) and each decision is in the request's record."""
     signer = signing_key()
 
     def write(item: Record) -> None:
         log.record(store.audit, LOG_NAME, host, [item], signer)
 
-    return authz.Plugin(socket_name, host, write, directory)
+    if policy is None:
+        return authz.Plugin(socket_name, host, write, directory)
+    chosen = policyfile.load(policy)
+    admission = Admission(chosen, labels)
+
+    def decide(request: authz.Request) -> authz.Verdict | None:
+        decision = admission.decide(request.method, request.path, request.body, request.name)
+        return None if decision is None else (decision.allowed, decision.message, decision.rules)
+
+    return authz.Plugin(
+        socket_name, host, write, directory, decide=decide, fail_closed=chosen.fail_closed
+    )
 
 
 def findings_of(store: Store, every: float = 60.0) -> Findings:

@@ -23,7 +23,7 @@ from hullcheck.policy.dockerfile_rules import DOCKERFILE_RULES
 from hullcheck.policy.evaluate import Evaluation
 from hullcheck.policy.image_rules import IMAGE_RULES, READ_LAYERS, ImageFacts
 from hullcheck.policy.interface import Settings
-from hullcheck.policy.layerfiles import FileNote, layer_files
+from hullcheck.policy.layerfiles import AlongTheScan, FileNote, layer_files
 from hullcheck.policy.policyfile import Policy, Where, load
 from hullcheck.policy.registry import RULE_INFOS, rule_info
 from hullcheck.policy.runtime_rules import RUNTIME_RULES, RunConfig
@@ -100,12 +100,13 @@ def _image_facts(
     if not isinstance(source, ImageSource):
         raise UsageError(f"{reference}: not an image", hint="review reads images, not SBOMs")
     files: list[FileNote] = []
+    along = AlongTheScan()  # the file rules' notes, read in the SBOM's pass over the layers
 
     def read_files(opened: ImageSource, sbom: Sbom) -> None:
         assert sbom.image is not None  # an image source always tells its image
-        files.extend(layer_files(opened, sbom.image, store))
+        files.extend(layer_files(opened, sbom.image, store, along=along))
 
-    sbom = sbom_of_image(source, store=store, while_open=read_files)
+    sbom = sbom_of_image(source, store=store, while_open=read_files, extra=along)
     assert sbom.image is not None
     findings = None
     if store is None:

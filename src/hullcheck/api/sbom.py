@@ -8,7 +8,7 @@ from hullcheck.model import Sbom
 from hullcheck.paths import default_db_url
 from hullcheck.report import read_sbom
 from hullcheck.sbom.catalogers.registry import default_selector
-from hullcheck.sbom.scan import Progress, scan_image, scan_tree
+from hullcheck.sbom.scan import LayerExtra, Progress, scan_image, scan_tree
 from hullcheck.sbom.walker import Limits
 from hullcheck.sources import SbomFile, TreeSource, open_source
 from hullcheck.sources.interface import ImageSource
@@ -49,10 +49,11 @@ def sbom_of_image(
     limits: Limits | None = None,
     progress: Progress | None = None,
     while_open: Callable[[ImageSource, Sbom], None] | None = None,
+    extra: LayerExtra | None = None,
 ) -> Sbom:
     """The SBOM of an opened image source; kept in ``store`` under its image ID.
     ``while_open`` is called with the source and the SBOM before the source is closed (to
-    read more of its layers without opening it again)."""
+    read more of its layers without opening it again); ``extra`` reads along with the scan."""
     selector = default_selector()
     with source:
         sbom = scan_image(
@@ -61,6 +62,7 @@ def sbom_of_image(
             selector=selector,
             limits=limits or Limits(),
             progress=progress,
+            extra=extra,
         )
         if while_open is not None:
             while_open(source, sbom)

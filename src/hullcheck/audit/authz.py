@@ -3,8 +3,9 @@
 dockerd started with ``--authorization-plugin=NAME`` asks the plugin listening on
 ``/run/docker/plugins/NAME.sock`` about every API request before serving it (``AuthZReq``)
 and again with the response (``AuthZRes``); the request carries the authenticated user —
-the subject of a TLS client certificate — or none for the local socket. This plugin allows
-every request (the review gate adds policy) and records each one in the host's audit log:
+the subject of a TLS client certificate — or none for the local socket. Given a policy's
+``decide``, the plugin denies the requests the policy fails (container creates: see
+``policy.admission``), else it allows every request; it records each one in the host's log:
 who, method, path, the object the path names, and a summary of the body with secret values
 left out (environment variable names only, commands redacted). The collector joins these
 records to the events they caused (``actor`` of an ``exec_start``, say).
@@ -28,6 +29,7 @@ import stat
 import threading
 import urllib.parse
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -105,31 +107,65 @@ def _host_summary(host: object) -> dict[str, Any]:
     return found
 
 
-def request_record(host: str, request: dict[str, Any]) -> Record:
-    """The audit record of one API request as dockerd described it to the plugin."""
-    method = str(request.get("RequestMethod") or "")
+@dataclass(frozen=True, slots=True)
+class Request:
+    """One API request as dockerd described it to the plugin."""
+
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    body: object
+    """The decoded JSON body, or ``None``."""
+
+    @property
+    def name(self) -> str | None:
+        """The name a create gives its object."""
+        named = self.query.get("name")
+        return named[0] if named else None
+
+
+Verdict = tuple[bool, str, tuple[str, ...]]
+"""(allowed, what the client is told when denied, the ids of the rules that decided)."""
+
+
+def read_request(request: dict[str, Any]) -> Request:
     uri = str(request.get("RequestUri") or "")  # (Go's field RequestURI, as JSON names it)
     parsed = urllib.parse.urlsplit(uri)
-    kind, object_id = "api", ""
-    found = _OBJECT.match(parsed.path)
-    if found is not None:
-        kind, object_id = found.group(1).rstrip("s"), urllib.parse.unquote(found.group(2))
     body = None
     raw = request.get("RequestBody")
     if raw:
         with contextlib.suppress(ValueError, binascii.Error, orjson.JSONDecodeError):
             body = orjson.loads(base64.b64decode(str(raw)))
+    return Request(
+        str(request.get("RequestMethod") or ""),
+        parsed.path,
+        urllib.parse.parse_qs(parsed.query),
+        body,
+    )
+
+
+def request_record(host: str, request: dict[str, Any], verdict: Verdict | None = None) -> Record:
+    """The audit record of one API request as dockerd described it to the plugin, with the
+    policy's verdict on it when there was one."""
+    asked = read_request(request)
+    kind, object_id = "api", ""
+    found = _OBJECT.match(asked.path)
+    if found is not None:
+        kind, object_id = found.group(1).rstrip("s"), urllib.parse.unquote(found.group(2))
     context: dict[str, Any] = {
-        "method": method,
-        "path": parsed.path,
-        "query": sorted(urllib.parse.parse_qs(parsed.query)),
+        "method": asked.method,
+        "path": asked.path,
+        "query": sorted(asked.query),
         "authn": str(request.get("UserAuthNMethod") or "none"),
         "object_kind": kind,
-        **summary(body),
+        **summary(asked.body),
     }
-    named = urllib.parse.parse_qs(parsed.query).get("name")
-    name = named[0] if named else None  # the name a create gives its object
-    return Record(-1, now(), host, "api", "request", object_id, name, caller(request), context)
+    if verdict is not None:
+        context["decision"] = "allowed" if verdict[0] else "denied"
+        context["rules"] = list(verdict[2])
+    return Record(
+        -1, now(), host, "api", "request", object_id, asked.name, caller(request), context
+    )
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
@@ -147,11 +183,15 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         if self.path == "/Plugin.Activate":
             self._answer({"Implements": ["authz"]})
         elif self.path == "/AuthZPlugin.AuthZReq":
+            verdict = self.server.judge(request)
             try:
-                self.server.record(request_record(self.server.host, request))
+                self.server.record(request_record(self.server.host, request, verdict))
             except Exception as exc:  # noqa: BLE001 - recorded or not, dockerd gets an answer
                 log.warning("authz: a request could not be recorded: %s", exc)
-            self._answer({"Allow": True})
+            if verdict is None or verdict[0]:
+                self._answer({"Allow": True})
+            else:
+                self._answer({"Allow": False, "Msg": verdict[1]})
         elif self.path == "/AuthZPlugin.AuthZRes":
             self._answer({"Allow": True})
         else:
@@ -176,13 +216,34 @@ class _Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
     daemon_threads = True
     host: str
     record: Callable[[Record], None]
+    decide: Callable[[Request], Verdict | None] | None
+    fail_closed: bool
+
+    def judge(self, request: dict[str, Any]) -> Verdict | None:
+        """The policy's verdict (``None``: no policy, or a request it does not judge); a
+        policy that cannot be applied denies or allows as ``fail_closed`` says."""
+        if self.decide is None:
+            return None
+        try:
+            return self.decide(read_request(request))
+        except Exception as exc:  # noqa: BLE001 - dockerd gets an answer whatever happened
+            log.warning("authz: the policy could not be applied: %s", exc)
+            state = "closed" if self.fail_closed else "open"
+            return (not self.fail_closed, f"hullcheck policy failed {state}: {exc}", ())
 
 
 class Plugin:
     """The plugin's server on ``PLUGINS_DIR/NAME.sock`` (0600: only dockerd, as root)."""
 
     def __init__(
-        self, name: str, host: str, record: Callable[[Record], None], directory: str = PLUGINS_DIR
+        self,
+        name: str,
+        host: str,
+        record: Callable[[Record], None],
+        directory: str = PLUGINS_DIR,
+        *,
+        decide: Callable[[Request], Verdict | None] | None = None,
+        fail_closed: bool = True,
     ) -> None:
         if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,100}", name):
             raise UsageError(f"--socket-name {name!r}: letters, digits, `.`, `_` and `-` only")
@@ -199,6 +260,8 @@ class Plugin:
             os.umask(old)
         self.server.host = host
         self.server.record = record
+        self.server.decide = decide
+        self.server.fail_closed = fail_closed
         self._thread: threading.Thread | None = None
 
     def serve_forever(self) -> None:

@@ -242,13 +242,30 @@ def authz_command(
     directory: str = typer.Option(
         "/run/docker/plugins", "--plugins-dir", help="Where dockerd looks for plugin sockets."
     ),
+    policy: str | None = typer.Option(
+        None, "--policy", "-p", help="Deny the container creates this policy fails."
+    ),
+    labels: list[str] = typer.Option(
+        [], "--label", help="The engine's label KEY=VALUE for the policy's scopes; repeat."
+    ),
     db: str | None = DB_OPTION,
 ) -> None:
     """Serve Docker's authorization plugin protocol: every API request to this engine is
-    allowed and recorded with its caller (foreground; dockerd fails closed while it is down)."""
+    recorded with its caller and allowed — unless a --policy fails it (container creates);
+    foreground; dockerd fails closed while it is down."""
     _say_warnings()
+    pairs = [label.partition("=") for label in labels]
+    if any(not equals or not key for key, equals, _ in pairs):
+        raise UsageError("--label takes KEY=VALUE")
     with api.open_store(db) as store:
-        plugin = audit_api.authz_plugin(store, socket_name, host, directory)
+        plugin = audit_api.authz_plugin(
+            store,
+            socket_name,
+            host,
+            directory,
+            policy=policy,
+            labels={key: value for key, _, value in pairs},
+        )
         typer.echo(safe(f"listening on {plugin.path}; start dockerd with "
                         f"--authorization-plugin={socket_name}"))  # fmt: skip
         try:

@@ -92,7 +92,7 @@ def _document(service: dict[str, Any]) -> dict[str, Any]:
             "Image": str(service.get("image") or ""),
             "User": str(service.get("user") or ""),
         },
-        "Mounts": [_mount(v) for v in service.get("volumes") or []],
+        "Mounts": [mount_of(v) for v in service.get("volumes") or []],
     }
 
 
@@ -112,7 +112,9 @@ def _device(device: Any) -> str:
     return str(device).split(":", 1)[0]
 
 
-def _mount(volume: Any) -> dict[str, Any]:
+def mount_of(volume: Any) -> dict[str, Any]:
+    """A volume of the compose file (short ``src:dst:opts`` or long syntax), or a bind of an
+    API create request (``src:dst:opts``), as an inspect document's mount."""
     if isinstance(volume, dict):
         source = str(volume.get("source") or "")
         kind = str(volume.get("type") or "volume")

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from hullcheck.model import ImageInfo
+from hullcheck.model import ImageInfo, LayerInfo
 from hullcheck.sbom.tarstream import Entry, TarStream
 from hullcheck.sbom.walker import Limits, normalize, walk_entries
 from hullcheck.sources.interface import ImageSource
@@ -89,16 +89,40 @@ class LayerCache(Protocol):
     def put_layer(self, diff_id: str, scanner_key: str, payload: bytes) -> None: ...
 
 
+class AlongTheScan:
+    """The notes read along with the SBOM's pass over the layers (``scan_image``'s extra):
+    layers the scan reads are not read again here."""
+
+    key = KEY
+
+    def __init__(self) -> None:
+        self.read: dict[str, bytes] = {}
+        self._reading: dict[str, _Layer] = {}
+
+    def reader(self, layer: LayerInfo, what: str) -> Callable[[TarStream, Entry], None]:
+        found = self._reading[layer.diff_id] = _Layer(what)
+        return found.visit
+
+    def payload(self, layer: LayerInfo) -> bytes:
+        data = json.dumps(self._reading.pop(layer.diff_id).document()).encode()
+        self.read[layer.diff_id] = data
+        return data
+
+
 def layer_files(
     source: ImageSource,
     info: ImageInfo,
     cache: LayerCache | None = None,
     limits: Limits | None = None,
+    along: AlongTheScan | None = None,
 ) -> list[FileNote]:
-    """The notes of every layer of the image, deletions by later layers applied."""
+    """The notes of every layer of the image, deletions by later layers applied; layers
+    ``along`` read with the scan, or the cache holds, are not read again."""
     per_layer = []
     for layer in info.layers:
-        payload = cache.get_layer(layer.diff_id, KEY) if cache is not None else None
+        payload = along.read.get(layer.diff_id) if along is not None else None
+        if payload is None and cache is not None:
+            payload = cache.get_layer(layer.diff_id, KEY)
         if payload is None:
             what = f"{source.reference}: layer {layer.index} ({layer.diff_id[:19]})"
             with source.open_layer(layer) as raw:

@@ -20,6 +20,7 @@ and (later) the engine's authorization plugin. docs/policy.md describes the form
         reason: vendor appliance needs raw devices
         owner: ops@corp
         expires: 2027-03-31
+    enforcement: {on-error: deny}  # the engine's plugin when the policy cannot be applied
 
 An unknown key, an unknown rule, a severity that is not one or an exception without its
 reason, owner or expiry is an error naming the file (and the line, for YAML errors).
@@ -44,7 +45,16 @@ from hullcheck.policy.registry import rule_info
 SOON = datetime.timedelta(days=14)
 """An exception expiring within this is reported as a warning."""
 _TOP = frozenset(
-    {"fail-on", "registries", "vulnerabilities", "image", "rules", "scopes", "exceptions"}
+    {
+        "fail-on",
+        "registries",
+        "vulnerabilities",
+        "image",
+        "rules",
+        "scopes",
+        "exceptions",
+        "enforcement",
+    }
 )
 _SCOPE = frozenset({"when", "fail-on", "disable", "severity"})
 _WHEN = frozenset({"host-label", "image", "registry"})
@@ -99,6 +109,8 @@ class Policy:
     severities: dict[str, Severity] = field(default_factory=dict)
     scopes: tuple[Scope, ...] = ()
     exceptions: tuple[Exception_, ...] = ()
+    fail_closed: bool = True
+    """What the engine's plugin does when the policy cannot be applied to a request."""
 
     def for_where(self, where: Where) -> Policy:
         """This policy with the scopes that match applied, in order."""
@@ -118,6 +130,7 @@ class Policy:
             severities,
             (),
             self.exceptions,
+            self.fail_closed,
         )
 
     def enabled(self, rule: RuleInfo) -> bool:
@@ -162,6 +175,13 @@ def _policy(document: dict[str, Any], path: str) -> Policy:
     rules = _mapping(document.get("rules"), f"{path}: rules")
     _only(rules, frozenset({"disable", "severity"}), f"{path}: rules")
     threshold = vulnerabilities.get("fail-on", "critical")
+    enforcement = _mapping(document.get("enforcement"), f"{path}: enforcement")
+    _only(enforcement, frozenset({"on-error"}), f"{path}: enforcement")
+    on_error = enforcement.get("on-error", "deny")
+    if on_error not in ("deny", "allow"):
+        raise PolicyError(
+            f"{path}: enforcement.on-error: {str(on_error)[:20]!r} is not deny or allow"
+        )
     return Policy(
         path,
         _severity(document.get("fail-on", "high"), f"{path}: fail-on"),
@@ -178,6 +198,7 @@ def _policy(document: dict[str, Any], path: str) -> Policy:
             _exception(e, f"{path}: exceptions[{n}]")
             for n, e in enumerate(_list(document.get("exceptions"), f"{path}: exceptions"))
         ),
+        on_error == "deny",
     )
 
 

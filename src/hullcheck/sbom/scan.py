@@ -25,6 +25,7 @@ from hullcheck.sbom.graph import resolve
 from hullcheck.sbom.layerscan import LayerScan
 from hullcheck.sbom.purls import purl_for
 from hullcheck.sbom.squash import View, squash
+from hullcheck.sbom.tarstream import Entry, TarStream
 from hullcheck.sbom.walker import Limits, walk_directory, walk_layer
 from hullcheck.sources.interface import ImageSource, TreeSource
 
@@ -40,6 +41,20 @@ class LayerCache(Protocol):
 
     def put_layer(self, diff_id: str, scanner_key: str, payload: bytes) -> None:
         """Keep a payload."""
+
+
+class LayerExtra(Protocol):
+    """A second reader of the layers a scan reads, in the same pass: what it keeps of each
+    layer is cached under its own ``key`` (the review's file rules, say)."""
+
+    key: str
+
+    def reader(self, layer: LayerInfo, what: str) -> Callable[[TarStream, Entry], None]:
+        """What sees each entry of ``layer`` after the catalogers (whose files are read
+        already: it reads nothing of them)."""
+
+    def payload(self, layer: LayerInfo) -> bytes:
+        """What it kept of ``layer``, once read."""
 
 
 class Progress(Protocol):
@@ -59,8 +74,10 @@ def scan_image(
     selector: Selector | None = None,
     limits: Limits | None = None,
     progress: Progress | None = None,
+    extra: LayerExtra | None = None,
 ) -> Sbom:
-    """Catalog a layered image, reading only layers the cache does not hold."""
+    """Catalog a layered image, reading only layers the cache does not hold (``extra``
+    reads along)."""
     selector = selector or default_selector()
     limits = limits or Limits()
     info = source.image()
@@ -74,9 +91,13 @@ def scan_image(
             continue
         if progress is not None:
             progress.layer_started(layer, len(info.layers))
-        scans.append(_read_layer(source, layer, selector, limits, progress))
+        scans.append(_read_layer(source, layer, selector, limits, progress, extra))
         if cache is not None:
             cache.put_layer(layer.diff_id, selector.key, scans[-1].to_bytes())
+        if extra is not None:
+            kept = extra.payload(layer)
+            if cache is not None:
+                cache.put_layer(layer.diff_id, extra.key, kept)
         if progress is not None:
             progress.layer_finished(layer, cached=False)
     return assemble(SourceInfo(source.name, source.reference), scans, info)
@@ -88,6 +109,7 @@ def _read_layer(
     selector: Selector,
     limits: Limits,
     progress: Progress | None,
+    extra: LayerExtra | None = None,
 ) -> LayerScan:
     what = f"{source.reference}: layer {layer.index} ({layer.diff_id[:19]})"
     advance: Callable[[int], None] | None = progress.layer_advanced if progress else None
@@ -100,6 +122,7 @@ def _read_layer(
             compressed_size=layer.size,
             limits=limits,
             progress=advance,
+            also=None if extra is None else extra.reader(layer, what),
         )
 
 

@@ -171,13 +171,21 @@ def walk_layer(
     compressed_size: int | None = None,
     limits: Limits = Limits(),
     progress: Callable[[int], None] | None = None,
+    also: Callable[[TarStream, Entry], None] | None = None,
 ) -> LayerScan:
-    """Read one layer stream (gzip, zstd or plain tar) in a single pass."""
+    """Read one layer stream (gzip, zstd or plain tar) in a single pass; ``also`` sees each
+    entry after the catalogers."""
     state = _Cataloging(selector)
+
+    def visit(tar: TarStream, member: Entry) -> None:
+        _member(tar, member, what, state)
+        if also is not None:
+            also(tar, member)
+
     walk_entries(
         raw,
         what,
-        lambda tar, member: _member(tar, member, what, state),
+        visit,
         diff_id=diff_id,
         compressed_size=compressed_size,
         limits=limits,

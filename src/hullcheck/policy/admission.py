@@ -1,0 +1,100 @@
+"""The review gate at the engine: a container create request, as dockerd hands it to an
+authorization plugin, judged by the policy's runtime rules and its registry rule before the
+container exists. A request the policy fails is denied with the rules' ids in the message
+the ``docker`` client prints.
+
+Only ``POST …/containers/create`` is judged; every other request is let through (and still
+recorded by the plugin). Host labels for the policy's scopes are the ones the plugin was
+started with (the engine cannot be asked: it asks the plugin about every request first).
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from hullcheck.model import ImageInfo
+from hullcheck.model.policy import Review
+from hullcheck.policy.compose import mount_of
+from hullcheck.policy.evaluate import Evaluation
+from hullcheck.policy.image_rules import IMAGE_RULES, ImageFacts
+from hullcheck.policy.interface import Settings
+from hullcheck.policy.policyfile import Policy, Where
+from hullcheck.policy.runtime_rules import RUNTIME_RULES, RunConfig
+
+_CREATE = re.compile(r"^(?:/v[\d.]+)?/containers/create$")
+REGISTRY_RULES = tuple(r for r in IMAGE_RULES if r.info.name == "image-registry-not-allowed")
+"""The image rules a create request can be judged by without the image's content."""
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    allowed: bool
+    message: str
+    """What the client is told when denied: the rules broken, one per line."""
+    rules: tuple[str, ...]
+    """The ids of the blocking rules (empty when allowed)."""
+
+
+def run_config(body: Mapping[str, Any], name: str | None) -> RunConfig:
+    """A create request's body as the runtime rules read an inspect document."""
+    host = body.get("HostConfig") if isinstance(body.get("HostConfig"), dict) else {}
+    assert isinstance(host, dict)
+    mounts = [mount_of(bind) for bind in host.get("Binds") or []]
+    mounts.extend(_api_mount(m) for m in host.get("Mounts") or [] if isinstance(m, dict))
+    document = {
+        "HostConfig": host,
+        "Config": {"Image": str(body.get("Image") or ""), "User": str(body.get("User") or "")},
+        "Mounts": mounts,
+    }
+    return RunConfig(f"container {name or '(unnamed)'}", document)
+
+
+def _api_mount(mount: dict[str, Any]) -> dict[str, Any]:
+    """A ``HostConfig.Mounts`` entry of the API as an inspect document's mount."""
+    options = mount.get("BindOptions") or {}
+    return {
+        "Type": str(mount.get("Type") or "volume"),
+        "Source": str(mount.get("Source") or ""),
+        "Destination": str(mount.get("Target") or ""),
+        "RW": not mount.get("ReadOnly"),
+        "Propagation": str(options.get("Propagation") or ""),
+    }
+
+
+class Admission:
+    """Decisions on create requests under one policy and one host's labels."""
+
+    def __init__(self, policy: Policy, labels: Mapping[str, str] | None = None) -> None:
+        self.policy = policy
+        self.labels = dict(labels or {})
+
+    def decide(self, method: str, path: str, body: object, name: str | None) -> Decision | None:
+        """The decision on one request; ``None`` for requests the policy does not judge."""
+        if method != "POST" or not _CREATE.match(path) or not isinstance(body, dict):
+            return None
+        review = self.review(body, name)
+        blocking = review.blocking
+        if not blocking:
+            return Decision(True, "", ())
+        lines = [f"{v.rule} {v.message}" for v in blocking]
+        message = f"hullcheck policy ({self.policy.source}): " + "; ".join(lines)
+        return Decision(False, message, tuple(dict.fromkeys(v.rule for v in blocking)))
+
+    def review(self, body: Mapping[str, Any], name: str | None) -> Review:
+        run = run_config(body, name)
+        image = str(body.get("Image") or "")
+        scoped = self.policy.for_where(Where(self.labels, image or None))
+        settings = Settings(
+            allowed_registries=scoped.registries, max_age_days=scoped.max_age_days, now=time.time()
+        )
+        evaluation = Evaluation(scoped, settings, datetime.date.today())
+        evaluation.run(RUNTIME_RULES, run, run.subject, scoped)
+        if image:
+            facts = ImageFacts(image, ImageInfo(id="", layers=()), {})
+            evaluation.run(REGISTRY_RULES, facts, run.subject, scoped)
+        return evaluation.review()

@@ -1,0 +1,64 @@
+"""The policy at the engine: a private dockerd asks hullcheck's plugin about every request;
+`docker run --privileged` is refused with the rule's id in what the docker client prints, a
+compliant run goes ahead, and both decisions are records of the host's audit log."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import uuid
+from typing import Any
+
+import pytest
+
+from hullcheck.api import audit as audit_api
+from tests.conftest import Images
+from tests.infra.authz import guard
+from tests.infra.engine import PrivateEngine, load_archive
+
+pytestmark = pytest.mark.docker
+
+
+def _docker(engine: PrivateEngine, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["docker", "-H", engine.host, *args], capture_output=True, text=True, timeout=120
+    )
+
+
+def test_a_privileged_run_is_refused_with_the_rule_and_a_compliant_one_runs(
+    tmp_path: Any, builder: PrivateEngine, images: Images
+) -> None:
+    policy = os.path.join(os.fspath(tmp_path), "policy.yaml")
+    with open(policy, "w") as handle:
+        handle.write("fail-on: high\nregistries: [docker.io]\n")
+    with guard(os.fspath(tmp_path), "enforce", policy=policy) as guarded_by:
+        engine = PrivateEngine("enforce", extra_args=("--authorization-plugin", guarded_by.name))
+        engine.start()
+        try:
+            local = engine.client()
+            try:
+                image = load_archive(local, images.archive("debian")).tags[0]
+            finally:
+                local.close()
+            name = f"enforced-{uuid.uuid4().hex[:8]}"
+            refused = _docker(engine, "run", "-d", "--privileged", "--name", name, image, "true")
+            assert refused.returncode != 0
+            assert "authorization denied by plugin" in refused.stderr
+            assert "HC-RT-001 runs privileged" in refused.stderr, refused.stderr
+            socket = _docker(
+                engine, "create", "-v", "/var/run/docker.sock:/var/run/docker.sock", image
+            )
+            assert "HC-RT-007" in socket.stderr, socket.stderr
+            allowed = _docker(engine, "run", "--network", "none", "--name", name, image, "true")
+            assert allowed.returncode == 0, allowed.stderr
+        finally:
+            engine.stop()
+        creates = [
+            r
+            for r in guarded_by.store.audit.search(hosts=["h1"])
+            if r.context.get("path", "").endswith("/containers/create")
+        ]
+        decisions = [(r.context.get("decision"), r.context.get("rules")) for r in creates]
+        assert decisions == [("denied", ["HC-RT-001"]), ("denied", ["HC-RT-007"]), ("allowed", [])]
+        assert [r.name for r in creates][::2] == [name, name]
+        assert audit_api.verify_log(guarded_by.store, "h1", audit_api.verifier_key()).intact
