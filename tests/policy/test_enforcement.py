@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from hullcheck.api import audit as audit_api
+from hullcheck.audit.authz import Plugin
 from tests.conftest import Images
 from tests.infra.authz import guard
 from tests.infra.engine import PrivateEngine, load_archive
@@ -62,3 +63,23 @@ def test_a_privileged_run_is_refused_with_the_rule_and_a_compliant_one_runs(
         assert decisions == [("denied", ["HC-RT-001"]), ("denied", ["HC-RT-007"]), ("allowed", [])]
         assert [r.name for r in creates][::2] == [name, name]
         assert audit_api.verify_log(guarded_by.store, "h1", audit_api.verifier_key()).intact
+
+
+@pytest.mark.parametrize(("on_error", "allowed"), [("deny", False), ("allow", True)])
+def test_a_policy_that_cannot_be_applied_fails_as_the_policy_says(
+    tmp_path: Any, on_error: str, allowed: bool
+) -> None:
+    def broken(_: Any) -> Any:
+        raise ValueError("the rules could not read this request")
+
+    plugin = Plugin(
+        "hc-test", "h1", lambda _: None, os.fspath(tmp_path), decide=broken,
+        fail_closed=on_error == "deny",
+    )  # fmt: skip
+    try:  # (closed without having served: it must not wait for a loop that never ran)
+        verdict = plugin.server.judge({"RequestMethod": "POST", "RequestUri": "/containers/create"})
+    finally:
+        plugin.close()
+    assert verdict is not None and verdict[0] is allowed
+    state = "closed" if on_error == "deny" else "open"
+    assert verdict[1] == f"hullcheck policy failed {state}: the rules could not read this request"

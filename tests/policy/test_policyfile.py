@@ -88,6 +88,7 @@ def test_scopes_apply_where_they_match(tmp_path: os.PathLike[str]) -> None:
         ("rules: [1\n", "line 2, column 1: expected ',' or ']', but got '<stream end>'"),
         ("- a list\n", "a policy is a mapping of settings"),
         ("image: {max-age-days: a year}\n", "image.max-age-days: 'a year' is not a number of days"),
+        ("enforcement: {on-error: maybe}\n", "enforcement.on-error: 'maybe' is not deny or allow"),
     ],
 )  # fmt: skip
 def test_a_mistake_in_the_policy_is_named(

@@ -263,16 +263,20 @@ class Plugin:
         self.server.decide = decide
         self.server.fail_closed = fail_closed
         self._thread: threading.Thread | None = None
+        self._serving = False
 
     def serve_forever(self) -> None:
+        self._serving = True
         self.server.serve_forever()
 
     def start(self) -> None:
+        self._serving = True
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self._thread.start()
 
     def close(self) -> None:
-        self.server.shutdown()
+        if self._serving:  # (shutdown waits for a serving loop: one never started never ends)
+            self.server.shutdown()
         self.server.server_close()
         with contextlib.suppress(FileNotFoundError):
             os.unlink(self.path)
