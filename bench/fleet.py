@@ -53,14 +53,13 @@ def _kill_containers(engine: PrivateEngine) -> None:
         client.close()
 
 
-def main() -> int:
-    engine = PrivateEngine("bench-fleet")
-    engine.start()
+def fill(engine: PrivateEngine, tag: str, count: int) -> None:
+    """``count`` idle containers running in ``engine`` (``bench-N``: those an earlier run left
+    are started again)."""
+    client = engine.client()
     try:
-        client = engine.client()
-        tag = ImageFactory(client).debian()
-        running = [c for c in client.containers.list(all=True) if c.name.startswith("bench-")]
-        for index in range(len(running), CONTAINERS):
+        present = [c for c in client.containers.list(all=True) if c.name.startswith("bench-")]
+        for index in range(len(present), count):
             run_idle(client, tag, f"bench-{index}")
         for container in client.containers.list(all=True, filters={"status": "exited"}):
             try:
@@ -69,7 +68,18 @@ def main() -> int:
                 name = container.name
                 container.remove(force=True)
                 run_idle(client, tag, name)
+    finally:
         client.close()
+
+
+def main() -> int:
+    engine = PrivateEngine("bench-fleet")
+    engine.start()
+    try:
+        client = engine.client()
+        tag = ImageFactory(client).debian()
+        client.close()
+        fill(engine, tag, CONTAINERS)
         time.sleep(SETTLE)
         raw = EngineClient(engine.host, 120)
         engine_api = median_time(

@@ -24,13 +24,12 @@ import sys
 import tempfile
 import time
 
-import docker
 from tests.infra.authz import guard
-from tests.infra.engine import PrivateEngine, kill_running, load_archive, run_idle
+from tests.infra.engine import PrivateEngine, kill_running, load_archive
 from tests.infra.images import ImageFactory
 from tests.infra.vulndata import vuln_path
 
-from bench.fleet import median_time
+from bench.fleet import fill, median_time
 from bench.sbom import machine
 from hullcheck import api
 from hullcheck.api import review as review_api
@@ -103,23 +102,6 @@ def _reviews(archive: str, work: str) -> dict[str, float]:
     }
 
 
-def _containers(engine: PrivateEngine, tag: str) -> None:
-    client = engine.client()
-    try:
-        present = [c for c in client.containers.list(all=True) if c.name.startswith("bench-")]
-        for index in range(len(present), CONTAINERS):
-            run_idle(client, tag, f"bench-{index}")
-        for container in client.containers.list(all=True, filters={"status": "exited"}):
-            try:
-                container.start()
-            except docker.errors.APIError:
-                name = container.name
-                container.remove(force=True)
-                run_idle(client, tag, name)
-    finally:
-        client.close()
-
-
 def _create_latency(engine: PrivateEngine, image: str, count: int) -> list[float]:
     """Seconds each of ``count`` container creates takes through the engine's API (the
     containers removed after)."""
@@ -179,7 +161,7 @@ def main() -> int:
         factory = ImageFactory(engine.client())
         archive = factory.save(factory.python())
         reviews = _reviews(archive, work)
-        _containers(engine, factory.debian())
+        fill(engine, factory.debian(), CONTAINERS)
         host = api.Host("bench", engine.host, timeout=120)
         cis = median_time(lambda: review_api.cis(host), TURNS)
         found = review_api.cis(host)
