@@ -270,9 +270,12 @@ def authz_plugin(
     ``policy``, container creates the policy fails are denied (``labels``: the engine's, for
     the policy's scopes) and each decision is in the request's record."""
     signer = signing_key()
+    writing = threading.Lock()  # one writer of this process at a time: handlers run in
+    # threads of their own, and the log's appends retry a few conflicts only
 
     def write(item: Record) -> None:
-        log.record(store.audit, LOG_NAME, host, [item], signer)
+        with writing:
+            log.record(store.audit, LOG_NAME, host, [item], signer)
 
     if policy is None:
         return authz.Plugin(socket_name, host, write, directory)

@@ -170,6 +170,8 @@ def request_record(host: str, request: dict[str, Any], verdict: Verdict | None =
 
 class _Handler(http.server.BaseHTTPRequestHandler):
     server: _Server
+    timeout = 30
+    """Seconds a connection may sit idle (closing the plugin waits for its handlers)."""
 
     def do_POST(self) -> None:  # noqa: N802 - http.server's name
         length = int(self.headers.get("Content-Length") or 0)
@@ -184,6 +186,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self._answer({"Implements": ["authz"]})
         elif self.path == "/AuthZPlugin.AuthZReq":
             verdict = self.server.judge(request)
+            # recorded before the answer: the request is in the log before dockerd acts on
+            # it (the collector joins the events it causes to it), at a few ms a request
             try:
                 self.server.record(request_record(self.server.host, request, verdict))
             except Exception as exc:  # noqa: BLE001 - recorded or not, dockerd gets an answer
@@ -213,7 +217,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
 
 class _Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
-    daemon_threads = True
+    daemon_threads = False
+    block_on_close = True
+    """Closing waits for the handlers (a record being written is finished)."""
     host: str
     record: Callable[[Record], None]
     decide: Callable[[Request], Verdict | None] | None
@@ -264,6 +270,7 @@ class Plugin:
         self.server.fail_closed = fail_closed
         self._thread: threading.Thread | None = None
         self._serving = False
+        self._closed = False
 
     def serve_forever(self) -> None:
         self._serving = True
@@ -275,6 +282,11 @@ class Plugin:
         self._thread.start()
 
     def close(self) -> None:
+        """Stop serving, wait for the requests being handled (their records written), remove
+        the socket; once."""
+        if self._closed:
+            return
+        self._closed = True
         if self._serving:  # (shutdown waits for a serving loop: one never started never ends)
             self.server.shutdown()
         self.server.server_close()
