@@ -35,7 +35,7 @@ REGISTRY_RULES = tuple(r for r in IMAGE_RULES if r.info.name == "image-registry-
 class Decision:
     allowed: bool
     message: str
-    """What the client is told when denied: the rules broken, one per line."""
+    """What the client is told when denied: the rules broken, separated by semicolons."""
     rules: tuple[str, ...]
     """The ids of the blocking rules (empty when allowed)."""
 
