@@ -19,17 +19,16 @@ class Evaluation:
     policy: Policy
     settings: Settings
     today: datetime.date
-    subjects: list[str] = field(default_factory=list)
     violations: list[Violation] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     rules: dict[str, RuleInfo] = field(default_factory=dict)
     ran: dict[str, list[str]] = field(default_factory=dict)
+    """Per subject, in the order they were checked, the ids of the rules run on it."""
 
     def run(
         self, rules: Sequence[Rule[Subject]], subject: Subject, name: str, policy: Policy
     ) -> None:
         """Every rule ``policy`` leaves on, on one subject called ``name``."""
-        self.subjects.append(name)
         ran = self.ran.setdefault(name, [])
         for rule in rules:
             info = rule.info
@@ -68,7 +67,7 @@ class Evaluation:
 
     def review(self) -> Review:
         return Review(
-            tuple(self.subjects),
+            tuple(self.ran),
             tuple(self.violations),
             self.policy.fail_on,
             tuple(sorted(self.rules.values(), key=lambda r: r.id)),

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -15,6 +13,7 @@ from hullcheck.model.vuln import Severity
 from hullcheck.policy.interface import Hit, Rule, Settings, describer
 from hullcheck.policy.layerfiles import FileNote
 from hullcheck.policy.secrets import holds_secret
+from hullcheck.times import parse_time
 
 _ROOT = frozenset({"", "root", "0", "root:root", "0:0"})
 
@@ -54,24 +53,11 @@ def _healthcheck(image: ImageFacts, _: Settings) -> Iterator[Hit]:
         yield Hit("no health check")
 
 
-_RFC3339 = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.\d+)?(Z|[+-]\d\d:\d\d)?")
-
-
-def created_at(text: str | None) -> float | None:
-    """An RFC 3339 time (nanoseconds allowed, as engines write them) in epoch seconds."""
-    found = _RFC3339.match(text or "")
-    if found is None:
-        return None
-    whole, zone = found.groups()
-    offset = "+00:00" if zone in (None, "Z") else zone
-    return datetime.datetime.fromisoformat(whole + offset).timestamp()
-
-
 def _age(image: ImageFacts, settings: Settings) -> Iterator[Hit]:
-    moment = created_at(image.info.created)
+    moment = parse_time(image.info.created)
     if moment is None:
         return
-    days = (settings.now - moment) / 86400
+    days = (settings.now - moment.timestamp()) / 86400
     if days > settings.max_age_days:
         yield Hit(f"built {int(days)} days ago (policy: at most {settings.max_age_days})")
 
