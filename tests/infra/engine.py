@@ -136,6 +136,11 @@ class PrivateEngine:
             return os.path.join(self.run_dir, "data")
         return os.path.join(CACHE, "engines", self.name)
 
+    def seen_from_host(self, path: str) -> str:
+        """Where a path the engine names (a network namespace, a mount) is on this host: the
+        engines of Debian 13 run chrooted into their root."""
+        return roots.PATH + path if self.spec.chrooted else path
+
     @property
     def is_podman(self) -> bool:
         return self.spec.program == "podman"
@@ -147,6 +152,7 @@ class PrivateEngine:
         os.makedirs(self.run_dir, exist_ok=True)
         os.makedirs(self.data_root, exist_ok=True)
         self._kill_stale()
+        self._forget_runtime_state()
         with contextlib.suppress(FileNotFoundError):  # left by an engine killed before it ended
             os.unlink(self._pidfile)
         prefix: list[str] = []
@@ -267,6 +273,17 @@ class PrivateEngine:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(group, signal.SIGKILL)
         os.unlink(stale)
+        if self.is_podman:
+            _kill_mentioning(self.data_root)  # the conmons, which left the group
+
+    def _forget_runtime_state(self) -> None:
+        """Podman's containers outlive its service, and their state lives on disk: a run
+        killed midway, or a reboot (which takes the network namespace mounts away), leaves
+        containers Podman believes running and cannot read. With its ``alive`` file gone,
+        Podman does what it does after a reboot: every container is marked stopped."""
+        if self.is_podman:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(os.path.join(self.run_dir, "libpod", "alive"))
 
     def stop(self) -> None:
         if self.process is None:

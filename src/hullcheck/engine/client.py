@@ -172,8 +172,18 @@ class EngineClient:
         slots = _stats_slots()
 
         def one(container_id: str) -> Any:
+            import docker
+
             with slots:
-                stats = self._api.stats(container_id, stream=False, one_shot=True)
+                try:
+                    stats = self._api.stats(container_id, stream=False, one_shot=True)
+                except docker.errors.APIError as exc:
+                    if not exc.is_server_error():
+                        raise
+                    # the engine failed on this one container (Podman, whose network
+                    # namespace was lost with a reboot): a sample is left out, the inventory
+                    # is not (``HostSync.samples`` counts those read)
+                    return None
             return {"id": container_id, **stats} if stats else None
 
         workers = min(STATS_WORKERS, _stats_budget())
