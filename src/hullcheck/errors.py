@@ -6,7 +6,8 @@ translated where they enter. Messages start with the input that failed.
     HullcheckError                 base; the CLI prints it as one line, exit code 2
     ├── UsageError                 a bad option or argument
     ├── SourceError                an image source cannot be read (missing blob, bad manifest)
-    │   └── EngineError            the Docker Engine refused or is unreachable
+    │   ├── EngineError            the Docker Engine refused or is unreachable
+    │   └── RegistryError          a registry refused, failed, or served what its digest is not
     ├── LayerError                 a layer is hostile or broken (traversal, bomb, not a tar)
     ├── SbomFormatError            an SBOM file given as input cannot be read
     ├── StoreError                 the database cannot be opened or migrated
@@ -46,6 +47,11 @@ class SourceError(HullcheckError):
 
 class EngineError(SourceError):
     """The Docker Engine is unreachable or refused a request."""
+
+
+class RegistryError(SourceError):
+    """A registry is unreachable, refused (401, 404, 5xx) or served content that does not
+    match its digest."""
 
 
 class LayerError(HullcheckError):

@@ -1,6 +1,7 @@
 """The explicit list of image sources and how a reference picks one.
 
-A reference is ``SCHEME:REF`` (``docker-archive:app.tar``) or a bare string: an existing
+A reference is ``SCHEME:REF`` (``docker-archive:app.tar``, ``registry:HOST/REPO:TAG``) or
+a bare string: an existing
 path is recognised by its content (directory, OCI layout, docker-archive, SBOM document);
 anything else is an image name in the engine.
 """
@@ -16,6 +17,7 @@ from hullcheck.sources.archive import DockerArchiveSource
 from hullcheck.sources.daemon import DaemonSource
 from hullcheck.sources.interface import ImageSource, TreeSource
 from hullcheck.sources.oci import OciArchiveSource, OciDirSource
+from hullcheck.sources.remote import RegistrySource
 from hullcheck.sources.rootfs import DirSource
 
 SOURCES: tuple[type[ImageSource] | type[TreeSource], ...] = (
@@ -23,6 +25,7 @@ SOURCES: tuple[type[ImageSource] | type[TreeSource], ...] = (
     DockerArchiveSource,
     OciDirSource,
     OciArchiveSource,
+    RegistrySource,
     DirSource,
 )
 """Every source plugin; a test fails when one exists but is not listed."""
@@ -38,8 +41,11 @@ class SbomFile:
     path: str
 
 
-def open_source(reference: str) -> ImageSource | TreeSource | SbomFile:
-    """Pick the source for ``reference`` (see the module docstring)."""
+def open_source(
+    reference: str, *, platform: str | None = None
+) -> ImageSource | TreeSource | SbomFile:
+    """Pick the source for ``reference`` (see the module docstring); ``platform``
+    (``os/arch[/variant]``) picks an image from a registry's manifest list."""
     scheme, sep, rest = reference.partition(":")
     scheme = _ALIASES.get(scheme, scheme)
     by_name = {cls.name: cls for cls in SOURCES}
@@ -48,6 +54,8 @@ def open_source(reference: str) -> ImageSource | TreeSource | SbomFile:
     if sep and scheme in by_name and not os.path.exists(reference):
         if not rest:
             raise SourceError(f"{reference}: missing the part after {scheme}:")
+        if scheme == RegistrySource.name:
+            return RegistrySource(rest, platform=platform)
         return by_name[scheme](rest)
     if os.path.exists(reference):
         return _detect(reference)
