@@ -40,6 +40,8 @@ class Registry:
 
     directory: str
     auth: str | None = None
+    address: str = "127.0.0.1"
+    """Where it listens: loopback (plain HTTP allowed), or another address of this machine."""
     port: int = 0
     process: subprocess.Popen[bytes] | None = None
     issuer: TokenIssuer | None = None
@@ -47,7 +49,7 @@ class Registry:
 
     @property
     def host(self) -> str:
-        return f"127.0.0.1:{self.port}"
+        return f"{self.address}:{self.port}"
 
     @property
     def storage(self) -> str:
@@ -91,7 +93,7 @@ class Registry:
             if self.process.poll() is not None:
                 raise RuntimeError(f"docker-registry exited; see {self.directory}/registry.log")
             with contextlib.suppress(httpx.HTTPError):
-                httpx.get(f"http://{self.host}/v2/", timeout=2).close()
+                httpx.get(f"http://{self.host}/v2/", timeout=2)
                 return
             time.sleep(0.1)
         raise RuntimeError("docker-registry did not answer in 30 s")
@@ -135,8 +137,10 @@ class Registry:
 
 
 @contextlib.contextmanager
-def running_registry(directory: str, auth: str | None = None) -> Iterator[Registry]:
-    registry = Registry(directory, auth)
+def running_registry(
+    directory: str, auth: str | None = None, address: str = "127.0.0.1"
+) -> Iterator[Registry]:
+    registry = Registry(directory, auth, address)
     registry.start()
     try:
         yield registry

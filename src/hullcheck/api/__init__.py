@@ -114,10 +114,16 @@ def scan(
     use_cache: bool = True,
     limits: Limits | None = None,
     progress: Progress | None = None,
+    platform: str | None = None,
 ) -> ScanReport:
     """The vulnerabilities of an image, a directory or an SBOM file, judged by ``gate``."""
     sbom = generate_sbom(
-        reference, store=store, use_cache=use_cache, limits=limits, progress=progress
+        reference,
+        store=store,
+        use_cache=use_cache,
+        limits=limits,
+        progress=progress,
+        platform=platform,
     )
     return judge(sbom, store, gate or Gate())
 

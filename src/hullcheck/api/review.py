@@ -72,6 +72,7 @@ def review(
     policy: str | None = None,
     store: Store | None = None,
     host: Host | None = None,
+    platform: str | None = None,
 ) -> Review:
     """An image (any source ``sbom`` reads), its Dockerfile and its compose files against
     the policy; the image's vulnerabilities are judged when ``store`` holds a database.
@@ -89,14 +90,19 @@ def review(
         for service in compose.read(path):
             evaluation.run(RUNTIME_RULES, service, service.subject, scoped)
     if image is not None:
-        evaluation.run(IMAGE_RULES, _image_facts(image, scoped, store, evaluation), image, scoped)
+        facts = _image_facts(image, scoped, store, evaluation, platform)
+        evaluation.run(IMAGE_RULES, facts, image, scoped)
     return evaluation.review()
 
 
 def _image_facts(
-    reference: str, policy: Policy, store: Store | None, evaluation: Evaluation
+    reference: str,
+    policy: Policy,
+    store: Store | None,
+    evaluation: Evaluation,
+    platform: str | None,
 ) -> ImageFacts:
-    source = open_source(reference)
+    source = open_source(reference, platform=platform)
     if not isinstance(source, ImageSource):
         raise UsageError(f"{reference}: not an image", hint="review reads images, not SBOMs")
     files: list[FileNote] = []

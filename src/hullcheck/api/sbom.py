@@ -27,13 +27,15 @@ def generate_sbom(
     use_cache: bool = True,
     limits: Limits | None = None,
     progress: Progress | None = None,
+    platform: str | None = None,
 ) -> Sbom:
-    """The SBOM of an image, a directory or an SBOM file (see ``sources.open_source``).
+    """The SBOM of an image, a directory or an SBOM file (see ``sources.open_source``;
+    ``platform`` picks from a registry's manifest list).
 
     Layers are read only when ``store`` holds no result for their diffID; an image's SBOM
     is kept in the store under its image ID.
     """
-    source = open_source(reference)
+    source = open_source(reference, platform=platform)
     if isinstance(source, SbomFile):
         return read_sbom(source.path)
     if isinstance(source, TreeSource):

@@ -17,6 +17,12 @@ MAX_LAYER_SIZE_OPTION = typer.Option(
     "32G", "--max-layer-size", help="Refuse layers larger than this uncompressed."
 )
 QUIET_OPTION = typer.Option(False, "--quiet", "-q", help="No progress bar.")
+PLATFORM_OPTION = typer.Option(
+    None,
+    "--platform",
+    help="os/arch[/variant] of the image to read from a registry's manifest list "
+    "(default: this machine's, linux/amd64 here on x86-64).",
+)
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?\s*$", re.IGNORECASE)
 _UNITS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}

@@ -8,7 +8,7 @@ import typer
 
 from hullcheck import api
 from hullcheck.api import review as review_api
-from hullcheck.cli.options import DB_OPTION, check_format, emit
+from hullcheck.cli.options import DB_OPTION, PLATFORM_OPTION, check_format, emit
 from hullcheck.cli.tables import print_table
 from hullcheck.errors import EXIT_FINDINGS
 from hullcheck.model.policy import Review
@@ -57,6 +57,7 @@ def review_command(
     output_format: str = FORMAT_OPTION,
     output: str | None = OUTPUT_OPTION,
     db: str | None = DB_OPTION,
+    platform: str | None = PLATFORM_OPTION,
 ) -> None:
     """Review an image, its Dockerfile and its run configuration against a policy: exit 1
     when a violation at or above the policy's fail-on is not waived."""
@@ -70,6 +71,7 @@ def review_command(
             policy=policy,
             store=store,
             host=target,
+            platform=platform,
         )
     _finish(found, output_format, output, by_cis=False)
 

@@ -12,6 +12,7 @@ from hullcheck.cli.options import (
     DB_OPTION,
     MAX_LAYER_SIZE_OPTION,
     NO_CACHE_OPTION,
+    PLATFORM_OPTION,
     QUIET_OPTION,
     emit,
     parse_size,
@@ -23,8 +24,8 @@ from hullcheck.report import format_named
 def sbom_command(
     image: str = typer.Argument(
         ...,
-        help="docker:NAME, docker-archive:PATH, oci-dir:PATH, oci-archive:PATH, dir:PATH, "
-        "sbom:PATH, or a bare path or image name.",
+        help="docker:NAME, registry:HOST/REPO:TAG, docker-archive:PATH, oci-dir:PATH, "
+        "oci-archive:PATH, dir:PATH, sbom:PATH, or a bare path or image name.",
     ),
     output_format: str = typer.Option(
         "table", "--format", "-f", help="table, json, cyclonedx-json or spdx-json."
@@ -35,6 +36,7 @@ def sbom_command(
     no_store: bool = typer.Option(False, "--no-store", help="Neither read nor write the store."),
     max_layer_size: str = MAX_LAYER_SIZE_OPTION,
     quiet: bool = QUIET_OPTION,
+    platform: str | None = PLATFORM_OPTION,
 ) -> None:
     """List every package in an image: name, version, type, source package, layer."""
     fmt = format_named(output_format)  # checked before any layer is read
@@ -45,7 +47,12 @@ def sbom_command(
     try:
         with contextlib.nullcontext() if no_store else api.open_store(db) as store:
             sbom = api.generate_sbom(
-                image, store=store, use_cache=not no_cache, limits=limits, progress=progress
+                image,
+                store=store,
+                use_cache=not no_cache,
+                limits=limits,
+                progress=progress,
+                platform=platform,
             )
     finally:
         if progress is not None:

@@ -12,6 +12,7 @@ from hullcheck.cli.options import (
     DB_OPTION,
     MAX_LAYER_SIZE_OPTION,
     NO_CACHE_OPTION,
+    PLATFORM_OPTION,
     QUIET_OPTION,
     emit,
     parse_size,
@@ -63,6 +64,7 @@ def scan_command(
     no_cache: bool = NO_CACHE_OPTION,
     max_layer_size: str = MAX_LAYER_SIZE_OPTION,
     quiet: bool = QUIET_OPTION,
+    platform: str | None = PLATFORM_OPTION,
 ) -> None:
     """List the known vulnerabilities of an image; with --fail-on, act as a CI gate."""
     fmt = scan_format_named(output_format)
@@ -88,6 +90,7 @@ def scan_command(
                 use_cache=not no_cache,
                 limits=limits,
                 progress=progress,
+                platform=platform,
             )
     finally:
         if progress is not None:

@@ -256,8 +256,14 @@ class RegistryClient:
             return secure
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
             if not self._insecure or not _tls_refused(exc):
+                hint = None
+                if _tls_refused(exc):
+                    hint = (
+                        "it does not speak HTTPS: plain HTTP is used only for loopback "
+                        "registries and those named in HULLCHECK_INSECURE_REGISTRIES"
+                    )
                 raise RegistryError(
-                    f"{self.domain}: cannot reach the registry ({_why(exc)})"
+                    f"{self.domain}: cannot reach the registry ({_why(exc)})", hint=hint
                 ) from None
         except httpx.HTTPError as exc:
             raise RegistryError(f"{self.domain}: cannot reach the registry ({_why(exc)})") from None
@@ -399,10 +405,9 @@ class _Exchange:
             response = self._send()
             if response.status_code != 401 or attempt == 1:
                 break
-            response.close()
             if not self.client._answer_challenge(response, self.scope, self.what):
                 break
-            # the challenge answered: ask again
+            response.close()  # the challenge answered: ask again
         self.response = response
         status = response.status_code
         if status < 300 or (self.missing_ok and status in (404, 405)):

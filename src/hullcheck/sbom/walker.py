@@ -23,7 +23,7 @@ from typing import IO, NoReturn, cast
 
 from isal import igzip, isal_zlib
 
-from hullcheck.errors import LayerError
+from hullcheck.errors import LayerError, SourceError
 from hullcheck.sbom.catalogers.interface import Cataloger, FileResult, ParseContext, ParseError
 from hullcheck.sbom.catalogers.registry import Selector
 from hullcheck.sbom.layerscan import LayerScan
@@ -225,10 +225,25 @@ def walk_entries(
         while blob.read(_CHUNK):  # to the blob's end: bytes after the stream are hashed too
             pass
     except Exception as exc:  # translated below; anything unknown is re-raised there
+        if not isinstance(exc, SourceError):
+            _blob_verdict(blob)
         _translate(exc, what)
     digest = meter.digest()
     if digest is not None and digest != diff_id:
         raise LayerError(f"{what}: content sha256 {digest} does not match diffID {diff_id}")
+
+
+def _blob_verdict(blob: IO[bytes]) -> None:
+    """A stream that broke midway is read to its end: a source that checks its blobs'
+    digests (registries, OCI layouts) then says the blob was replaced, which is the cause
+    to name rather than the broken gzip it shows as. Reading stops at the first error."""
+    try:
+        while blob.read(_CHUNK):
+            pass
+    except SourceError:
+        raise
+    except Exception:  # noqa: BLE001 - the stream's first error is the one reported
+        return
 
 
 def _translate(exc: Exception, what: str) -> NoReturn:

@@ -46,6 +46,7 @@ class RegistrySource(ImageSource):
         super().__init__(reference)
         self.ref: Reference = parse_reference(reference)
         self.platform = platform or host_default()
+        self.platform_asked = platform is not None
         parse_platform(self.platform)
         self._client: RegistryClient | None = None
         self._settings: dict[str, Any] = {}
@@ -95,6 +96,8 @@ class RegistrySource(ImageSource):
                     media if isinstance(media, str) else None,
                 )
             )
+        if self.platform_asked and manifest is top:
+            self._check_platform(config)
         inner = config.get("config")
         self._settings = inner if isinstance(inner, dict) else {}
         return image_info_from_config(
@@ -124,6 +127,16 @@ class RegistrySource(ImageSource):
         if not isinstance(digest, str):
             raise RegistryError(f"{self.ref}: a manifest list entry without a digest")
         return self._platform_manifest(self.client.manifest(self.ref.repository, digest), depth + 1)
+
+    def _check_platform(self, config: dict[str, Any]) -> None:
+        """An image of one platform, asked for another (Docker refuses it too)."""
+        os_name, arch, variant = parse_platform(self.platform)
+        has = (config.get("os"), config.get("architecture"))
+        if has != (os_name, arch) or (variant and config.get("variant") not in (None, variant)):
+            shown = "/".join(str(part) for part in has)
+            raise RegistryError(
+                f"{self.ref}: the image is {shown}, not {self.platform} (it has no manifest list)"
+            )
 
     def settings(self) -> dict[str, Any]:
         return self._settings
