@@ -21,7 +21,7 @@ import re
 import ssl
 from collections.abc import Collection, Iterator
 from typing import IO, TYPE_CHECKING, Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlencode, urljoin, urlsplit
 
 from hullcheck.errors import RegistryError
 from hullcheck.registry.credentials import Credentials, credentials_for
@@ -192,6 +192,17 @@ class RegistryClient:
             if isinstance(m, dict) and m.get("artifactType") == artifact_type
         ]
 
+    def has_referrers_api(self, repository: str, digest: str) -> bool:
+        """Whether the registry answers the OCI 1.1 referrers API (distribution 2.8 does not)."""
+        with self._stream(
+            "GET",
+            repository,
+            f"referrers/{digest}",
+            f"{self.domain}/{repository}@{digest}",
+            missing_ok=True,
+        ) as response:
+            return response.status_code == 200
+
     # -- writing -------------------------------------------------------------------------------
     def push_blob(self, repository: str, data: bytes, what: str) -> str:
         """Upload ``data`` unless the registry has it; its digest."""
@@ -208,12 +219,13 @@ class RegistryClient:
         url = urljoin(self._root() + "/", location)
         if urlsplit(url).netloc != urlsplit(self._root()).netloc:
             raise RegistryError(f"{what}: the registry sent the upload to another host")
+        # the upload's own query (its state) is kept: the digest is added to it
+        url += ("&" if "?" in url else "?") + urlencode({"digest": digest})
         with self._stream(
             "PUT",
             repository,
             url,
             what,
-            params={"digest": digest},
             content=data,
             headers={"Content-Type": "application/octet-stream"},
             push=True,
