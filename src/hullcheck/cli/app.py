@@ -19,6 +19,7 @@ from hullcheck.cli.review import cis_command, lint_command, review_command, rule
 from hullcheck.cli.run import STATE, Command, run
 from hullcheck.cli.sbom import sbom_command
 from hullcheck.cli.scan import scan_command
+from hullcheck.cli.signing import generate_key_pair_command, sign_command, verify_command
 
 app = typer.Typer(
     name="hullcheck",
@@ -41,6 +42,9 @@ app.command("review")(review_command)
 app.command("lint")(lint_command)
 app.command("cis")(cis_command)
 app.command("rules")(rules_command)
+app.command("sign")(sign_command)
+app.command("verify")(verify_command)
+app.command("generate-key-pair")(generate_key_pair_command)
 
 
 def _version(value: bool) -> None:
