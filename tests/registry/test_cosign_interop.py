@@ -41,8 +41,7 @@ def test_a_key_hullcheck_encrypts_opens_as_cosign_lays_it_out(tmp_path) -> None:
     body = b"".join(written.splitlines()[1:-1])
     envelope = json.loads(base64.b64decode(body))
     # the layout of cosign's own key (tests/data/cosign): scrypt N=65536 r=8 p=1, secretbox
-    recorded = open(_data("sigstore-rs-cosign_generated_encrypted_empty_private.key"), "rb")
-    with recorded:
+    with open(_data("sigstore-rs-cosign_generated_encrypted_empty_private.key"), "rb") as recorded:
         theirs = json.loads(base64.b64decode(b"".join(recorded.read().splitlines()[1:-1])))
     assert envelope["kdf"]["params"] == theirs["kdf"]["params"] == {"N": 65536, "r": 8, "p": 1}
     assert envelope["kdf"]["name"] == theirs["kdf"]["name"] == "scrypt"
