@@ -130,3 +130,34 @@ def test_a_signature_moved_to_another_image_or_edited_does_not_verify(
     assert edited.returncode == 1
     (result,) = json.loads(edited.stdout)["signatures"]
     assert result["result"].endswith("(edited or corrupt)")
+
+
+def test_review_requires_a_signature_by_a_key_the_policy_names(
+    spoilable: Registry, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    key, _ = _keys(str(tmp_path), "release", "")
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("signatures: {keys: [release.pub]}\nvulnerabilities: {fail-on: none}\n")
+    image = f"registry:{spoilable.host}/corp/python:1"
+    database = f"sqlite:///{tmp_path / 'hc.db'}"
+
+    def unsigned_violations() -> list[str]:
+        answer = _hullcheck(
+            "review", image, "--policy", str(policy), "-f", "json", "--db", database
+        )
+        assert answer.returncode in (0, 1), answer.stderr
+        violations = json.loads(answer.stdout)["violations"]
+        return [v["message"] for v in violations if v["rule"] == "HC-IM-010"]
+
+    with RegistryClient(spoilable.host) as client:
+        digest = client.manifest("corp/python", "1").digest
+    assert unsigned_violations() == [f"no signature of {spoilable.host}/corp/python@{digest}"]
+    signed = _hullcheck("sign", image, "--key", key, env={"COSIGN_PASSWORD": ""})
+    assert signed.returncode == 0, signed.stderr
+    assert unsigned_violations() == []
+    policy.write_text("signatures: {keys: [missing.pub]}\n")
+    broken = _hullcheck("review", image, "--policy", str(policy))
+    assert broken.returncode == 2
+    assert broken.stderr.splitlines() == [
+        f"hullcheck: error: {policy}: signatures.keys: missing.pub: no such file"
+    ]

@@ -13,6 +13,7 @@ from typing import Any
 
 from hullcheck.api import Gate, judge
 from hullcheck.api.sbom import sbom_of_image
+from hullcheck.api.signing import signature_verdict
 from hullcheck.engine.client import EngineClient, connect, connect_host, tls_files
 from hullcheck.errors import PolicyError, UsageError
 from hullcheck.model import Host, ImageInfo, Sbom
@@ -29,6 +30,7 @@ from hullcheck.policy.registry import RULE_INFOS, rule_info
 from hullcheck.policy.runtime_rules import RUNTIME_RULES, RunConfig
 from hullcheck.sources.interface import ImageSource
 from hullcheck.sources.registry import open_source
+from hullcheck.sources.remote import RegistrySource
 from hullcheck.store import Store
 
 DAEMON_CONFIG = "/etc/docker/daemon.json"
@@ -123,8 +125,20 @@ def _image_facts(
             evaluation.note("vulnerabilities not checked: the database is empty (db update)")
         else:
             findings = report.findings
+    signed = None
+    if policy.signing_keys:
+        names = list(sbom.image.repo_digests)
+        if isinstance(source, RegistrySource) and source.top_digest is not None:
+            names.insert(0, str(source.ref.with_digest(source.top_digest)))
+        signed = signature_verdict(names, policy.signing_keys)
     return ImageFacts(
-        reference, sbom.image, source.settings(), findings, policy.vuln_fail_on, tuple(files)
+        reference,
+        sbom.image,
+        source.settings(),
+        findings,
+        policy.vuln_fail_on,
+        tuple(files),
+        signed,
     )
 
 

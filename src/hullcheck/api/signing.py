@@ -7,7 +7,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from hullcheck.errors import UsageError
+from hullcheck.errors import RegistryError, UsageError
 from hullcheck.registry import cosign, signatures
 from hullcheck.registry.client import RegistryClient
 from hullcheck.registry.reference import Reference, parse_reference
@@ -67,6 +67,38 @@ def sign_image(reference: str, key_path: str, password: bytes, *, legacy: bool =
         digest, location = signatures.sign(client, ref, key, legacy=legacy)
     fingerprint = cosign.PublicKey(key.public_key(), key_path).fingerprint
     return Signed(str(ref), digest, location, "legacy" if legacy else "bundle", fingerprint)
+
+
+def signature_verdict(names: Sequence[str], key_paths: Sequence[str]) -> tuple[bool, str]:
+    """Whether one of the keys signed the image known by ``names`` (``HOST/REPO@DIGEST``
+    pinned names first: the registry's digest of what was reviewed), and what was found;
+    the review's ``image-unsigned`` rule reads it."""
+    pinned = []
+    for name in names:
+        try:
+            ref = image_reference(name)
+        except UsageError:
+            continue
+        if ref.digest is not None:
+            pinned.append(ref)
+    if not pinned:
+        return False, "no registry digest to find its signatures by (review registry:…)"
+    keys = [cosign.load_public_key(path) for path in key_paths]
+    ref = pinned[0]
+    try:
+        with RegistryClient(ref.domain, api_host=ref.api_host) as client:
+            found = signatures.verify(client, ref, keys)
+    except (RegistryError, UsageError) as exc:
+        return False, f"its signatures cannot be read ({exc})"
+    if found.ok:
+        signer = found.verified[0]
+        return True, f"signed by {signer.signer} ({signer.kind})"
+    if not found.signatures:
+        return False, f"no signature of {ref.name}@{ref.digest}"
+    reasons = sorted({s.reason for s in found.signatures})
+    return False, (
+        f"{len(found.signatures)} signatures, none by the policy's keys ({'; '.join(reasons)})"
+    )
 
 
 def verify_image(reference: str, key_paths: Sequence[str]) -> Verification:

@@ -32,6 +32,9 @@ class ImageFacts:
     """Findings at or above this break the rule (``None``: the rule is off)."""
     files: tuple[FileNote, ...] | None = None
     """What its layers hold (``None``: the layers were not read)."""
+    signed: tuple[bool, str] | None = None
+    """Whether a key the policy names signed it, and what was found (``None``: the policy
+    requires no signature)."""
 
 
 def _root(image: ImageFacts, _: Settings) -> Iterator[Hit]:
@@ -84,6 +87,11 @@ def _vulnerabilities(image: ImageFacts, _: Settings) -> Iterator[Hit]:
             f"{len(over)} vulnerabilities at {image.vuln_threshold.value} or above "
             f"({', '.join(worst)}{' …' if len(over) > 5 else ''})"
         )
+
+
+def _unsigned(image: ImageFacts, _: Settings) -> Iterator[Hit]:
+    if image.signed is not None and not image.signed[0]:
+        yield Hit(image.signed[1])
 
 
 def _notes(image: ImageFacts, kind: str) -> list[FileNote]:
@@ -240,6 +248,21 @@ IMAGE_RULES: tuple[Rule[ImageFacts], ...] = (
             "Give them to the user that needs them and drop o+w.",
         ),
         _world_writable,
+    ),
+    Rule(
+        _rule(
+            10,
+            "image-unsigned",
+            Severity.HIGH,
+            "No signature by a key the policy trusts",
+            "Without one, nothing shows the image is the one your pipeline built and not one "
+            "pushed over it.",
+            "Sign it in the pipeline (hullcheck sign or cosign sign --key) with a key the "
+            "policy lists under signatures.keys.",
+            cis="4.5",
+            cis_title="Ensure Content trust for Docker is Enabled",
+        ),
+        _unsigned,
     ),
 )
 READ_LAYERS = frozenset(

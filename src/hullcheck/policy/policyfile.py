@@ -21,6 +21,7 @@ and (later) the engine's authorization plugin. docs/policy.md describes the form
         owner: ops@corp
         expires: 2027-03-31
     enforcement: {on-error: deny}  # the engine's plugin when the policy cannot be applied
+    signatures: {keys: [release.pub]}  # images must carry a cosign signature by one of these
 
 An unknown key, an unknown rule, a severity that is not one or an exception without its
 reason, owner or expiry is an error naming the file (and the line, for YAML errors).
@@ -30,6 +31,7 @@ from __future__ import annotations
 
 import datetime
 import fnmatch
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -54,6 +56,7 @@ _TOP = frozenset(
         "scopes",
         "exceptions",
         "enforcement",
+        "signatures",
     }
 )
 _SCOPE = frozenset({"when", "fail-on", "disable", "severity"})
@@ -111,6 +114,8 @@ class Policy:
     exceptions: tuple[Exception_, ...] = ()
     fail_closed: bool = True
     """What the engine's plugin does when the policy cannot be applied to a request."""
+    signing_keys: tuple[str, ...] = ()
+    """Public keys (paths) one of which must have signed an image (empty: not required)."""
 
     def for_where(self, where: Where) -> Policy:
         """This policy with the scopes that match applied, in order."""
@@ -131,6 +136,7 @@ class Policy:
             (),
             self.exceptions,
             self.fail_closed,
+            self.signing_keys,
         )
 
     def enabled(self, rule: RuleInfo) -> bool:
@@ -199,7 +205,23 @@ def _policy(document: dict[str, Any], path: str) -> Policy:
             for n, e in enumerate(_list(document.get("exceptions"), f"{path}: exceptions"))
         ),
         on_error == "deny",
+        _signing_keys(document.get("signatures"), path),
     )
+
+
+def _signing_keys(value: Any, path: str) -> tuple[str, ...]:
+    """The keys' paths, relative to the policy file; each must be there."""
+    signatures = _mapping(value, f"{path}: signatures")
+    _only(signatures, frozenset({"keys"}), f"{path}: signatures")
+    keys = []
+    for entry in _list(signatures.get("keys"), f"{path}: signatures.keys"):
+        if not isinstance(entry, str) or not entry:
+            raise PolicyError(f"{path}: signatures.keys: a key is a path to a public key")
+        key = os.path.join(os.path.dirname(os.path.abspath(path)), entry)
+        if not os.path.isfile(key):
+            raise PolicyError(f"{path}: signatures.keys: {entry}: no such file")
+        keys.append(key)
+    return tuple(keys)
 
 
 def _only(document: Mapping[str, Any], allowed: frozenset[str], where: str) -> None:

@@ -52,6 +52,9 @@ class RegistrySource(ImageSource):
         self._settings: dict[str, Any] = {}
         self.manifest_digest: str | None = None
         """The digest of the image's own manifest (of its platform), once read."""
+        self.top_digest: str | None = None
+        """The digest of what the reference names (a manifest list, or the manifest): what
+        cosign signs."""
 
     @property
     def client(self) -> RegistryClient:
@@ -62,6 +65,7 @@ class RegistrySource(ImageSource):
     def image(self) -> ImageInfo:
         ref = self.ref
         top = self.client.manifest(ref.repository, ref.pointer)
+        self.top_digest = top.digest
         manifest = self._platform_manifest(top, 0)
         self.manifest_digest = manifest.digest
         document = manifest.document
