@@ -52,6 +52,16 @@ def test_a_privileged_run_is_refused_with_the_rule_and_a_compliant_one_runs(
             assert "HC-RT-007" in socket.stderr, socket.stderr
             allowed = _docker(engine, "run", "--network", "none", "--name", name, image, "true")
             assert allowed.returncode == 0, allowed.stderr
+            sleeper = f"{name}-sleeps"
+            started = _docker(
+                engine, "run", "-d", "--network", "none", "--name", sleeper, image, "sleep", "60"
+            )
+            assert started.returncode == 0, started.stderr
+            privileged = _docker(engine, "exec", "--privileged", sleeper, "true")
+            assert privileged.returncode != 0
+            assert "HC-RT-001 runs privileged" in privileged.stderr, privileged.stderr
+            plain = _docker(engine, "exec", sleeper, "true")
+            assert plain.returncode == 0, plain.stderr
         finally:
             engine.stop()
         creates = [
@@ -62,6 +72,12 @@ def test_a_privileged_run_is_refused_with_the_rule_and_a_compliant_one_runs(
         decisions = [(r.context.get("decision"), r.context.get("rules")) for r in creates]
         assert decisions == [("denied", ["HC-RT-001"]), ("denied", ["HC-RT-007"]), ("allowed", [])]
         assert [r.name for r in creates][::2] == [name, name]
+        execs = [
+            r.context.get("decision")
+            for r in guarded_by.store.audit.search(hosts=["h1"])
+            if r.context.get("path", "").endswith("/exec")
+        ]
+        assert execs == ["denied", "allowed"]
         assert audit_api.verify_log(guarded_by.store, "h1", audit_api.verifier_key()).intact
 
 

@@ -3,9 +3,12 @@ authorization plugin, judged by the policy's runtime rules and its registry rule
 container exists. A request the policy fails is denied with the rules' ids in the message
 the ``docker`` client prints.
 
-Only ``POST …/containers/create`` is judged; every other request is let through (and still
-recorded by the plugin). Host labels for the policy's scopes are the ones the plugin was
-started with (the engine cannot be asked: it asks the plugin about every request first).
+``POST …/containers/create`` is judged by every runtime rule and the registry rule, and an
+exec (``POST …/containers/ID/exec``) by the privileged rule (``docker exec --privileged``
+gives the exec every capability, whatever the container was created with); every other
+request is let through (and still recorded by the plugin). Host labels for the policy's
+scopes are the ones the plugin was started with (the engine cannot be asked: it asks the
+plugin about every request first).
 """
 
 from __future__ import annotations
@@ -27,6 +30,9 @@ from hullcheck.policy.policyfile import Policy, Where
 from hullcheck.policy.runtime_rules import RUNTIME_RULES, RunConfig
 
 _CREATE = re.compile(r"^(?:/v[\d.]+)?/containers/create$")
+_EXEC = re.compile(r"^(?:/v[\d.]+)?/containers/([^/]+)/exec$")
+EXEC_RULES = tuple(r for r in RUNTIME_RULES if r.info.name == "runtime-privileged")
+"""The runtime rules an exec is judged by."""
 REGISTRY_RULES = tuple(r for r in IMAGE_RULES if r.info.name == "image-registry-not-allowed")
 """The image rules a create request can be judged by without the image's content."""
 
@@ -75,15 +81,31 @@ class Admission:
 
     def decide(self, method: str, path: str, body: object, name: str | None) -> Decision | None:
         """The decision on one request; ``None`` for requests the policy does not judge."""
-        if method != "POST" or not _CREATE.match(path) or not isinstance(body, dict):
+        if method != "POST" or not isinstance(body, dict):
             return None
-        review = self.review(body, name)
+        execing = _EXEC.match(path)
+        if execing:
+            review = self.review_exec(body, execing.group(1))
+        elif _CREATE.match(path):
+            review = self.review(body, name)
+        else:
+            return None
         blocking = review.blocking
         if not blocking:
             return Decision(True, "", ())
         lines = [f"{v.rule} {v.message}" for v in blocking]
         message = f"hullcheck policy ({self.policy.source}): " + "; ".join(lines)
         return Decision(False, message, tuple(dict.fromkeys(v.rule for v in blocking)))
+
+    def review_exec(self, body: Mapping[str, Any], container: str) -> Review:
+        run = RunConfig(
+            f"exec in container {container}",
+            {"HostConfig": {"Privileged": bool(body.get("Privileged"))}, "Config": {}},
+        )
+        scoped = self.policy.for_where(Where(self.labels))
+        evaluation = Evaluation(scoped, Settings(now=time.time()), datetime.date.today())
+        evaluation.run(EXEC_RULES, run, run.subject, scoped)
+        return evaluation.review()
 
     def review(self, body: Mapping[str, Any], name: str | None) -> Review:
         run = run_config(body, name)
