@@ -23,6 +23,7 @@ from collections.abc import Collection, Iterator
 from typing import IO, TYPE_CHECKING, Any
 from urllib.parse import urlencode, urljoin, urlsplit
 
+from hullcheck.digests import mismatch, unmatched
 from hullcheck.errors import RegistryError
 from hullcheck.registry.credentials import Credentials, credentials_for
 from hullcheck.registry.reference import is_loopback
@@ -503,13 +504,9 @@ class _BlobStream(io.RawIOBase):
                 f"{self._what}: the registry sent {self._read} bytes, not the {self._size} its "
                 "manifest names (truncated)"
             )
-        algorithm, _, expected = self._digest.partition(":")
         actual = self._hash.hexdigest()
-        if actual != expected:
-            raise RegistryError(
-                f"{self._what}: content is {algorithm}:{actual[:16]}…, not the "
-                f"{self._digest[:23]}… its manifest names (edited or corrupt)"
-            )
+        if actual != self._digest.partition(":")[2]:
+            raise RegistryError(mismatch(self._what, self._digest, actual))
 
     def close(self) -> None:
         if not self.closed:
@@ -538,15 +535,9 @@ def _read_bounded(response: httpx.Response, limit: int, what: str) -> bytes:
 
 
 def _check(data: bytes, digest: str, what: str) -> str:
-    algorithm, _, expected = digest.partition(":")
-    if algorithm not in ("sha256", "sha384", "sha512"):
-        raise RegistryError(f"{what}: unsupported digest algorithm {algorithm[:20]!r}")
-    actual = hashlib.new(algorithm, data).hexdigest()
-    if actual != expected:
-        raise RegistryError(
-            f"{what}: content is {algorithm}:{actual[:16]}…, not the {digest[:23]}… it is "
-            "named by (edited or corrupt)"
-        )
+    wrong = unmatched(data, digest, what)
+    if wrong is not None:
+        raise RegistryError(wrong)
     return digest
 
 

@@ -16,6 +16,7 @@ import tarfile
 from abc import ABC, abstractmethod
 from typing import IO, Any
 
+from hullcheck.digests import mismatch, unmatched
 from hullcheck.errors import SourceError
 from hullcheck.sources.interface import MAX_JSON_BYTES, parse_json_document, parse_json_value
 
@@ -32,13 +33,9 @@ def blob_path(digest: str, what: str) -> str:
 
 def check_digest(data: bytes, digest: str, what: str) -> None:
     """``data`` must hash to ``digest`` (``sha256:…``, ``sha384:…`` or ``sha512:…``)."""
-    algorithm, _, expected = digest.partition(":")
-    actual = hashlib.new(algorithm, data).hexdigest()
-    if actual != expected:
-        raise SourceError(
-            f"{what}: content is {algorithm}:{actual[:16]}…, not the {digest[:23]}… it is "
-            "named by (edited or corrupt)"
-        )
+    wrong = unmatched(data, digest, what)
+    if wrong is not None:
+        raise SourceError(wrong)
 
 
 class VerifiedBlob(io.RawIOBase):
@@ -72,13 +69,9 @@ class VerifiedBlob(io.RawIOBase):
         if self._checked:
             return
         self._checked = True
-        algorithm, _, expected = self._digest.partition(":")
         actual = self._hash.hexdigest()
-        if actual != expected:
-            raise SourceError(
-                f"{self._what}: content is {algorithm}:{actual[:16]}…, not the "
-                f"{self._digest[:23]}… its manifest names (edited or corrupt)"
-            )
+        if actual != self._digest.partition(":")[2]:
+            raise SourceError(mismatch(self._what, self._digest, actual))
 
     def close(self) -> None:
         self._inner.close()
