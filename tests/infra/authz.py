@@ -44,12 +44,17 @@ class Guard:
 
 
 @contextmanager
-def guard(directory: str, label: str, policy: str | None = None) -> Iterator[Guard]:
+def guard(
+    directory: str, label: str, policy: str | None = None, engine_host: str | None = None
+) -> Iterator[Guard]:
     """The plugin serving (its store in ``directory``; with ``policy``, denying what it
-    fails), a PKI and a port; closed after."""
+    fails), a PKI and a port; closed after. With ``engine_host``, ``h1`` is a configured host
+    at that address (the plugin looks images up there)."""
     remove_dead_plugins()
     pki = make_pki(os.path.join(directory, "pki"), label)
     store = api.open_store(f"sqlite:///{os.path.join(directory, 'hc.db')}")
+    if engine_host is not None:
+        api.add_host(store, api.Host("h1", engine_host, timeout=30))
     name = f"hc-authz-{uuid.uuid4().hex[:8]}"
     plugin = audit_api.authz_plugin(store, name, "h1", policy=policy)
     plugin.start()

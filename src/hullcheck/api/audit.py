@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 import orjson
 
+from hullcheck.api.signing import signature_verdict
 from hullcheck.audit import authz, drift, log, merkle
 from hullcheck.audit import rules as rules_module
 from hullcheck.audit.alerts import Alerter
@@ -32,12 +33,21 @@ from hullcheck.audit.rules import Findings, Rule, Rules
 from hullcheck.audit.spool import Spool
 from hullcheck.audit.verify import Anchor, Problem, Verdict, read_checkpoints, verify
 from hullcheck.engine import connect_host
-from hullcheck.errors import HullcheckError, StoreError, UsageError
+from hullcheck.engine.client import EngineClient
+from hullcheck.errors import (
+    EngineError,
+    HullcheckError,
+    NotFoundError,
+    SourceError,
+    StoreError,
+    UsageError,
+)
 from hullcheck.files import private_file
-from hullcheck.model import Host
+from hullcheck.model import Host, ImageInfo
 from hullcheck.paths import data_dir
 from hullcheck.policy import policyfile
 from hullcheck.policy.admission import Admission
+from hullcheck.policy.image_rules import ImageFacts
 from hullcheck.store import Store
 
 LOG_NAME = "hullcheck.audit"
@@ -280,15 +290,101 @@ def authz_plugin(
     if policy is None:
         return authz.Plugin(socket_name, host, write, directory)
     chosen = policyfile.load(policy)
-    admission = Admission(chosen, labels)
+    gate = _image_gate(store, host, chosen)
+    admission = Admission(chosen, labels, gate.facts if gate is not None else None)
 
     def decide(request: authz.Request) -> authz.Verdict | None:
         decision = admission.decide(request.method, request.path, request.body, request.name)
         return None if decision is None else (decision.allowed, decision.message, decision.rules)
 
     return authz.Plugin(
-        socket_name, host, write, directory, decide=decide, fail_closed=chosen.fail_closed
+        socket_name,
+        host,
+        write,
+        directory,
+        decide=decide,
+        fail_closed=chosen.fail_closed,
+        on_close=gate.close if gate is not None else None,
     )
+
+
+def _image_gate(store: Store, host: str, policy: policyfile.Policy) -> ImageGate | None:
+    """The image rules at the engine need the engine's image (its ID, its registry
+    digests): the plugin's host must be a configured one for signatures; vulnerabilities
+    are judged where it is (from the store's findings), and left out with a warning where
+    it is not."""
+    if not policy.signing_keys and policy.vuln_fail_on is None:
+        return None
+    try:
+        store.hosts.named([host])
+    except NotFoundError:
+        if policy.signing_keys:
+            raise UsageError(
+                f"{host}: not a configured host; the policy requires signatures, which the "
+                "plugin checks on the image the engine holds",
+                hint=f"hullcheck hosts add {host} ADDRESS",
+            ) from None
+        logger.warning(
+            "%s: not a configured host: image vulnerabilities are not judged at the engine",
+            host,
+        )
+        return None
+    return ImageGate(store, host, policy)
+
+
+class ImageGate:
+    """What the image rules need at the engine, per image: its signature verdict (asked of
+    its registry once per image ID and registry digests, then kept) and its last scan's
+    findings (``findings_of``). The image is looked up in the engine of the configured host
+    ``host`` — the plugin's own request goes through the plugin like any other and is
+    recorded."""
+
+    def __init__(self, store: Store, host: str, policy: policyfile.Policy) -> None:
+        self.store = store
+        self.host = host
+        self.policy = policy
+        self.counts = findings_of(store)
+        self._verdicts: dict[tuple[str, tuple[str, ...]], tuple[bool, str]] = {}
+        self._lock = threading.Lock()
+        self._client: EngineClient | None = None
+
+    def _engine(self) -> EngineClient:
+        with self._lock:
+            if self._client is None:
+                (target,) = self.store.hosts.named([self.host])
+                self._client = connect_host(target)
+            return self._client
+
+    def facts(self, image: str) -> ImageFacts | None:
+        try:
+            document = self._engine().inspect_image(image)
+        except EngineError:
+            raise
+        except SourceError:
+            return None  # not pulled yet: the create fails, docker pulls and asks again
+        image_id = str(document.get("Id") or "")
+        digests = tuple(sorted(str(d) for d in document.get("RepoDigests") or []))
+        signed = None
+        if self.policy.signing_keys:
+            key = (image_id, digests)
+            with self._lock:
+                signed = self._verdicts.get(key)
+            if signed is None:
+                signed = signature_verdict(digests, self.policy.signing_keys)
+                with self._lock:
+                    self._verdicts[key] = signed
+        return ImageFacts(
+            image,
+            ImageInfo(id=image_id, layers=()),
+            {},
+            vuln_threshold=self.policy.vuln_fail_on,
+            signed=signed,
+            finding_counts=self.counts(image_id),
+        )
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
 
 
 def findings_of(store: Store, every: float = 60.0) -> Findings:

@@ -250,7 +250,9 @@ class Plugin:
         *,
         decide: Callable[[Request], Verdict | None] | None = None,
         fail_closed: bool = True,
+        on_close: Callable[[], None] | None = None,
     ) -> None:
+        self._on_close = on_close
         if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,100}", name):
             raise UsageError(f"--socket-name {name!r}: letters, digits, `.`, `_` and `-` only")
         os.makedirs(directory, mode=0o755, exist_ok=True)
@@ -292,6 +294,8 @@ class Plugin:
         self.server.server_close()
         with contextlib.suppress(FileNotFoundError):
             os.unlink(self.path)
+        if self._on_close is not None:
+            self._on_close()  # (what decide held: after the last request was answered)
 
 
 def _is_socket(path: str) -> bool:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,6 +35,13 @@ EXEC_RULES = tuple(r for r in RUNTIME_RULES if r.info.name == "runtime-privilege
 """The runtime rules an exec is judged by."""
 REGISTRY_RULES = tuple(r for r in IMAGE_RULES if r.info.name == "image-registry-not-allowed")
 """The image rules a create request can be judged by without the image's content."""
+IMAGE_GATE_RULES = tuple(
+    r for r in IMAGE_RULES if r.info.name in ("image-unsigned", "image-vulnerabilities")
+)
+"""The image rules judged at the engine with what ``image_facts`` tells of the image."""
+ImageFactsOf = Callable[[str], "ImageFacts | None"]
+"""The image rules' facts about the image a create names (``None``: not in the engine yet —
+``docker run`` pulls it and asks again)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,9 +82,15 @@ def _api_mount(mount: dict[str, Any]) -> dict[str, Any]:
 class Admission:
     """Decisions on create requests under one policy and one host's labels."""
 
-    def __init__(self, policy: Policy, labels: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        policy: Policy,
+        labels: Mapping[str, str] | None = None,
+        image_facts: ImageFactsOf | None = None,
+    ) -> None:
         self.policy = policy
         self.labels = dict(labels or {})
+        self.image_facts = image_facts
 
     def decide(self, method: str, path: str, body: object, name: str | None) -> Decision | None:
         """The decision on one request; ``None`` for requests the policy does not judge."""
@@ -119,4 +132,7 @@ class Admission:
         if image:
             facts = ImageFacts(image, ImageInfo(id="", layers=()), {})
             evaluation.run(REGISTRY_RULES, facts, run.subject, scoped)
+            known = self.image_facts(image) if self.image_facts is not None else None
+            if known is not None:
+                evaluation.run(IMAGE_GATE_RULES, known, run.subject, scoped)
         return evaluation.review()

@@ -35,6 +35,9 @@ class ImageFacts:
     signed: tuple[bool, str] | None = None
     """Whether a key the policy names signed it, and what was found (``None``: the policy
     requires no signature)."""
+    finding_counts: dict[str, int] | None = None
+    """Its stored findings by severity, where only those are known (at the engine: the last
+    scan's); ``findings`` takes precedence."""
 
 
 def _root(image: ImageFacts, _: Settings) -> Iterator[Hit]:
@@ -78,7 +81,17 @@ def _registry(image: ImageFacts, settings: Settings) -> Iterator[Hit]:
 
 
 def _vulnerabilities(image: ImageFacts, _: Settings) -> Iterator[Hit]:
-    if image.findings is None or image.vuln_threshold is None:
+    if image.vuln_threshold is None:
+        return
+    if image.findings is None:
+        counts = image.finding_counts or {}
+        threshold = image.vuln_threshold.rank
+        ranks = {s.value: s.rank for s in Severity}
+        total = sum(n for name, n in counts.items() if ranks.get(name, -1) >= threshold)
+        if total:
+            yield Hit(
+                f"{total} vulnerabilities at {image.vuln_threshold.value} or above (its last scan)"
+            )
         return
     over = [f for f in image.findings if f.severity.rank >= image.vuln_threshold.rank]
     if over:
