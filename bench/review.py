@@ -25,9 +25,9 @@ import tempfile
 import time
 
 from tests.infra.authz import guard
-from tests.infra.registry import running_registry
 from tests.infra.engine import PrivateEngine, kill_running, load_archive
 from tests.infra.images import ImageFactory
+from tests.infra.registry import running_registry
 from tests.infra.vulndata import vuln_path
 
 from bench.fleet import fill, median_time
