@@ -336,7 +336,9 @@ class RegistryClient:
                 return False
             self._basic = True
             return True
-        if kind.lower() == "bearer" and scope not in self._tokens:
+        if kind.lower() == "bearer":
+            # (asked again when a token held was refused: it expired, or a registry asked a
+            # narrower scope for a HEAD than the push that followed needs)
             self._tokens[scope] = self._token(params, scope, what)
             return True
         return False
@@ -352,7 +354,10 @@ class RegistryClient:
         realm_insecure = is_loopback(parts.netloc) or parts.netloc in insecure_registries()
         if parts.scheme == "http" and not realm_insecure:
             creds = None  # never a password in clear over the network
-        query = {"scope": params.get("scope") or scope}
+        # the scope this client needs (pull, or pull and push), and the registry's own when
+        # it names another
+        scopes = [scope] + ([params["scope"]] if params.get("scope", scope) != scope else [])
+        query: dict[str, str | list[str]] = {"scope": scopes}
         if params.get("service"):
             query["service"] = params["service"]
         try:
