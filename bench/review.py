@@ -169,6 +169,7 @@ def _signed_latency(archive: str, work: str) -> dict[str, float]:
         with open(policy, "w") as handle:
             handle.write("fail-on: high\nsignatures: {keys: [release.pub]}\n")
         engine = PrivateEngine("bench-authz-signed", own_data_root=True)
+        shutil.rmtree(engine.data_root, ignore_errors=True)  # images an earlier run pulled
         with guard(directory, "signed", policy=policy, engine_host=engine.host) as guarded_by:
             engine.extra_args = ("--authorization-plugin", guarded_by.name)
             engine.start()

@@ -70,5 +70,5 @@ def test_rules_describes_each_rule() -> None:
     assert one.stdout.splitlines()[0] == "HC-RT-001 runtime-privileged (runtime, critical)"
     assert "CIS Docker Benchmark 5.5: Ensure that privileged containers are not used" in one.stdout
     listed = json.loads(hc("rules", "-f", "json").stdout)
-    assert len(listed) == 51 and listed[0]["id"] == "HC-DF-001"
+    assert len(listed) == 52 and listed[0]["id"] == "HC-DF-001"
     assert {r["target"] for r in listed} == {"dockerfile", "image", "runtime", "daemon"}

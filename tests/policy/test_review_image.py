@@ -146,7 +146,7 @@ def test_review_on_the_command_line_fails_and_writes_valid_sarif_and_junit(
     assert junit.returncode == 0, junit.stderr
     suite = ElementTree.fromstring(junit.stdout).find("testsuite")
     assert suite is not None and suite.get("failures") == "0"
-    assert int(suite.get("tests") or 0) == 9  # the image rules
+    assert int(suite.get("tests") or 0) == 10  # the image rules
     broken = hc("review", "--dockerfile", os.path.join(CASES, "missing"), env=env)
     assert broken.returncode == 2 and broken.stderr.startswith("hullcheck: error: ")
     assert "Traceback" not in broken.stderr

@@ -344,7 +344,7 @@ class ImageGate:
         self.host = host
         self.policy = policy
         self.counts = findings_of(store)
-        self._verdicts: dict[tuple[str, tuple[str, ...]], tuple[bool, str]] = {}
+        self._verdicts: dict[tuple[str, tuple[str, ...], str], tuple[bool, str]] = {}
         self._lock = threading.Lock()
         self._client: EngineClient | None = None
 
@@ -366,11 +366,11 @@ class ImageGate:
         digests = tuple(sorted(str(d) for d in document.get("RepoDigests") or []))
         signed = None
         if self.policy.signing_keys:
-            key = (image_id, digests)
+            key = (image_id, digests, image)
             with self._lock:
                 signed = self._verdicts.get(key)
             if signed is None:
-                signed = signature_verdict(digests, self.policy.signing_keys)
+                signed = signature_verdict(digests, self.policy.signing_keys, image)
                 with self._lock:
                     self._verdicts[key] = signed
         return ImageFacts(

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -14,6 +15,8 @@ from hullcheck.registry.reference import Reference, parse_reference
 from hullcheck.registry.signatures import Verification
 
 REGISTRY_SCHEME = "registry:"
+MAX_DIGESTS = 8
+"""Registry digests of one image tried for a signature, at most."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,12 +72,15 @@ def sign_image(reference: str, key_path: str, password: bytes, *, legacy: bool =
     return Signed(str(ref), digest, location, "legacy" if legacy else "bundle", fingerprint)
 
 
-def signature_verdict(names: Sequence[str], key_paths: Sequence[str]) -> tuple[bool, str]:
-    """Whether one of the keys signed the image known by ``names`` (``HOST/REPO@DIGEST``
-    pinned names first: the registry's digest of what was reviewed), and what was found;
-    the review's ``image-unsigned`` rule reads it."""
+def signature_verdict(
+    names: Sequence[str], key_paths: Sequence[str], wanted: str | None = None
+) -> tuple[bool, str]:
+    """Whether one of the keys signed the image known by ``names`` (``HOST/REPO@DIGEST``:
+    the registry digests it was read or pulled by), and what was found; the ``image-unsigned``
+    rule reads it. Each digest is tried (those of the repository ``wanted`` names first) until
+    one is signed: an image pulled from two registries needs a signature in one."""
     pinned = []
-    for name in names:
+    for name in dict.fromkeys(names):
         try:
             ref = image_reference(name)
         except UsageError:
@@ -83,22 +89,31 @@ def signature_verdict(names: Sequence[str], key_paths: Sequence[str]) -> tuple[b
             pinned.append(ref)
     if not pinned:
         return False, "no registry digest to find its signatures by (review registry:…)"
+    if wanted is not None:
+        with contextlib.suppress(UsageError):
+            repository = image_reference(wanted).name
+            pinned.sort(key=lambda ref: ref.name != repository)
     keys = [cosign.load_public_key(path) for path in key_paths]
-    ref = pinned[0]
-    try:
-        with RegistryClient(ref.domain, api_host=ref.api_host) as client:
-            found = signatures.verify(client, ref, keys)
-    except (RegistryError, UsageError) as exc:
-        return False, f"its signatures cannot be read ({exc})"
-    if found.ok:
-        signer = found.verified[0]
-        return True, f"signed by {signer.signer} ({signer.kind})"
-    if not found.signatures:
-        return False, f"no signature of {ref.name}@{ref.digest}"
-    reasons = sorted({s.reason for s in found.signatures})
-    return False, (
-        f"{len(found.signatures)} signatures, none by the policy's keys ({'; '.join(reasons)})"
-    )
+    failures = []
+    for ref in pinned[:MAX_DIGESTS]:
+        try:
+            with RegistryClient(ref.domain, api_host=ref.api_host) as client:
+                found = signatures.verify(client, ref, keys)
+        except (RegistryError, UsageError) as exc:
+            failures.append(f"its signatures cannot be read ({exc})")
+            continue
+        if found.ok:
+            signer = found.verified[0]
+            return True, f"signed by {signer.signer} ({signer.kind})"
+        if not found.signatures:
+            failures.append(f"no signature of {ref.name}@{ref.digest}")
+        else:
+            reasons = "; ".join(sorted({s.reason for s in found.signatures}))
+            failures.append(
+                f"{len(found.signatures)} signatures of {ref.name}@{ref.digest}, none by the "
+                f"policy's keys ({reasons})"
+            )
+    return False, "; ".join(failures)
 
 
 def verify_image(reference: str, key_paths: Sequence[str]) -> Verification:
