@@ -79,13 +79,15 @@ def signature_verdict(
     the registry digests it was read or pulled by), and what was found; the ``image-unsigned``
     rule reads it. Each digest is tried (those of the repository ``wanted`` names first) until
     one is signed: an image pulled from two registries needs a signature in one."""
-    pinned = []
-    for name in dict.fromkeys(names):
+    pinned: list[Reference] = []
+    for name in names:
         try:
             ref = image_reference(name)
         except UsageError:
             continue
-        if ref.digest is not None:
+        if ref.digest is not None and all(
+            (ref.name, ref.digest) != (seen.name, seen.digest) for seen in pinned
+        ):
             pinned.append(ref)
     if not pinned:
         return False, "no registry digest to find its signatures by (review registry:…)"
