@@ -24,17 +24,15 @@ import sys
 import tempfile
 import time
 
-from tests.infra.authz import guard
+from tests.infra.authz import guard, signed_guard
 from tests.infra.engine import PrivateEngine, kill_running, load_archive
 from tests.infra.images import ImageFactory
-from tests.infra.registry import running_registry
 from tests.infra.vulndata import vuln_path
 
 from bench.fleet import fill, median_time
 from bench.sbom import machine
 from hullcheck import api
 from hullcheck.api import review as review_api
-from hullcheck.api import signing as signing_api
 
 CONTAINERS = int(os.environ.get("BENCH_REVIEW_CONTAINERS", "200"))
 LATENCY_CREATES = 200
@@ -161,28 +159,15 @@ def _signed_latency(archive: str, work: str) -> dict[str, float]:
     later one is answered from the plugin's verdict for that image (what is measured)."""
     directory = os.path.join(work, "signed")
     os.makedirs(directory)
-    with running_registry(os.path.join(directory, "registry")) as registry:
-        image = registry.push_archive(archive, "corp/debian", "1")
-        key, _ = signing_api.generate_key_pair(os.path.join(directory, "release"), b"")
-        signing_api.sign_image(image, key, b"")
-        policy = os.path.join(directory, "policy.yaml")
-        with open(policy, "w") as handle:
-            handle.write("fail-on: high\nsignatures: {keys: [release.pub]}\n")
-        engine = PrivateEngine("bench-authz-signed", own_data_root=True)
-        shutil.rmtree(engine.data_root, ignore_errors=True)  # images an earlier run pulled
-        with guard(directory, "signed", policy=policy, engine_host=engine.host) as guarded_by:
-            engine.extra_args = ("--authorization-plugin", guarded_by.name)
-            engine.start()
-            try:
-                client = engine.client()
-                try:
-                    client.images.pull(image)
-                finally:
-                    client.close()
-                _create_latency(engine, image, 10)  # warm: the verdict is made here
-                times = _create_latency(engine, image, LATENCY_CREATES)
-            finally:
-                engine.stop()
+    policy = "fail-on: high\nsignatures: {keys: [release.pub]}\n"
+    with signed_guard(directory, archive, "bench-authz-signed", policy) as (_, image, _, engine):
+        client = engine.client()
+        try:
+            client.images.pull(image)
+        finally:
+            client.close()
+        _create_latency(engine, image, 10)  # warm: the verdict is made here
+        times = _create_latency(engine, image, LATENCY_CREATES)
     return {"signed p50": _percentile(times, 0.5), "signed p99": _percentile(times, 0.99)}
 
 

@@ -4,6 +4,7 @@ files: what the audit and review tests that need a guarded engine share."""
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -12,8 +13,10 @@ from typing import Any
 
 from hullcheck import api
 from hullcheck.api import audit as audit_api
+from hullcheck.api import signing as signing_api
 from hullcheck.store import Store
-from tests.infra.engine import free_port, remove_dead_plugins
+from tests.infra.engine import PrivateEngine, free_port, remove_dead_plugins
+from tests.infra.registry import Registry, running_registry
 from tests.infra.tlscerts import Pki, make_pki
 
 
@@ -63,3 +66,29 @@ def guard(
     finally:
         plugin.close()
         store.close()
+
+
+@contextmanager
+def signed_guard(
+    directory: str, archive: str, name: str, policy_text: str
+) -> Iterator[tuple[Registry, str, Guard, PrivateEngine]]:
+    """A loopback registry holding ``archive`` as ``corp/debian:1`` signed by the key
+    ``release.pub`` beside the policy (``policy_text`` names it), the plugin guarding a new
+    engine ``name`` (its own, empty data root; ``h1`` configured at its address) with that
+    policy: the engine is started, and stopped after."""
+    with running_registry(os.path.join(directory, "registry")) as registry:
+        image = registry.push_archive(archive, "corp/debian", "1")
+        key, _ = signing_api.generate_key_pair(os.path.join(directory, "release"), b"")
+        signing_api.sign_image(image, key, b"")
+        policy = os.path.join(directory, "policy.yaml")
+        with open(policy, "w") as handle:
+            handle.write(policy_text)
+        engine = PrivateEngine(name, own_data_root=True)
+        shutil.rmtree(engine.data_root, ignore_errors=True)  # images an earlier run pulled
+        with guard(directory, name, policy=policy, engine_host=engine.host) as guarded_by:
+            engine.extra_args = ("--authorization-plugin", guarded_by.name)
+            engine.start()
+            try:
+                yield registry, image, guarded_by, engine
+            finally:
+                engine.stop()

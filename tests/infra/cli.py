@@ -14,9 +14,11 @@ def hullcheck(
     cwd: str | None = None,
     timeout: float = 120,
     prefix: Sequence[str] = (),
+    stdin: int | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Run hullcheck (never through a developer's daemon) with ``env`` added to this
-    process's environment; ``prefix`` runs it under another program (GNU time)."""
+    process's environment; ``prefix`` runs it under another program (GNU time); ``stdin``
+    (``subprocess.DEVNULL``) keeps it from a terminal that would prompt."""
     return subprocess.run(
         [*prefix, sys.executable, "-m", "hullcheck", *args],
         capture_output=True,
@@ -25,4 +27,5 @@ def hullcheck(
         cwd=cwd,
         timeout=timeout,
         check=False,
+        stdin=stdin,
     )

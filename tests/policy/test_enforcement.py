@@ -5,7 +5,6 @@ compliant run goes ahead, and both decisions are records of the host's audit log
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import uuid
 from typing import Any
@@ -13,12 +12,10 @@ from typing import Any
 import pytest
 
 from hullcheck.api import audit as audit_api
-from hullcheck.api import signing as signing_api
 from hullcheck.audit.authz import Plugin
 from tests.conftest import Images
-from tests.infra.authz import guard
+from tests.infra.authz import guard, signed_guard
 from tests.infra.engine import PrivateEngine, load_archive
-from tests.infra.registry import running_registry
 
 pytestmark = pytest.mark.docker
 
@@ -112,35 +109,26 @@ def test_a_policy_that_cannot_be_applied_fails_as_the_policy_says(
 def test_an_image_not_signed_by_the_policys_key_is_refused_at_the_engine(
     tmp_path: Any, images: Images
 ) -> None:
-    directory = os.fspath(tmp_path)
-    with running_registry(os.path.join(directory, "registry")) as registry:
-        signed = registry.push_archive(images.archive("debian"), "corp/debian", "1")
+    policy = "signatures: {keys: [release.pub]}\nvulnerabilities: {fail-on: none}\n"
+    with signed_guard(os.fspath(tmp_path), images.archive("debian"), "enforce-signed", policy) as (
+        registry,
+        signed,
+        _,
+        engine,
+    ):
         unsigned = registry.push_archive(images.archive("alpine"), "corp/alpine", "1")
-        key, _ = signing_api.generate_key_pair(os.path.join(directory, "release"), b"")
-        signing_api.sign_image(signed, key, b"")
-        policy = os.path.join(directory, "policy.yaml")
-        with open(policy, "w") as handle:
-            handle.write("signatures: {keys: [release.pub]}\nvulnerabilities: {fail-on: none}\n")
-        engine = PrivateEngine("enforce-signed", own_data_root=True)
-        shutil.rmtree(engine.data_root, ignore_errors=True)  # images an earlier run pulled
-        with guard(directory, "signed", policy=policy, engine_host=engine.host) as guarded_by:
-            engine.extra_args = ("--authorization-plugin", guarded_by.name)
-            engine.start()
-            try:
-                for pulled in (signed, unsigned):  # the engine records their registry digests
-                    assert _docker(engine, "pull", "-q", pulled).returncode == 0
-                local = engine.client()
-                try:
-                    built_here = load_archive(local, images.archive("python")).tags[0]
-                finally:
-                    local.close()
-                runs = {
-                    image: _docker(engine, "run", "--rm", "--network", "none", image, "true")
-                    for image in (signed, unsigned, built_here)
-                }
-                again = _docker(engine, "run", "--rm", "--network", "none", signed, "true")
-            finally:
-                engine.stop()
+        for pulled in (signed, unsigned):  # the engine records their registry digests
+            assert _docker(engine, "pull", "-q", pulled).returncode == 0
+        local = engine.client()
+        try:
+            built_here = load_archive(local, images.archive("python")).tags[0]
+        finally:
+            local.close()
+        runs = {
+            image: _docker(engine, "run", "--rm", "--network", "none", image, "true")
+            for image in (signed, unsigned, built_here)
+        }
+        again = _docker(engine, "run", "--rm", "--network", "none", signed, "true")
     assert runs[signed].returncode == 0, runs[signed].stderr
     assert again.returncode == 0, again.stderr
     assert runs[unsigned].returncode != 0

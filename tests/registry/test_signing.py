@@ -7,26 +7,19 @@ import json
 import os
 import stat
 import subprocess
-import sys
 
 import pytest
 
 from hullcheck.registry.client import OCI_INDEX, RegistryClient, referrers_tag
 from hullcheck.registry.credentials import Credentials
+from tests.infra.cli import hullcheck
 from tests.infra.registry import PASSWORD, USER, Registry, docker_config
 
 pytestmark = pytest.mark.docker  # the test images are built in the builder engine
 
 
 def _hullcheck(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "hullcheck", *args],
-        env={**os.environ, "HULLCHECK_DAEMON": "off", **(env or {})},
-        capture_output=True,
-        text=True,
-        timeout=300,
-        stdin=subprocess.DEVNULL,
-    )
+    return hullcheck(*args, env=env, timeout=300, stdin=subprocess.DEVNULL)
 
 
 def _keys(directory: str, name: str, password: str) -> tuple[str, str]:

@@ -8,7 +8,6 @@ import hashlib
 import json
 import os
 import subprocess
-import sys
 
 import pytest
 
@@ -17,6 +16,7 @@ from hullcheck.model import Package, Sbom
 from hullcheck.registry.client import OCI_INDEX, RegistryClient
 from hullcheck.registry.credentials import Credentials
 from tests.conftest import Images
+from tests.infra.cli import hullcheck
 from tests.infra.progress import CountingProgress
 from tests.infra.registry import PASSWORD, USER, Registry, docker_config, running_registry
 
@@ -28,13 +28,7 @@ def _packages(sbom: Sbom) -> list[Package]:
 
 
 def _hullcheck(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "hullcheck", *args],
-        env={**os.environ, "HULLCHECK_DAEMON": "off", **(env or {})},
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    return hullcheck(*args, env=env, timeout=300, stdin=subprocess.DEVNULL)
 
 
 def _logged_in(registry: Registry, tmp_path: os.PathLike[str], password: str = PASSWORD) -> str:
