@@ -7,8 +7,9 @@ the ``docker`` client prints.
 exec (``POST …/containers/ID/exec``) by the privileged rule (``docker exec --privileged``
 gives the exec every capability, whatever the container was created with); every other
 request is let through (and still recorded by the plugin). Host labels for the policy's
-scopes are the ones the plugin was started with (the engine cannot be asked: it asks the
-plugin about every request first).
+scopes are the ones the plugin was started with. The image rules that need the image itself
+(its signature, its last scan) are given its facts by ``image_facts``: the API looks the
+image up in the engine, a request of its own that the plugin is asked about too.
 """
 
 from __future__ import annotations
