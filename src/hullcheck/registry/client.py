@@ -106,14 +106,34 @@ class RegistryClient:
     ) -> Manifest:
         """The manifest or index ``pointer`` (a tag or a digest) names; a digest-pinned one
         must hash to its digest, a tagged one to the digest the registry names."""
+        found = self._manifest(repository, pointer, accept, missing_ok=False)
+        assert found is not None  # (a missing one raised)
+        return found
+
+    def find_manifest(
+        self, repository: str, pointer: str, accept: tuple[str, ...] = MANIFEST_TYPES
+    ) -> Manifest | None:
+        """As :meth:`manifest`, ``None`` when there is none (a signature tag not written yet)."""
+        return self._manifest(repository, pointer, accept, missing_ok=True)
+
+    def _manifest(
+        self, repository: str, pointer: str, accept: tuple[str, ...], *, missing_ok: bool
+    ) -> Manifest | None:
         what = (
             f"{self.domain}/{repository}@{pointer}"
             if ":" in pointer
             else (f"{self.domain}/{repository}:{pointer}")
         )
         with self._stream(
-            "GET", repository, f"manifests/{pointer}", what, headers={"Accept": ", ".join(accept)}
+            "GET",
+            repository,
+            f"manifests/{pointer}",
+            what,
+            headers={"Accept": ", ".join(accept)},
+            missing_ok=missing_ok,
         ) as response:
+            if response.status_code != 200:
+                return None  # (404 or 405, missing_ok)
             data = _read_bounded(response, MAX_MANIFEST_BYTES, what)
             header_digest = response.headers.get("Docker-Content-Digest")
             media_type = response.headers.get("Content-Type", "").split(";")[0].strip()
@@ -133,19 +153,6 @@ class RegistryClient:
         ):
             raise RegistryError(f"{what}: the registry answered {media_type!r}, not a manifest")
         return Manifest(data, media_type, digest, document)
-
-    def exists(self, repository: str, pointer: str) -> bool:
-        """Whether the manifest ``pointer`` names is there (``HEAD``)."""
-        what = f"{self.domain}/{repository}:{pointer}"
-        with self._stream(
-            "HEAD",
-            repository,
-            f"manifests/{pointer}",
-            what,
-            headers={"Accept": ", ".join(MANIFEST_TYPES)},
-            missing_ok=True,
-        ) as response:
-            return response.status_code == 200
 
     def blob_bytes(self, repository: str, digest: str, size: int | None, what: str) -> bytes:
         """A small blob (a config), read whole and checked against its digest."""
@@ -182,10 +189,10 @@ class RegistryClient:
             else:
                 index = None
         if index is None:
-            tag = referrers_tag(digest)
-            if not self.exists(repository, tag):
+            tagged = self.find_manifest(repository, referrers_tag(digest), (OCI_INDEX,))
+            if tagged is None:
                 return []
-            index = self.manifest(repository, tag, (OCI_INDEX,)).document
+            index = tagged.document
         listed = index.get("manifests")
         return [
             m

@@ -101,8 +101,9 @@ def _sign_legacy(
     signature = cosign.sign(key, payload)
     what = f"{ref.name}:{tag}"
     layers: list[dict[str, Any]] = []
-    if client.exists(repository, tag):
-        listed = client.manifest(repository, tag).document.get("layers")
+    existing = client.find_manifest(repository, tag)
+    if existing is not None:
+        listed = existing.document.get("layers")
         layers = [layer for layer in listed or [] if isinstance(layer, dict)]
     payload_digest = client.push_blob(repository, payload, what)
     layers.append(
@@ -198,8 +199,9 @@ def _add_to_referrers_tag(
 ) -> None:
     tag = referrers_tag(subject)
     manifests: list[dict[str, Any]] = []
-    if client.exists(repository, tag):
-        listed = client.manifest(repository, tag, (OCI_INDEX,)).document.get("manifests")
+    existing = client.find_manifest(repository, tag, (OCI_INDEX,))
+    if existing is not None:
+        listed = existing.document.get("manifests")
         manifests = [m for m in listed or [] if isinstance(m, dict)]
     manifests = [m for m in manifests if m.get("digest") != descriptor["digest"]]
     manifests.append(descriptor)
@@ -239,9 +241,10 @@ def _legacy_candidates(
     client: RegistryClient, ref: Reference, digest: str
 ) -> list[tuple[str, str, Loader]]:
     tag = referrers_tag(digest) + ".sig"
-    if not client.exists(ref.repository, tag):
+    existing = client.find_manifest(ref.repository, tag)
+    if existing is None:
         return []
-    listed = client.manifest(ref.repository, tag).document.get("layers")
+    listed = existing.document.get("layers")
     found: list[tuple[str, str, Loader]] = []
     for index, layer in enumerate(listed if isinstance(listed, list) else []):
         if not isinstance(layer, dict) or layer.get("mediaType") != cosign.SIMPLE_SIGNING_TYPE:
