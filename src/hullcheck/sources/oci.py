@@ -151,8 +151,13 @@ def _matches(descriptor: dict[str, Any], ref: str) -> bool:
     return ref in (name, descriptor.get("digest"))
 
 
+def host_architecture() -> str:
+    """This machine's architecture as OCI names it (``amd64``, ``arm64`` …)."""
+    return _ARCH.get(platform.machine(), platform.machine())
+
+
 def _by_platform(manifests: list[dict[str, Any]]) -> dict[str, Any] | None:
-    arch = _ARCH.get(platform.machine(), platform.machine())
+    arch = host_architecture()
     for descriptor in manifests:
         plat = _dict(descriptor.get("platform"))
         if plat.get("os") == "linux" and plat.get("architecture") == arch:

@@ -1,9 +1,8 @@
 """The explicit list of image sources and how a reference picks one.
 
 A reference is ``SCHEME:REF`` (``docker-archive:app.tar``, ``registry:HOST/REPO:TAG``) or
-a bare string: an existing
-path is recognised by its content (directory, OCI layout, docker-archive, SBOM document);
-anything else is an image name in the engine.
+a bare string: an existing path is recognised by its content (directory, OCI layout,
+docker-archive, SBOM document); anything else is an image name in the engine.
 """
 
 from __future__ import annotations

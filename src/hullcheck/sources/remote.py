@@ -5,7 +5,6 @@ one checked against its digest while it streams (``registry.client``)."""
 
 from __future__ import annotations
 
-import platform as host_platform
 from typing import IO, Any
 
 from hullcheck.errors import RegistryError, UsageError
@@ -17,8 +16,8 @@ from hullcheck.sources.interface import (
     image_info_from_config,
     parse_json_document,
 )
+from hullcheck.sources.oci import host_architecture
 
-_ARCH = {"x86_64": "amd64", "aarch64": "arm64", "armv7l": "arm"}
 _VARIANTS = {"arm64": "v8"}
 MAX_NESTING = 4
 
@@ -32,8 +31,7 @@ def parse_platform(text: str) -> tuple[str, str, str | None]:
 
 
 def host_default() -> str:
-    machine = host_platform.machine()
-    return f"linux/{_ARCH.get(machine, machine)}"
+    return f"linux/{host_architecture()}"
 
 
 class RegistrySource(ImageSource):
