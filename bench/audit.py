@@ -40,7 +40,7 @@ from tests.infra.postgres import PrivatePostgres
 
 from bench.sbom import machine
 from hullcheck.api import add_host, open_store
-from hullcheck.api.audit import _exported, export_line, verify_export
+from hullcheck.api.audit import _exported, _sections, export_line, verify_export
 from hullcheck.audit import merkle
 from hullcheck.audit.collector import Collector
 from hullcheck.audit.log import CHECKPOINT_EVERY, LogWriter, origin
@@ -113,7 +113,7 @@ def check(path: str, signer: SignerKey) -> tuple[float, float, int, int]:
     (each record's bytes hashed as written), and as it does when something does not match
     (each record parsed, to name it); records and checkpoints checked."""
     start = time.perf_counter()
-    verdict = verify_export(path, signer.verifier())
+    (verdict,) = verify_export(path, signer.verifier()).values()
     seconds = time.perf_counter() - start
     assert verdict.intact, verdict.problem
     start = time.perf_counter()
@@ -123,7 +123,7 @@ def check(path: str, signer: SignerKey) -> tuple[float, float, int, int]:
         ]
     checkpoints, problem = read_checkpoints(notes, origin("hullcheck.bench", "bench"))
     assert problem is None, problem
-    parsed = verify(_exported(path), checkpoints, signer.verifier())
+    parsed = verify(_exported(path, _sections(path)[0]), checkpoints, signer.verifier())
     assert parsed.intact, parsed.problem
     return seconds, time.perf_counter() - start, verdict.records, verdict.checkpoints
 

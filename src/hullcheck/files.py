@@ -18,6 +18,7 @@ import os
 import secrets
 import stat
 import sys
+from collections.abc import Iterable
 
 from hullcheck.errors import UsageError
 
@@ -30,7 +31,16 @@ def write_output(path: str | None, text: str) -> None:
     if path is None or path == "-":
         sys.stdout.write(text)
         return
-    data = text.encode("utf-8")
+    write_chunks(path, [text.encode("utf-8")])
+
+
+def write_chunks(path: str | None, chunks: Iterable[bytes]) -> None:
+    """:func:`write_output` of bytes made as they are written (an output too large to hold
+    in memory): a regular file is still replaced only once every chunk is written."""
+    if path is None or path == "-":
+        for chunk in chunks:
+            sys.stdout.buffer.write(chunk)
+        return
     try:
         info = os.lstat(path)
     except FileNotFoundError:
@@ -39,16 +49,16 @@ def write_output(path: str | None, text: str) -> None:
         raise UsageError(f"{path}: cannot write ({exc.strerror})") from None
     try:
         if info is None or stat.S_ISREG(info.st_mode):
-            _replace(path, data, None if info is None else stat.S_IMODE(info.st_mode))
+            _replace(path, chunks, None if info is None else stat.S_IMODE(info.st_mode))
         elif stat.S_ISDIR(info.st_mode):
             raise UsageError(f"{path}: is a directory")
         else:
-            _write_through(path, data)
+            _write_through(path, chunks)
     except OSError as exc:
         raise UsageError(f"{path}: cannot write ({exc.strerror})") from None
 
 
-def _replace(path: str, data: bytes, mode: int | None) -> None:
+def _replace(path: str, chunks: Iterable[bytes], mode: int | None) -> None:
     """Write a temporary file beside ``path`` and rename it over ``path`` (which ``rename``
     replaces whatever it became meanwhile, without following a link there)."""
     directory, name = os.path.split(os.path.abspath(path))
@@ -58,7 +68,7 @@ def _replace(path: str, data: bytes, mode: int | None) -> None:
         with os.fdopen(fd, "wb") as handle:
             if mode is not None:
                 os.fchmod(handle.fileno(), mode)
-            handle.write(data)
+            handle.writelines(chunks)
         os.replace(temporary, path)
     except BaseException:
         with contextlib.suppress(OSError):
@@ -66,7 +76,7 @@ def _replace(path: str, data: bytes, mode: int | None) -> None:
         raise
 
 
-def _write_through(path: str, data: bytes) -> None:
+def _write_through(path: str, chunks: Iterable[bytes]) -> None:
     """Write into a device, FIFO or socket at ``path`` (through a link, too), never creating
     or truncating anything: what was opened is checked before a byte is written."""
     fd = os.open(path, os.O_WRONLY | os.O_NOCTTY | os.O_CLOEXEC)
@@ -78,7 +88,7 @@ def _write_through(path: str, data: bytes) -> None:
                 f"{path}: is {what}; refusing to write there",
                 hint="name the file itself, not a link to it",
             )
-        handle.write(data)
+        handle.writelines(chunks)
 
 
 def private_dir(path: str) -> str:

@@ -3,6 +3,7 @@ frontier stay, and the records kept still verify — on SQLite and PostgreSQL.""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import time
@@ -62,7 +63,7 @@ def test_old_records_go_and_the_rest_still_verifies(store: Store, tmp_path: str)
     export = os.path.join(tmp_path, "export.jsonl")
     with open(export, "wb") as handle:
         handle.writelines(audit_api.export(store, HOST))
-    elsewhere = audit_api.verify_export(export, key, [published])
+    (elsewhere,) = audit_api.verify_export(export, key, [published]).values()
     assert elsewhere.intact and elsewhere.retained_from == 26
 
     # published before and after: the log retention cut still provably extends the first
@@ -73,6 +74,47 @@ def test_old_records_go_and_the_rest_still_verifies(store: Store, tmp_path: str)
     # again at the same age: nothing more is old enough
     (again,) = audit_api.retain(store, age)
     assert (again.removed, again.kept_from) == (0, 26)
+
+
+@pytest.mark.parametrize("store", ["sqlite", "postgres"], indirect=True)
+def test_an_export_since_a_moment_verifies_on_its_own_with_every_hosts_log(
+    store: Store, tmp_path: str
+) -> None:
+    _log(store)
+    docker, _ = _events("docker26")
+    audit_api.record_events(
+        store, "prod-2", [dataclasses.replace(r, host="prod-2") for r in docker]
+    )
+    since = store.audit.records(HOST, 26).__next__()[0].time  # Podman's first record
+    published = store.audit.checkpoints(HOST)[-1]
+    key = audit_api.verifier_key()
+    export = os.path.join(tmp_path, "export.jsonl")
+    with open(export, "wb") as handle:
+        for host in (HOST, "prod-2"):
+            handle.writelines(audit_api.export(store, host, since))
+    with open(export, encoding="utf-8") as handle:
+        lines = [json.loads(line) for line in handle]
+    # prod-1 from its checkpoint at 26, before the first record since; prod-2 has none since:
+    # its last checkpoint alone, which a later export extends
+    seqs = [line["record"]["seq"] for line in lines if "record" in line]
+    assert seqs == list(range(26, 49))
+    assert [line["anchor"]["size"] for line in lines if "anchor" in line] == [26, 26]
+    verdicts = audit_api.verify_export(export, key, [published])
+    assert list(verdicts) == ["hullcheck.audit/prod-1", "hullcheck.audit/prod-2"]
+    assert [(v.intact, v.records, v.retained_from) for v in verdicts.values()] == [
+        (True, 49, 26),
+        (True, 26, 26),
+    ]
+
+    # one record of the first log edited: that log names it, the other stays intact
+    edited = next(line for line in lines if line.get("record", {}).get("seq") == 30)
+    edited["record"]["actor"] = "someone else"
+    with open(export, "w", encoding="utf-8") as handle:
+        handle.writelines(json.dumps(line) + "\n" for line in lines)
+    first, second = audit_api.verify_export(export, key, [published]).values()
+    assert first.problem is not None and first.problem.seq == 30
+    assert "record 30 was edited" in first.problem.message
+    assert second.intact
 
 
 @pytest.mark.parametrize("store", ["sqlite", "postgres"], indirect=True)

@@ -59,7 +59,8 @@ def test_a_doctored_export_is_caught_by_someone_with_only_the_public_key(tmp_pat
     _write(export, doctored)
     caught = hullcheck(*check, "--export", export)
     assert caught.returncode == 1
-    assert caught.stdout.startswith(f"{export}: NOT INTACT: record {seq} was edited")
+    name = f"{export}: hullcheck.audit/prod-1"
+    assert caught.stdout.startswith(f"{name}: NOT INTACT: record {seq} was edited")
 
     # the newest records and every checkpoint after 20 cut off: the published one remembers
     cut = [line for line in lines if line.get("record", {"seq": 0})["seq"] < 20]
@@ -75,6 +76,39 @@ def test_a_doctored_export_is_caught_by_someone_with_only_the_public_key(tmp_pat
     key.write_text(foreign.stdout)
     refused = hullcheck("audit", "verify", "--key", str(key), "--export", export)
     assert refused.returncode == 1 and "not signed by" in refused.stdout
+
+
+def test_every_hosts_log_since_a_moment_exports_and_verifies_as_one_file(tmp_path: Any) -> None:
+    db = f"sqlite:///{tmp_path / 'hc.db'}"
+    with open(os.path.join(ENGINE, "docker26", "events.jsonl"), encoding="utf-8") as handle:
+        events = [json.loads(line) for line in handle]
+    with api.open_store(db) as store:
+        for host in ("prod-1", "prod-2"):
+            audit_api.record_events(store, host, [from_event(host, e) for e in events[:20]])
+            audit_api.record_events(store, host, [from_event(host, e) for e in events[20:]])
+        note = tmp_path / "prod-1.note"
+        note.write_text(store.audit.checkpoints("prod-1")[0])  # published at 20
+    export = str(tmp_path / "fleet.jsonl")
+    # the recorded events are older than an hour: each log's export starts at its last
+    # checkpoint, which vouches for all its records
+    done = hullcheck("audit", "export", "--since", "1h", "-o", export, "--db", db)
+    assert done.returncode == 0, done.stderr
+    assert os.stat(export).st_mode & 0o777 == 0o600
+    verified = hullcheck("audit", "verify", "--checkpoint", str(note), "--export", export)
+    assert verified.returncode == 0, verified.stderr
+    assert verified.stdout.splitlines() == [
+        f"{export}: hullcheck.audit/{host}: intact: 26 records (26 before the export's first, "
+        "vouched for by its anchor), 26 vouched for by a signed checkpoint"
+        for host in ("prod-1", "prod-2")
+    ]
+    # a published checkpoint of a log not verified is refused, not ignored
+    stray = hullcheck("audit", "verify", "--host", "prod-2", "--checkpoint", str(note), "--db", db)
+    assert stray.returncode == 2
+    assert "a checkpoint of log 'hullcheck.audit/prod-1', not of one verified here" in stray.stderr
+    whole = hullcheck("audit", "export", "--host", "prod-2", "--db", db)
+    assert whole.returncode == 0 and whole.stdout.count('"record"') == 26
+    unknown = hullcheck("audit", "export", "--host", "prod-3", "--db", db)
+    assert unknown.returncode == 2 and "prod-3: no audit log" in unknown.stderr
 
 
 def test_verifying_without_a_key_is_refused_not_invented(tmp_path: Any) -> None:

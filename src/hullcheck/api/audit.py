@@ -213,8 +213,8 @@ def witness_file(path: str, key: VerifierKey) -> list[Witnessed]:
 
 @dataclass
 class Published:
-    """Checkpoints published off the host, given to ``verify``: notes (each must be of the
-    log verified) and publication files (each log's own are used)."""
+    """Checkpoints published off the host, given to ``verify``: notes and publication files
+    (each log's own are used; a note that names no log is given to each, which refuses it)."""
 
     notes: list[str] = field(default_factory=list)
     by_log: dict[str, list[str]] = field(default_factory=dict)
@@ -252,7 +252,21 @@ class Published:
         self.by_log[origin] = [note] if largest is note else [largest, note]
 
     def of(self, origin: str) -> list[str]:
-        return [*self.notes, *self.by_log.get(origin, [])]
+        mine = [note for note in self.notes if _claimed_origin(note) in (origin, None)]
+        return [*mine, *self.by_log.get(origin, [])]
+
+    def strays(self, origins: Iterable[str]) -> list[str]:
+        """The logs named by notes given for none of ``origins`` (a note meant for a log
+        not verified would otherwise be ignored in silence)."""
+        named = {_claimed_origin(note) for note in self.notes} - {None, *origins}
+        return sorted(origin for origin in named if origin is not None)
+
+
+def _claimed_origin(note: str) -> str | None:
+    try:
+        return Checkpoint.parse(note_text(note)).origin
+    except NoteError:
+        return None
 
 
 def _claimed_size(note: str) -> int:
@@ -434,6 +448,21 @@ def verify_log(
     return verify(store.audit.entries(host), checkpoints, key, anchor)
 
 
+def verify_logs(
+    store: Store, hosts: Sequence[str], key: VerifierKey, published: Published
+) -> dict[str, Verdict]:
+    """Each host's log (every log when none is named), by host; a published checkpoint
+    given for a log not verified here is refused rather than ignored."""
+    names = list(hosts) or store.audit.hosts()
+    _no_strays(published, [log.origin(key.name, host) for host in names])
+    return {host: verify_log(store, host, key, published) for host in names}
+
+
+def _no_strays(published: Published, origins: Iterable[str]) -> None:
+    for stray in published.strays(origins):
+        raise UsageError(f"--checkpoint: a checkpoint of log {stray!r}, not of one verified here")
+
+
 @dataclass(frozen=True, slots=True)
 class Retained:
     host: str
@@ -475,13 +504,8 @@ def retain(
         if found is None or found[0] <= start:
             results.append(Retained(host, 0, start))
             continue
-        size, note = found
-        frontier = merkle.Frontier() if anchor is None else anchor.frontier
-        for record, leaf in store.audit.records(host, start):
-            if record.seq >= size:
-                break
-            frontier.append(leaf)
-        removed = store.audit.retain(host, Anchor(frontier, note))
+        size = found[0]
+        removed = store.audit.retain(host, _cut(store, host, anchor, *found))
         context = {"removed": removed, "kept_from": size, "older_than": cutoff}
         item = Record(-1, now(), host, "hullcheck", "audit-retain", host, None, actor, context)
         log.record(store.audit, LOG_NAME, host, [item], signer)
@@ -489,19 +513,43 @@ def retain(
     return results
 
 
-def export(store: Store, host: str) -> Iterator[bytes]:
-    """The host's log as JSON lines."""
+def _cut(store: Store, host: str, anchor: Anchor | None, size: int, note: str) -> Anchor:
+    """An anchor at the host's signed checkpoint of ``size`` records: its note and the
+    frontier of the tree of those records, grown from the log's own ``anchor`` (where
+    retention cut it before) with the stored leaf hashes since."""
+    frontier = merkle.Frontier() if anchor is None else anchor.frontier
+    for leaf in store.audit.leaves(host, frontier.size, size):
+        frontier.append(leaf)
+    return Anchor(frontier, note)
+
+
+def export(store: Store, host: str, since: str | None = None) -> Iterator[bytes]:
+    """The host's log as JSON lines: a header, the anchor where the export starts after
+    the log's first record, each record with its leaf hash, then the signed checkpoints.
+
+    ``since`` (a record time): only the records from the last signed checkpoint before the
+    first record at or after that time — the export starts at that checkpoint, with the
+    frontier of the tree before it as its anchor, so that it verifies on its own."""
     key = signing_key().verifier()
     yield orjson.dumps({"log": log.origin(key.name, host), "key": str(key)}) + b"\n"
     anchor = store.audit.anchor(host)
+    start = 0 if anchor is None else anchor.frontier.size
+    if since is not None:
+        first = store.audit.first_at(host, since)
+        found = store.audit.checkpoint_at_most(
+            host, store.audit.head(host).size if first is None else first
+        )
+        if found is not None and found[0] > start:
+            anchor, start = _cut(store, host, anchor, *found), found[0]
     if anchor is not None:
         hashes = [h.hex() for h in anchor.frontier.hashes]
         kept = {"size": anchor.frontier.size, "frontier": hashes, "checkpoint": anchor.note}
         yield orjson.dumps({"anchor": kept}) + b"\n"
-    for record, leaf in store.audit.records(host):
+    for record, leaf in store.audit.records(host, start):
         yield export_line(record, leaf)
     for note in store.audit.checkpoints(host):
-        yield orjson.dumps({"checkpoint": note}) + b"\n"
+        if not 0 <= _claimed_size(note) < start:  # one that does not parse: verify says so
+            yield orjson.dumps({"checkpoint": note}) + b"\n"
 
 
 _LEAF, _RECORD = b'{"leaf":"', b'","record":'
@@ -515,41 +563,93 @@ def export_line(record: Record, leaf: bytes) -> bytes:
     return _LEAF + leaf.hex().encode() + _RECORD + record.leaf() + b"}\n"
 
 
+@dataclass
+class _Section:
+    """One log's part of an export: from its header line to the next header or the end."""
+
+    origin: str
+    line: int
+    """The header's line number."""
+    begin: int
+    """Where the line after the header starts."""
+    end: int = -1
+    """Where the next log's header starts (-1: at the end of the file)."""
+    notes: list[str] = field(default_factory=list)
+    anchor: Anchor | None = None
+
+
 def verify_export(
     path: str, key: VerifierKey, published: Published | Sequence[str] = ()
-) -> Verdict:
-    """An export read from ``path``, against ``key`` — not the key the export names."""
+) -> dict[str, Verdict]:
+    """Each log of an export read from ``path`` (one or several, as ``audit export`` of
+    every host writes), against ``key`` — not the key the export names — by its origin."""
+    published = _published(published)
+    sections = _sections(path)
+    _no_strays(published, [section.origin for section in sections])
+    verdicts = {}
+    for section in sections:
+        origin = section.origin
+        if not origin.startswith(f"{key.name}/"):
+            alien = Problem(None, f"the export is of log {origin[:80]!r}, not one of {key.name!r}")
+            verdicts[origin] = Verdict(0, 0, 0, alien)
+            continue
+        checkpoints, problem = read_checkpoints([*published.of(origin), *section.notes], origin)
+        if problem is not None:
+            verdicts[origin] = Verdict(0, 0, 0, problem)
+            continue
+        anchor = section.anchor
+        start = 0 if anchor is None else anchor.frontier.size
+        verdict = verify(_as_written(path, section, start), checkpoints, key, anchor)
+        if not verdict.intact:
+            # the problem named: each record parsed, its sequence number and hash compared
+            verdict = verify(_exported(path, section), checkpoints, key, anchor)
+        verdicts[origin] = verdict
+    return verdicts
+
+
+def _sections(path: str) -> list[_Section]:
+    """The logs of an export, each with its checkpoints and anchor, read once."""
+    sections: list[_Section] = []
     try:
         with open(path, "rb") as handle:
-            header = _line(handle.readline(), path, 1)
-            origin = header.get("log")
-            if not isinstance(origin, str):
-                raise UsageError(f"{path}: line 1 is not an audit export header")
-            notes = _published(published).of(origin)
-            anchor = None
-            for number, line in enumerate(handle, start=2):
-                if line.startswith(b'{"checkpoint"'):
+            number, offset = 0, 0
+            for number, line in enumerate(iter(handle.readline, b""), start=1):
+                offset += len(line)
+                if line.startswith(b'{"leaf"'):
+                    continue
+                if line.startswith(b'{"log"') or number == 1:
+                    origin = _line(line, path, number).get("log")
+                    if not isinstance(origin, str):
+                        raise UsageError(f"{path}: line {number} is not an audit export header")
+                    if sections:
+                        sections[-1].end = offset - len(line)
+                    sections.append(_Section(origin, number, offset))
+                elif line.startswith(b'{"checkpoint"'):
                     note = _line(line, path, number).get("checkpoint")
-                    notes.append(note if isinstance(note, str) else "")
+                    sections[-1].notes.append(note if isinstance(note, str) else "")
                 elif line.startswith(b'{"anchor"'):
-                    anchor = _anchor(_line(line, path, number).get("anchor"), path, number)
+                    value = _line(line, path, number).get("anchor")
+                    sections[-1].anchor = _anchor(value, path, number)
+            if number == 0:
+                raise UsageError(f"{path}: empty, not an audit export")
     except OSError as exc:
         raise UsageError(f"{path}: cannot read ({exc.strerror})") from None
-    if not origin.startswith(f"{key.name}/"):
-        alien = Problem(None, f"the export is of log {origin[:80]!r}, not one of {key.name!r}")
-        return Verdict(0, 0, 0, alien)
-    checkpoints, problem = read_checkpoints(notes, origin)
-    if problem is not None:
-        return Verdict(0, 0, 0, problem)
-    start = 0 if anchor is None else anchor.frontier.size
-    verdict = verify(_as_written(path, start), checkpoints, key, anchor)
-    if verdict.intact:
-        return verdict
-    # the problem named: each record parsed, its sequence number and stored hash compared
-    return verify(_exported(path), checkpoints, key, anchor)
+    return sections
 
 
-def _as_written(path: str, start: int) -> Iterator[tuple[int, bytes, None]]:
+def _lines(path: str, section: _Section) -> Iterator[bytes]:
+    """The lines of one log's section of an export."""
+    with open(path, "rb") as handle:
+        handle.seek(section.begin)
+        offset = section.begin
+        for line in handle:
+            if 0 <= section.end <= offset:
+                return
+            offset += len(line)
+            yield line
+
+
+def _as_written(path: str, section: _Section, start: int) -> Iterator[tuple[int, bytes, None]]:
     """Each record's bytes as the export holds them, numbered in order from ``start``.
 
     Hashing them as they are proves the export intact when every checkpoint's root
@@ -557,12 +657,11 @@ def _as_written(path: str, start: int) -> Iterator[tuple[int, bytes, None]]:
     these are those bytes (SHA-256 does not collide), records, order and numbers included.
     When anything does not match, :func:`_exported` reads the export again, parsing each
     record, to name what does not — a third of the time otherwise spent on every record."""
-    with open(path, "rb") as handle:
-        position = start
-        for line in handle:
-            if line.startswith(_LEAF):
-                yield position, line[_AT:].rstrip(b"\r\n")[:-1], None
-                position += 1
+    position = start
+    for line in _lines(path, section):
+        if line.startswith(_LEAF):
+            yield position, line[_AT:].rstrip(b"\r\n")[:-1], None
+            position += 1
 
 
 def _anchor(value: object, path: str, number: int) -> Anchor:
@@ -577,21 +676,20 @@ def _anchor(value: object, path: str, number: int) -> Anchor:
     raise UsageError(f"{path}: line {number} is not a retention anchor")
 
 
-def _exported(path: str) -> Iterator[tuple[int, bytes, bytes | None]]:
-    with open(path, "rb") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.startswith(b'{"leaf"'):
-                continue
-            item = _line(line, path, number)
-            record = item.get("record")
-            seq = record.get("seq") if isinstance(record, dict) else None
-            if not isinstance(seq, int):
-                raise UsageError(f"{path}: line {number} is not an audit record")
-            try:
-                stored = bytes.fromhex(str(item.get("leaf")))
-            except ValueError:
-                stored = None
-            yield seq, canonical(record), stored  # type: ignore[arg-type]
+def _exported(path: str, section: _Section) -> Iterator[tuple[int, bytes, bytes | None]]:
+    for number, line in enumerate(_lines(path, section), start=section.line + 1):
+        if not line.startswith(b'{"leaf"'):
+            continue
+        item = _line(line, path, number)
+        record = item.get("record")
+        seq = record.get("seq") if isinstance(record, dict) else None
+        if not isinstance(seq, int):
+            raise UsageError(f"{path}: line {number} is not an audit record")
+        try:
+            stored = bytes.fromhex(str(item.get("leaf")))
+        except ValueError:
+            stored = None
+        yield seq, canonical(record), stored  # type: ignore[arg-type]
 
 
 def _line(line: bytes, path: str, number: int) -> dict[str, object]:

@@ -19,7 +19,7 @@ from hullcheck.audit.records import stamp
 from hullcheck.cli.options import DB_OPTION, emit, parse_duration
 from hullcheck.cli.tables import print_table
 from hullcheck.errors import UsageError
-from hullcheck.files import write_output
+from hullcheck.files import write_chunks
 from hullcheck.report.text import safe
 
 audit_app = typer.Typer(
@@ -56,18 +56,19 @@ def verify_command(
     for path in checkpoints:
         published.read(path)
     if export is not None:
-        verdicts = {export: audit_api.verify_export(export, verifier, published)}
+        exported = audit_api.verify_export(export, verifier, published)
+        verdicts = {f"{export}: {origin}": verdict for origin, verdict in exported.items()}
     else:
         with api.open_store(db) as store:
-            names = hosts or store.audit.hosts()
-            verdicts = {h: audit_api.verify_log(store, h, verifier, published) for h in names}
+            verdicts = audit_api.verify_logs(store, hosts, verifier, published)
     failed = False
     for name, verdict in verdicts.items():
         if verdict.problem is None:
             tail = verdict.records - verdict.covered
             after = f"; {tail} since, not yet checkpointed" if tail else ""
             kept = verdict.retained_from
-            removed = f" ({kept} removed by retention, vouched for by its anchor)" if kept else ""
+            before = "before the export's first" if export else "removed by retention"
+            removed = f" ({kept} {before}, vouched for by its anchor)" if kept else ""
             typer.echo(
                 safe(
                     f"{name}: intact: {verdict.records} records{removed}, {verdict.covered} "
@@ -405,17 +406,19 @@ def _detail(context: dict[str, Any]) -> str:
 
 @audit_app.command("export")
 def export_command(
-    host: str = typer.Option(..., "--host", help="The host whose log to export."),
+    hosts: list[str] = typer.Option([], "--host", help="A host's log (repeat; default: all)."),
+    since: str | None = typer.Option(
+        None, "--since", help="Only the last 24h, 7d, … (from the signed checkpoint before)."
+    ),
     output: str | None = typer.Option(None, "--output", "-o", help="Write to a file."),
     db: str | None = DB_OPTION,
 ) -> None:
-    """The host's log as JSON lines, with the checkpoints a verifier needs."""
+    """Logs as JSON lines, each with the checkpoints a verifier needs."""
+    moment = _since(since)
     with api.open_store(db) as store:
-        if host not in store.audit.hosts():
-            raise UsageError(f"{host}: no audit log")
-        lines = audit_api.export(store, host)
-        if output is None or output == "-":
-            for line in lines:
-                sys.stdout.buffer.write(line)
-            return
-        write_output(output, b"".join(lines).decode())
+        logged = store.audit.hosts()
+        for host in hosts:
+            if host not in logged:
+                raise UsageError(f"{host}: no audit log")
+        lines = (line for host in hosts or logged for line in audit_api.export(store, host, moment))
+        write_chunks(output, lines)
