@@ -245,8 +245,8 @@ def rules_markdown(rules: tuple[RuleInfo, ...]) -> str:
         "Every rule `hullcheck review`, `lint` and `cis` apply, generated from the rules "
         "themselves (`hullcheck rules` prints the same). A policy names a rule by its id or "
         "its name (docs/policy.md). CIS numbers are recommendations of the CIS Docker "
-        "Benchmark, numbered as in v1.6.0 and later (v1.8.0 is the target; its text was not "
-        "at hand to confirm every number); titles are abridged, explanations are ours.\n\n",
+        "Benchmark v1.8.0 (its section 2 numbers one more than v1.6.0's from 2.7 on, where "
+        "v1.8.0 added 2.7, devicemapper); titles are abridged, explanations are ours.\n\n",
         "| CIS section | recommendations checked |\n|---|---|\n",
     ]
     for section, title in CIS_SECTIONS.items():
