@@ -129,6 +129,12 @@ def test_an_image_not_signed_by_the_policys_key_is_refused_at_the_engine(
             for image in (signed, unsigned, built_here)
         }
         again = _docker(engine, "run", "--rm", "--network", "none", signed, "true")
+        # the plugin keeps what a name stands for, until a request may change it: the signed
+        # name moved onto the unsigned image is judged anew
+        retagged = _docker(engine, "tag", unsigned, signed)
+        moved = _docker(engine, "run", "--rm", "--network", "none", signed, "true")
+    assert retagged.returncode == 0, retagged.stderr
+    assert moved.returncode != 0 and "HC-IM-010 no signature of " in moved.stderr, moved.stderr
     assert runs[signed].returncode == 0, runs[signed].stderr
     assert again.returncode == 0, again.stderr
     assert runs[unsigned].returncode != 0

@@ -14,7 +14,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -24,7 +24,7 @@ from hullcheck.api.signing import signature_verdict
 from hullcheck.audit import authz, drift, log, merkle
 from hullcheck.audit import rules as rules_module
 from hullcheck.audit.alerts import Alerter
-from hullcheck.audit.collector import collect
+from hullcheck.audit.collector import SEAL_EVERY, collect
 from hullcheck.audit.note import Checkpoint, NoteError, SignerKey, VerifierKey, note_text
 from hullcheck.audit.publish import Publisher, Witnessed, witness
 from hullcheck.audit.publish import Target as Target  # (for the CLI: parsing --publish)
@@ -55,6 +55,8 @@ LOG_NAME = "hullcheck.audit"
 MAX_EXPORT_LINE = 1 << 20
 MAX_NOTE = 1 << 16
 """Bytes a checkpoint note given to ``verify`` may take."""
+MAX_IMAGES_KEPT = 4096
+"""Image names whose ID and digests the plugin keeps (all forgotten when there are more)."""
 PUBLISH_EVERY = 60.0
 """Seconds between publications of each log's newest checkpoint (``watch --publish``)."""
 logger = logging.getLogger("hullcheck.audit")
@@ -156,14 +158,15 @@ def watch(
         except HullcheckError as exc:
             return str(exc)
 
+    pool = ThreadPoolExecutor(max_workers=max(1, min(16, len(hosts))))
     try:
-        with ThreadPoolExecutor(max_workers=max(1, min(16, len(hosts)))) as pool:
-            return dict(zip([h.name for h in hosts], pool.map(one, hosts), strict=True))
+        return dict(zip([h.name for h in hosts], pool.map(one, hosts), strict=True))
     finally:
+        stop.set()  # (interrupted: every collector stops, writes what it took and seals)
+        pool.shutdown(wait=True)
         if alerter is not None:
             alerter.close()
         if publishing is not None:
-            stop.set()
             collected.set()
             publishing.join()
 
@@ -293,16 +296,9 @@ def authz_plugin(
     that host's log (started by the caller: ``serve_forever`` or ``start``). With a
     ``policy``, container creates the policy fails are denied (``labels``: the engine's, for
     the policy's scopes) and each decision is in the request's record."""
-    signer = signing_key()
-    writing = threading.Lock()  # one writer of this process at a time: handlers run in
-    # threads of their own, and the log's appends retry a few conflicts only
-
-    def write(item: Record) -> None:
-        with writing:
-            log.record(store.audit, LOG_NAME, host, [item], signer)
-
+    writer = _RequestWriter(store, host, signing_key())
     if policy is None:
-        return authz.Plugin(socket_name, host, write, directory)
+        return authz.Plugin(socket_name, host, writer.write, directory, on_close=writer.close)
     chosen = policyfile.load(policy)
     gate = _image_gate(store, host, chosen)
     admission = Admission(chosen, labels, gate.facts if gate is not None else None)
@@ -314,12 +310,65 @@ def authz_plugin(
     return authz.Plugin(
         socket_name,
         host,
-        write,
+        writer.write,
         directory,
         decide=decide,
         fail_closed=chosen.fail_closed,
-        on_close=gate.close if gate is not None else None,
+        on_close=writer.close if gate is None else _both(writer.close, gate.close),
+        images_changed=gate.forget if gate is not None else None,
     )
+
+
+def _both(first: Callable[[], None], then: Callable[[], None]) -> Callable[[], None]:
+    def both() -> None:
+        try:
+            first()
+        finally:
+            then()
+
+    return both
+
+
+class _RequestWriter:
+    """The plugin's records, each written before its request is answered, with a checkpoint
+    sealing the log's end at most every ``SEAL_EVERY`` seconds (a signature and a row less
+    per request; a timer seals what a quiet engine left unsealed, and closing seals)."""
+
+    def __init__(self, store: Store, host: str, signer: SignerKey) -> None:
+        self.store, self.host, self.signer = store, host, signer
+        self._writing = threading.Lock()  # one writer of this process at a time: handlers
+        # run in threads of their own, and the log's appends retry a few conflicts only
+        self._sealed = -SEAL_EVERY
+        self._timer: threading.Timer | None = None
+        self._closed = False
+
+    def write(self, item: Record) -> None:
+        with self._writing:
+            sealing = time.monotonic() - self._sealed >= SEAL_EVERY
+            log.record(self.store.audit, LOG_NAME, self.host, [item], self.signer, seal=sealing)
+            if sealing:
+                self._sealed = time.monotonic()
+            elif self._timer is None and not self._closed:
+                self._timer = threading.Timer(SEAL_EVERY, self._seal)
+                self._timer.daemon = True
+                self._timer.start()
+
+    def _seal(self) -> None:
+        with self._writing:
+            self._timer = None
+            try:
+                log.seal(self.store.audit, LOG_NAME, self.host, self.signer)
+                self._sealed = time.monotonic()
+            except HullcheckError as exc:  # (the store away: the next write or close seals)
+                logger.warning("authz: the log's end could not be sealed: %s", exc)
+
+    def close(self) -> None:
+        with self._writing:
+            self._closed = True
+            timer, self._timer = self._timer, None
+        if timer is not None:
+            timer.cancel()
+        self._seal()
 
 
 def _image_gate(store: Store, host: str, policy: policyfile.Policy) -> ImageGate | None:
@@ -351,7 +400,10 @@ class ImageGate:
     its registry once per image ID and registry digests, then kept) and its last scan's
     findings (``findings_of``). The image is looked up in the engine of the configured host
     ``host`` — the plugin's own request goes through the plugin like any other and is
-    recorded."""
+    recorded — and what a name stands for (ID, registry digests) is kept until a request
+    that may change images (a pull, tag, load, build, removal, …: every one passes the
+    plugin) is asked or answered: a create of a known image costs no request to the engine.
+    """
 
     def __init__(self, store: Store, host: str, policy: policyfile.Policy) -> None:
         self.store = store
@@ -361,6 +413,8 @@ class ImageGate:
         self._verdicts: dict[tuple[str, tuple[str, ...], str], tuple[bool, str]] = {}
         self._lock = threading.Lock()
         self._client: EngineClient | None = None
+        self._images: dict[str, tuple[str, tuple[str, ...]]] = {}
+        self._generation = 0
 
     def _engine(self) -> EngineClient:
         with self._lock:
@@ -369,15 +423,39 @@ class ImageGate:
                 self._client = connect_host(target)
             return self._client
 
-    def facts(self, image: str) -> ImageFacts | None:
+    def forget(self) -> None:
+        """Images may have changed: what names stood for is asked of the engine again
+        (an inspect under way when this is called is not kept either)."""
+        with self._lock:
+            self._images.clear()
+            self._generation += 1
+
+    def _image(self, image: str) -> tuple[str, tuple[str, ...]] | None:
+        """The image's ID and registry digests (``None``: the engine has no such image)."""
+        with self._lock:
+            known, generation = self._images.get(image), self._generation
+        if known is not None:
+            return known
         try:
             document = self._engine().inspect_image(image)
         except EngineError:
             raise
         except SourceError:
             return None  # not pulled yet: the create fails, docker pulls and asks again
-        image_id = str(document.get("Id") or "")
         digests = tuple(sorted(str(d) for d in document.get("RepoDigests") or []))
+        found = (str(document.get("Id") or ""), digests)
+        with self._lock:
+            if self._generation == generation:
+                if len(self._images) >= MAX_IMAGES_KEPT:
+                    self._images.clear()
+                self._images[image] = found
+        return found
+
+    def facts(self, image: str) -> ImageFacts | None:
+        found = self._image(image)
+        if found is None:
+            return None
+        image_id, digests = found
         signed = None
         if self.policy.signing_keys:
             key = (image_id, digests, image)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import collections
 import contextlib
 import http.server
 import logging
@@ -27,6 +28,7 @@ import re
 import socketserver
 import stat
 import threading
+import time
 import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -46,7 +48,9 @@ CONTENT_TYPE = "application/vnd.docker.plugins.v1.2+json"
 MAX_BODY = 4 << 20
 """Bytes of a plugin request read at most (dockerd sends bodies under 1 MiB)."""
 _OBJECT = re.compile(r"^(?:/v[\d.]+)?/(containers|images|volumes|networks|exec)/([^/?]+)")
+_KEEPS_IMAGES = re.compile(r"^(?:/v[\d.]+)?/(?:containers|exec|networks|volumes)(?:/|$)")
 LOCAL = "local socket"
+DECISIONS_KEPT = 100_000
 
 
 def caller(request: dict[str, Any]) -> str:
@@ -144,6 +148,15 @@ def read_request(request: dict[str, Any]) -> Request:
     )
 
 
+def changes_images(request: dict[str, Any]) -> bool:
+    """Whether a request may change what an image name or ID stands for in the engine:
+    anything but a read, or a request about containers, execs, networks or volumes (a pull,
+    a tag, a load, a build, a commit, a removal, …)."""
+    if str(request.get("RequestMethod") or "") in ("GET", "HEAD"):
+        return False
+    return not _KEEPS_IMAGES.match(str(request.get("RequestUri") or ""))
+
+
 def request_record(host: str, request: dict[str, Any], verdict: Verdict | None = None) -> Record:
     """The audit record of one API request as dockerd described it to the plugin, with the
     policy's verdict on it when there was one."""
@@ -185,6 +198,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         if self.path == "/Plugin.Activate":
             self._answer({"Implements": ["authz"]})
         elif self.path == "/AuthZPlugin.AuthZReq":
+            started = time.perf_counter()
+            self.server.images_changed_by(request)
             verdict = self.server.judge(request)
             # recorded before the answer: the request is in the log before dockerd acts on
             # it (the collector joins the events it causes to it), at a few ms a request
@@ -196,7 +211,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 self._answer({"Allow": True})
             else:
                 self._answer({"Allow": False, "Msg": verdict[1]})
+            self.server.decisions.append(time.perf_counter() - started)
         elif self.path == "/AuthZPlugin.AuthZRes":
+            self.server.images_changed_by(request)  # (and once more, now that it is done)
             self._answer({"Allow": True})
         else:
             self.send_error(404)
@@ -224,6 +241,15 @@ class _Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
     record: Callable[[Record], None]
     decide: Callable[[Request], Verdict | None] | None
     fail_closed: bool
+    images_changed: Callable[[], None] | None
+    decisions: collections.deque[float]
+    """Seconds each of the last requests took, from asked to answered (judged, recorded)."""
+
+    def images_changed_by(self, request: dict[str, Any]) -> None:
+        """Tell ``images_changed`` of a request that may change images, when it is asked
+        and again with its response (what the policy knew of images may be stale)."""
+        if self.images_changed is not None and changes_images(request):
+            self.images_changed()
 
     def judge(self, request: dict[str, Any]) -> Verdict | None:
         """The policy's verdict (``None``: no policy, or a request it does not judge); a
@@ -251,6 +277,7 @@ class Plugin:
         decide: Callable[[Request], Verdict | None] | None = None,
         fail_closed: bool = True,
         on_close: Callable[[], None] | None = None,
+        images_changed: Callable[[], None] | None = None,
     ) -> None:
         self._on_close = on_close
         if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,100}", name):
@@ -270,9 +297,15 @@ class Plugin:
         self.server.record = record
         self.server.decide = decide
         self.server.fail_closed = fail_closed
+        self.server.images_changed = images_changed
+        self.server.decisions = collections.deque(maxlen=DECISIONS_KEPT)
         self._thread: threading.Thread | None = None
         self._serving = False
         self._closed = False
+
+    def decision_times(self) -> list[float]:
+        """Seconds the last ``DECISIONS_KEPT`` requests took, from asked to answered."""
+        return list(self.server.decisions)
 
     def serve_forever(self) -> None:
         self._serving = True

@@ -10,7 +10,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Engine, delete, func, insert, or_, select, update
+from sqlalchemy import Connection, Engine, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from hullcheck.audit.merkle import HASH_SIZE, Frontier
@@ -57,6 +57,17 @@ def _unavailable(function: Any) -> Any:
     return call
 
 
+_HEAD = select(AuditHeadRow.size, AuditHeadRow.frontier).where(AuditHeadRow.host == bindparam("h"))
+_MOVE_HEAD = (
+    update(AuditHeadRow)
+    .where(AuditHeadRow.host == bindparam("h"), AuditHeadRow.size == bindparam("before"))
+    .values(size=bindparam("to_size"), frontier=bindparam("to_frontier"))
+)
+_MOVE_HEAD_AND_CURSOR = _MOVE_HEAD.values(cursor=bindparam("to_cursor"))
+"""The statements of every append, built once: building them per append cost more than
+running them (the authorization plugin appends one record per API request)."""
+
+
 class AuditRepository:
     """Reader and writer of the audit logs."""
 
@@ -67,9 +78,7 @@ class AuditRepository:
     def head(self, host: str) -> Frontier:
         """Where the host's log stands (an empty frontier for a new log)."""
         with self.engine.connect() as connection:
-            row = connection.execute(
-                select(AuditHeadRow.size, AuditHeadRow.frontier).where(AuditHeadRow.host == host)
-            ).first()
+            row = connection.execute(_HEAD, {"h": host}).first()
         return Frontier() if row is None else _frontier(row[0], bytes(row[1]))
 
     @_unavailable
@@ -107,17 +116,15 @@ class AuditRepository:
             head["cursor"] = cursor
         with self.engine.begin() as connection:
             if before == 0:
-                exists = connection.execute(
-                    select(AuditHeadRow.size).where(AuditHeadRow.host == host)
-                ).first()
+                exists = connection.execute(_HEAD, {"h": host}).first()
                 if exists is not None:
                     raise AppendConflict(f"audit log of {host}: another writer appended first")
                 connection.execute(insert(AuditHeadRow), [{"host": host, **head}])
             else:
+                statement = _MOVE_HEAD if cursor is None else _MOVE_HEAD_AND_CURSOR
                 moved = connection.execute(
-                    update(AuditHeadRow)
-                    .where(AuditHeadRow.host == host, AuditHeadRow.size == before)
-                    .values(**head)
+                    statement,
+                    {"h": host, "before": before, **{f"to_{k}": v for k, v in head.items()}},
                 )
                 if moved.rowcount != 1:
                     raise AppendConflict(f"audit log of {host}: another writer appended first")
