@@ -2,7 +2,8 @@
 # Debian packages hullcheck's tests, demo and benchmarks need. Idempotent; run as root.
 set -euo pipefail
 packages=(docker.io debootstrap skopeo zstd iptables libcommons-lang3-java python3-venv make
-  postgresql locales openssh-server time docker-registry apache2-utils)
+  postgresql locales openssh-server time docker-registry apache2-utils
+  golang-docker-credential-helpers pass gnupg)
 # Node.js and npm build the npm test image; the machine's own copy is fine when present.
 command -v npm >/dev/null || packages+=(nodejs npm)
 missing=()

@@ -13,11 +13,13 @@ import json
 import os
 import shutil
 import subprocess
+import tempfile
 import threading
 import time
 import urllib.parse
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import httpx
@@ -156,6 +158,41 @@ def docker_config(directory: str, registry: Registry, password: str = PASSWORD) 
     with open(os.path.join(directory, "config.json"), "w") as handle:
         json.dump({"auths": {registry.host: {"auth": encoded}}}, handle)
     return directory
+
+
+@contextmanager
+def pass_helper(credentials: dict[str, tuple[str, str]]) -> Iterator[dict[str, str]]:
+    """Docker's real credential helper ``docker-credential-pass`` (Debian's
+    golang-docker-credential-helpers) holding ``credentials`` (registry → user, secret) in a
+    password store of its own, encrypted to a GnuPG key made for it: the environment that
+    points the helper there. The key's agent is stopped and everything removed after."""
+    home = tempfile.mkdtemp(prefix="hc-pass-", dir="/tmp")  # (short: the agent's socket)
+    env = {
+        "GNUPGHOME": os.path.join(home, "gnupg"),
+        "PASSWORD_STORE_DIR": os.path.join(home, "store"),
+    }
+    os.makedirs(env["GNUPGHOME"], mode=0o700)
+    run = {**os.environ, **env}
+    try:
+        key = "\n".join((
+            "%no-protection", "Key-Type: EdDSA", "Key-Curve: ed25519", "Subkey-Type: ECDH",
+            "Subkey-Curve: cv25519", "Name-Real: hullcheck test", "Expire-Date: 0", "%commit",
+        ))  # fmt: skip
+        subprocess.run(["gpg", "--batch", "--gen-key"], input=key.encode(), env=run,
+                       check=True, capture_output=True)  # fmt: skip
+        listed = subprocess.run(["gpg", "--list-keys", "--with-colons"], env=run, check=True,
+                                capture_output=True, text=True).stdout  # fmt: skip
+        fingerprint = next(line.split(":")[9] for line in listed.splitlines() if line[:3] == "fpr")
+        subprocess.run(["pass", "init", fingerprint], env=run, check=True, capture_output=True)
+        for server, (user, secret) in credentials.items():
+            entry = {"ServerURL": server, "Username": user, "Secret": secret}
+            subprocess.run(["docker-credential-pass", "store"], input=json.dumps(entry).encode(),
+                           env=run, check=True, capture_output=True)  # fmt: skip
+        yield env
+    finally:
+        subprocess.run(["gpgconf", "--kill", "gpg-agent"], env=run, check=False,
+                       capture_output=True)  # fmt: skip
+        shutil.rmtree(home, ignore_errors=True)
 
 
 class TokenIssuer:

@@ -18,7 +18,14 @@ from hullcheck.registry.credentials import Credentials
 from tests.conftest import Images
 from tests.infra.cli import hullcheck
 from tests.infra.progress import CountingProgress
-from tests.infra.registry import PASSWORD, USER, Registry, docker_config, running_registry
+from tests.infra.registry import (
+    PASSWORD,
+    USER,
+    Registry,
+    docker_config,
+    pass_helper,
+    running_registry,
+)
 
 pytestmark = pytest.mark.docker  # the test images are built in the builder engine
 
@@ -98,6 +105,53 @@ def test_missing_or_wrong_credentials_are_refused_in_one_line(
         assert "401" in first and "Traceback" not in answer.stderr
         assert hint == f"hint: docker login {registry.host}"
         assert wrong_password not in answer.stderr and PASSWORD not in answer.stderr
+
+
+def test_credentials_come_from_dockers_real_credential_helper(
+    images: Images, tmp_path: os.PathLike[str]
+) -> None:
+    """``credHelpers`` (this registry's helper) and ``credsStore`` (every registry's), as
+    ``docker login`` leaves them with a helper configured: docker-credential-pass asked for
+    the registry's credentials, sent to its token service; a helper that has none means
+    anonymous (refused here, in one line); a helper not installed is named."""
+    with running_registry(os.path.join(os.fspath(tmp_path), "registry"), "token") as registry:
+        registry.push_archive(images.archive("debian"), "corp/debian", "1")
+        reference = f"registry:{registry.host}/corp/debian:1"
+        answers = {}
+        with pass_helper({registry.host: (USER, PASSWORD)}) as helper_env:
+            for name, config in (
+                ("credHelpers", {"credHelpers": {registry.host: "pass"}}),
+                ("credsStore", {"credsStore": "pass"}),
+                ("elsewhere", {"credHelpers": {"registry.example": "pass"}, "credsStore": "pass"}),
+                ("not installed", {"credHelpers": {registry.host: "nosuch"}}),
+            ):
+                directory = os.path.join(os.fspath(tmp_path), name.replace(" ", "-"))
+                os.makedirs(directory)
+                with open(os.path.join(directory, "config.json"), "w") as handle:
+                    json.dump(config, handle)
+                env = {"DOCKER_CONFIG": directory, **helper_env}
+                answers[name] = _hullcheck("sbom", reference, "--no-store", "-f", "json", env=env)
+            subprocess.run(
+                ["docker-credential-pass", "erase"],
+                input=registry.host.encode(),
+                env={**os.environ, **helper_env},
+                check=True,
+            )
+            answers["erased"] = _hullcheck(
+                "sbom", reference, "--no-store",
+                env={"DOCKER_CONFIG": os.path.join(os.fspath(tmp_path), "credHelpers"),
+                     **helper_env},
+            )  # fmt: skip
+    for name in ("credHelpers", "credsStore", "elsewhere"):
+        assert answers[name].returncode == 0, (name, answers[name].stderr)
+        assert json.loads(answers[name].stdout)["packages"], name  # the image was read
+    erased = answers["erased"]
+    assert erased.returncode == 2 and "401" in erased.stderr.splitlines()[0], erased.stderr
+    missing = answers["not installed"]
+    assert missing.returncode == 2
+    assert "credential helper docker-credential-nosuch" in missing.stderr
+    assert "is not installed" in missing.stderr
+    assert all(PASSWORD not in a.stdout + a.stderr for a in answers.values())
 
 
 def test_a_blob_replaced_in_the_registry_is_refused_and_nothing_is_stored(
