@@ -101,6 +101,17 @@ def test_every_hosts_log_since_a_moment_exports_and_verifies_as_one_file(tmp_pat
         "vouched for by its anchor), 26 vouched for by a signed checkpoint"
         for host in ("prod-1", "prod-2")
     ]
+    # a log twice in one file (a clean copy after a doctored one) or a file without its
+    # header is refused, never judged by one copy
+    with open(export, encoding="utf-8") as handle:
+        exported = handle.read()
+    doubled, headless = str(tmp_path / "doubled.jsonl"), str(tmp_path / "headless.jsonl")
+    (tmp_path / "doubled.jsonl").write_text(exported + exported)
+    (tmp_path / "headless.jsonl").write_text(exported.split("\n", 1)[1])
+    again = hullcheck("audit", "verify", "--export", doubled)
+    assert again.returncode == 2 and "log 'hullcheck.audit/prod-1' again" in again.stderr
+    bare = hullcheck("audit", "verify", "--export", headless)
+    assert bare.returncode == 2 and "line 1 is not an audit export header" in bare.stderr
     # a published checkpoint of a log not verified is refused, not ignored
     stray = hullcheck("audit", "verify", "--host", "prod-2", "--checkpoint", str(note), "--db", db)
     assert stray.returncode == 2

@@ -693,15 +693,18 @@ def _sections(path: str) -> list[_Section]:
             number, offset = 0, 0
             for number, line in enumerate(iter(handle.readline, b""), start=1):
                 offset += len(line)
-                if line.startswith(b'{"leaf"'):
-                    continue
-                if line.startswith(b'{"log"') or number == 1:
+                if number == 1 or line.startswith(b'{"log"'):
                     origin = _line(line, path, number).get("log")
                     if not isinstance(origin, str):
                         raise UsageError(f"{path}: line {number} is not an audit export header")
+                    if any(section.origin == origin for section in sections):
+                        # (a second copy could stand in for a doctored first one)
+                        raise UsageError(f"{path}: line {number}: log {origin[:80]!r} again")
                     if sections:
                         sections[-1].end = offset - len(line)
                     sections.append(_Section(origin, number, offset))
+                elif line.startswith(b'{"leaf"'):
+                    continue
                 elif line.startswith(b'{"checkpoint"'):
                     note = _line(line, path, number).get("checkpoint")
                     sections[-1].notes.append(note if isinstance(note, str) else "")
