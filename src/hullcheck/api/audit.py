@@ -298,7 +298,14 @@ def authz_plugin(
     the policy's scopes) and each decision is in the request's record."""
     writer = _RequestWriter(store, host, signing_key())
     if policy is None:
-        return authz.Plugin(socket_name, host, writer.write, directory, on_close=writer.close)
+        return authz.Plugin(
+            socket_name,
+            host,
+            writer.write,
+            directory,
+            on_close=writer.close,
+            answered=writer.tend_if_due,
+        )
     chosen = policyfile.load(policy)
     gate = _image_gate(store, host, chosen)
     admission = Admission(chosen, labels, gate.facts if gate is not None else None)
@@ -316,6 +323,7 @@ def authz_plugin(
         fail_closed=chosen.fail_closed,
         on_close=writer.close if gate is None else _both(writer.close, gate.close),
         images_changed=gate.forget if gate is not None else None,
+        answered=writer.tend_if_due,
     )
 
 
@@ -329,46 +337,74 @@ def _both(first: Callable[[], None], then: Callable[[], None]) -> Callable[[], N
     return both
 
 
+WAL_EVERY = 0.25
+"""Seconds between the plugin's copies of SQLite's write-ahead log into the database, when
+it wrote since."""
+
+
 class _RequestWriter:
-    """The plugin's records, each written before its request is answered, with a checkpoint
-    sealing the log's end at most every ``SEAL_EVERY`` seconds (a signature and a row less
-    per request; a timer seals what a quiet engine left unsealed, and closing seals)."""
+    """The plugin's records, each written before its request is answered and nothing more
+    on that path: right after a request is answered (or by a thread of its own when the
+    engine is quiet), SQLite's write-ahead log is copied into the database every
+    ``WAL_EVERY`` seconds when records came (two fsyncs that SQLite would otherwise make
+    inside whichever request crossed its threshold) and the log's end sealed with a
+    checkpoint every ``SEAL_EVERY`` seconds; closing does both once more."""
 
     def __init__(self, store: Store, host: str, signer: SignerKey) -> None:
         self.store, self.host, self.signer = store, host, signer
         self._writing = threading.Lock()  # one writer of this process at a time: handlers
         # run in threads of their own, and the log's appends retry a few conflicts only
-        self._sealed = -SEAL_EVERY
-        self._timer: threading.Timer | None = None
-        self._closed = False
+        self._unsealed = self._unsaved = False
+        self._sealed: float | None = None
+        self._saved = time.monotonic()
+        store.audit.defer_wal_checkpoints()
+        self._stop = threading.Event()
+        self._keeper = threading.Thread(target=self._keep, name="authz-keeper", daemon=True)
+        self._keeper.start()
 
     def write(self, item: Record) -> None:
         with self._writing:
-            sealing = time.monotonic() - self._sealed >= SEAL_EVERY
-            log.record(self.store.audit, LOG_NAME, self.host, [item], self.signer, seal=sealing)
-            if sealing:
+            first = self._sealed is None  # (sealed at once: a log no checkpoint vouches for
+            # does not verify)
+            log.record(self.store.audit, LOG_NAME, self.host, [item], self.signer, seal=first)
+            self._unsealed, self._unsaved = not first, True
+            if first:
                 self._sealed = time.monotonic()
-            elif self._timer is None and not self._closed:
-                self._timer = threading.Timer(SEAL_EVERY, self._seal)
-                self._timer.daemon = True
-                self._timer.start()
 
-    def _seal(self) -> None:
+    def _keep(self) -> None:
+        while not self._stop.wait(WAL_EVERY):
+            self.tend_if_due()
+
+    def tend_if_due(self) -> None:
+        """Copy the write-ahead log if ``WAL_EVERY`` passed since the last copy, and seal if
+        ``SEAL_EVERY`` passed since the last seal — called by the plugin right after it
+        answered a request (the next is then least likely to wait for it), and by the
+        keeper thread for an engine gone quiet."""
+        now = time.monotonic()
+        if now - self._saved < WAL_EVERY:
+            return
+        self._saved = now
+        sealed = self._sealed
+        self._tend(seal=sealed is not None and now - sealed >= SEAL_EVERY)
+
+    def _tend(self, seal: bool) -> None:
+        # (the writers wait meanwhile: a checkpoint that writes keep overtaking never lets
+        # the write-ahead log start again from its beginning, and it grows)
         with self._writing:
-            self._timer = None
             try:
-                log.seal(self.store.audit, LOG_NAME, self.host, self.signer)
-                self._sealed = time.monotonic()
-            except HullcheckError as exc:  # (the store away: the next write or close seals)
-                logger.warning("authz: the log's end could not be sealed: %s", exc)
+                if seal and self._unsealed:
+                    log.seal(self.store.audit, LOG_NAME, self.host, self.signer)
+                    self._unsealed, self._sealed = False, time.monotonic()
+                if self._unsaved:
+                    self.store.audit.checkpoint_wal()
+                    self._unsaved = False
+            except HullcheckError as exc:  # (the store away: tried again next time)
+                logger.warning("authz: the log's end could not be sealed or saved: %s", exc)
 
     def close(self) -> None:
-        with self._writing:
-            self._closed = True
-            timer, self._timer = self._timer, None
-        if timer is not None:
-            timer.cancel()
-        self._seal()
+        self._stop.set()
+        self._keeper.join()
+        self._tend(seal=True)
 
 
 def _image_gate(store: Store, host: str, policy: policyfile.Policy) -> ImageGate | None:

@@ -212,6 +212,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             else:
                 self._answer({"Allow": False, "Msg": verdict[1]})
             self.server.decisions.append(time.perf_counter() - started)
+            if self.server.answered is not None:
+                self.server.answered()  # (dockerd has its answer: upkeep falls here)
         elif self.path == "/AuthZPlugin.AuthZRes":
             self.server.images_changed_by(request)  # (and once more, now that it is done)
             self._answer({"Allow": True})
@@ -242,6 +244,7 @@ class _Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
     decide: Callable[[Request], Verdict | None] | None
     fail_closed: bool
     images_changed: Callable[[], None] | None
+    answered: Callable[[], None] | None
     decisions: collections.deque[float]
     """Seconds each of the last requests took, from asked to answered (judged, recorded)."""
 
@@ -278,6 +281,7 @@ class Plugin:
         fail_closed: bool = True,
         on_close: Callable[[], None] | None = None,
         images_changed: Callable[[], None] | None = None,
+        answered: Callable[[], None] | None = None,
     ) -> None:
         self._on_close = on_close
         if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,100}", name):
@@ -298,6 +302,7 @@ class Plugin:
         self.server.decide = decide
         self.server.fail_closed = fail_closed
         self.server.images_changed = images_changed
+        self.server.answered = answered
         self.server.decisions = collections.deque(maxlen=DECISIONS_KEPT)
         self._thread: threading.Thread | None = None
         self._serving = False

@@ -10,7 +10,18 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Engine, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    bindparam,
+    delete,
+    event,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from hullcheck.audit.merkle import HASH_SIZE, Frontier
@@ -68,11 +79,34 @@ _MOVE_HEAD_AND_CURSOR = _MOVE_HEAD.values(cursor=bindparam("to_cursor"))
 running them (the authorization plugin appends one record per API request)."""
 
 
+def _no_autocheckpoint(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA wal_autocheckpoint=0")
+    cursor.close()
+
+
 class AuditRepository:
     """Reader and writer of the audit logs."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+
+    def defer_wal_checkpoints(self) -> None:
+        """SQLite: this process's commits no longer copy the write-ahead log back into the
+        database now and then (with two fsyncs, inside whichever commit crossed the
+        threshold); :meth:`checkpoint_wal` does it when the caller chooses. Nothing on
+        PostgreSQL."""
+        if self.engine.dialect.name == "sqlite":
+            event.listen(self.engine, "connect", _no_autocheckpoint)
+            self.engine.dispose()  # (connections made before are made again, with it)
+
+    @_unavailable
+    def checkpoint_wal(self) -> None:
+        """SQLite: copy what the write-ahead log holds into the database (``PASSIVE``: not
+        waiting for other processes' readers or writers). Nothing on PostgreSQL."""
+        if self.engine.dialect.name == "sqlite":
+            with self.engine.connect() as connection:
+                connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
 
     @_unavailable
     def head(self, host: str) -> Frontier:
