@@ -266,17 +266,21 @@ class Published:
 
 
 def _claimed_origin(note: str) -> str | None:
-    try:
-        return Checkpoint.parse(note_text(note)).origin
-    except NoteError:
-        return None
+    found = _claimed(note)
+    return None if found is None else found.origin
 
 
 def _claimed_size(note: str) -> int:
+    found = _claimed(note)
+    return -1 if found is None else found.size
+
+
+def _claimed(note: str) -> Checkpoint | None:
+    """The checkpoint a note claims, its signatures not checked (``None``: not one)."""
     try:
-        return Checkpoint.parse(note_text(note)).size
+        return Checkpoint.parse(note_text(note))
     except NoteError:
-        return -1
+        return None
 
 
 def _published(published: Published | Sequence[str]) -> Published:
@@ -573,8 +577,11 @@ def verify_logs(
 
 
 def _no_strays(published: Published, origins: Iterable[str]) -> None:
-    for stray in published.strays(origins):
-        raise UsageError(f"--checkpoint: a checkpoint of log {stray!r}, not of one verified here")
+    strays = published.strays(origins)
+    if strays:
+        raise UsageError(
+            f"--checkpoint: a checkpoint of log {strays[0]!r}, not of one verified here"
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -727,7 +734,7 @@ def _sections(path: str) -> list[_Section]:
     try:
         with open(path, "rb") as handle:
             number, offset = 0, 0
-            for number, line in enumerate(iter(handle.readline, b""), start=1):
+            for number, line in enumerate(handle, start=1):
                 offset += len(line)
                 if number == 1 or line.startswith(b'{"log"'):
                     origin = _line(line, path, number).get("log")
